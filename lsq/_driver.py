@@ -1,0 +1,82 @@
+"""The Python driver: answers the engine's requests with calls of user Python functions."""
+
+import inspect
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from ._kernels import codes as c
+from ._kernels.engine import advance
+
+
+def wrap_callback(callback):
+    """Return ``cb(w) -> stop?`` calling ``callback(intermediate_result)`` or ``callback(x)`` as SciPy does."""
+    if callback is None:
+        return None
+    try:
+        wants_result = set(inspect.signature(callback).parameters) == {"intermediate_result"}
+    except (TypeError, ValueError):
+        wants_result = False
+
+    def cb(w):
+        if wants_result:
+            res = OptimizeResult(x=w.x.copy(), fun=w.r.copy(), cost=float(w.fst[c.F_COST]),
+                                 nit=int(w.ist[c.I_NIT]), nfev=int(w.ist[c.I_NFEV]))
+            out = callback(intermediate_result=res)
+        else:
+            out = callback(w.x.copy())
+        return bool(out) if out is not None else False
+
+    return cb
+
+
+def print_history(w):
+    """SciPy-style iteration table (``verbose=2``) from the recorded history."""
+    print(f"{'Iteration':^15}{'Total nfev':^15}{'Cost':^15}{'Cost reduction':^15}"
+          f"{'Step norm':^15}{'Optimality':^15}")
+    hist = w.hist[: int(w.ist[c.I_HIST])]
+    for k, row in enumerate(hist):
+        red = "" if k == 0 else f"{hist[k - 1, 0] - row[0]:.2e}"
+        step = "" if k == 0 else f"{row[2]:.2e}"
+        print(f"{k:^15}{int(row[4]):^15}{row[0]:^15.4e}{red:^15}{step:^15}{row[3]:^15.2e}")
+
+
+def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0):
+    """Drive the engine with a :class:`lsq._problem.PythonProblem` until it is done.
+
+    ``f0`` are the residuals at ``w.x`` (already evaluated while validating). Finite-difference
+    evaluations are added to the engine's ``nfev`` so that ``max_nfev`` counts every call of ``fun``.
+    """
+    cb = wrap_callback(callback)
+    first_f = True
+    while True:
+        task = advance(w, opts_f, opts_i)
+        if task == c.TASK_EVAL_F:
+            if first_f:
+                f = f0
+                first_f = False
+            else:
+                f = problem.residuals(w.x_new.copy())
+            w.r_new[:] = f
+            if loss is not None:
+                with np.errstate(all="ignore"):
+                    rho = np.asarray(loss((w.r_new / f_scale) ** 2), dtype=float)
+                if rho.shape != (3, w.r_new.shape[0]):
+                    raise ValueError(f"The callable `loss` must return shape (3, m), got {rho.shape}.")
+                w.rho_new[:] = rho
+        elif task == c.TASK_EVAL_J:
+            nit = int(w.ist[c.I_NIT])
+            if nit > 0 and cb is not None:
+                try:
+                    stop = cb(w)
+                except StopIteration:
+                    stop = True
+                if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
+                    w.ist[c.I_PENDING] = c.STATUS_CALLBACK
+            before = problem.nfev
+            w.J[:] = problem.jacobian(w.x.copy(), w.r)
+            w.ist[c.I_NFEV] += problem.nfev - before
+        else:
+            break
+    if verbose == 2:
+        print_history(w)

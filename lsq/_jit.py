@@ -1,0 +1,14 @@
+"""The one place numba flags live.
+
+Every kernel is compiled lazily on first call (nothing at ``import lsq``) and cached on disk, so a new
+process pays only the cache load. ``error_model='numpy'`` makes a division by zero give inf/nan, which the
+engine treats as a rejected step, instead of raising inside compiled code.
+"""
+
+from numba import njit
+
+jit = njit(cache=True, nogil=True, error_model="numpy")
+"""Decorator for serial kernels."""
+
+jit_parallel = njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+"""Decorator for kernels that run ``prange`` over independent fits."""

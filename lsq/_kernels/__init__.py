@@ -1,0 +1,1 @@
+"""Compiled kernels: the single source of the algorithm (see :mod:`lsq._kernels.engine`)."""

@@ -1,0 +1,92 @@
+"""Integer codes shared by the Python layer and the compiled kernels.
+
+numba treats module-level ints as compile-time constants, so dispatching on them costs nothing.
+"""
+
+# Tasks the engine hands back to its driver (reverse communication).
+TASK_DONE = 0
+TASK_EVAL_F = 1  # driver: r_new <- fun(x_new)   (and rho_new <- loss(z) for a callable loss)
+TASK_EVAL_J = 2  # driver: J <- jac(x)           (raw Jacobian of the residuals, before loss scaling)
+
+# Engine phases (what the engine expects to find when it is called again).
+PHASE_START = 0
+PHASE_AFTER_F0 = 1
+PHASE_AFTER_J = 2
+PHASE_AFTER_TRIAL = 3
+PHASE_DONE = 4
+
+# Integer state slots (work.ist).
+I_PHASE = 0
+I_NIT = 1
+I_NFEV = 2
+I_NJEV = 3
+I_STATUS = 4
+I_PENDING = 5  # a termination status decided before the final Jacobian is evaluated
+I_NFREE = 6
+I_HIST = 7  # history rows written
+I_NREJECT = 8  # consecutive rejected trials
+N_IST = 9
+
+# Float state slots (work.fst).
+F_COST = 0
+F_COST_NEW = 1
+F_LAM = 2
+F_NU = 3
+F_ALPHA = 4
+F_STEP_NORM = 5
+F_OPTIMALITY = 6
+F_ACTUAL = 7
+F_PRED = 8
+F_RHO = 9
+F_X_NORM = 10
+F_LAST_STEP = 11
+N_FST = 12
+
+# Option slots: floats (opts_f) and ints (opts_i).
+O_FTOL = 0
+O_XTOL = 1
+O_GTOL = 2
+O_F_SCALE = 3
+O_TAU = 4
+N_OPTS_F = 5
+
+O_SCALING = 0
+O_RULE = 1
+O_SOLVER = 2
+O_LOSS = 3
+O_MAX_NFEV = 4
+O_BOUNDED = 5
+N_OPTS_I = 6
+
+NO_PENDING = -99
+
+# Scaling of the variables (the diagonal d used for damping and for the xtol norm).
+SCALING_FIXED = 0  # d = 1 / x_scale**2, fixed
+SCALING_JAC = 1  # d = running max of the squared column norms of J (Moré 1978)
+
+# Damping update rules.
+RULE_NIELSEN = 0
+RULE_MARQUARDT = 1
+RULE_BACKTRACK = 2  # Gauss-Newton: lambda = 0, step length halves on rejection
+
+# Linear solvers.
+SOLVER_CHOLESKY = 0
+SOLVER_QR = 1
+
+# Losses.
+LOSS_LINEAR = 0
+LOSS_SOFT_L1 = 1
+LOSS_HUBER = 2
+LOSS_CAUCHY = 3
+LOSS_ARCTAN = 4
+LOSS_CALLABLE = 5
+
+# Termination statuses (SciPy's codes, plus lsq's own negative ones).
+STATUS_MAX_NFEV = 0
+STATUS_GTOL = 1
+STATUS_FTOL = 2
+STATUS_XTOL = 3
+STATUS_FTOL_XTOL = 4
+STATUS_CALLBACK = -2
+STATUS_NONFINITE = -3
+STATUS_BAD_INPUT = -4

@@ -1,0 +1,467 @@
+r"""The least-squares engine: one damped-step algorithm for Gauss-Newton, Levenberg and LM.
+
+Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub``. At an accepted point ``x``:
+
+1. Linearise: scale ``J`` and ``f`` for the robust loss (SciPy's rule), ``g = J^T f``, update the variable
+   scaling ``d``, test ``gtol``, fix the variables held at a bound by the gradient (active set), and factor
+   (``A = J^T J`` for Cholesky, ``J = QR`` for QR) on the free variables.
+2. Trial: ``(A + lam*diag(d)) delta = -g``, ``p = clip(x + alpha*delta) - x``, predicted reduction
+   ``pred = -(g.p + 0.5 |J p|^2)``.
+3. Judge: ``rho = (F(x) - F(x + p)) / pred``; accept when ``rho > 1e-4`` and ``F`` is finite, move
+   ``lam``/``alpha`` by the damping rule, test ``ftol``/``xtol``; go to 1 after an accepted step, to 2 after
+   a rejected one. Non-finite residuals at a trial point count as a rejected step.
+
+The engine never calls the residual function. It is a reverse-communication state machine:
+:func:`advance` returns a task (evaluate ``f`` at ``x_new``, or ``J`` at ``x``) and is called again once
+the driver has filled the buffer. The Python driver (arbitrary user functions), the compiled driver
+(numba models) and the batch kernel all run this same code.
+"""
+
+import math
+
+from .._jit import jit
+from .codes import (
+    F_ACTUAL,
+    F_ALPHA,
+    F_COST,
+    F_COST_NEW,
+    F_LAM,
+    F_LAST_STEP,
+    F_NU,
+    F_OPTIMALITY,
+    F_PRED,
+    F_RHO,
+    F_STEP_NORM,
+    F_X_NORM,
+    I_HIST,
+    I_NFEV,
+    I_NFREE,
+    I_NIT,
+    I_NJEV,
+    I_NREJECT,
+    I_PENDING,
+    I_PHASE,
+    I_STATUS,
+    LOSS_CALLABLE,
+    LOSS_LINEAR,
+    NO_PENDING,
+    O_BOUNDED,
+    O_F_SCALE,
+    O_FTOL,
+    O_GTOL,
+    O_LOSS,
+    O_MAX_NFEV,
+    O_RULE,
+    O_SCALING,
+    O_SOLVER,
+    O_TAU,
+    O_XTOL,
+    PHASE_AFTER_F0,
+    PHASE_AFTER_J,
+    PHASE_AFTER_TRIAL,
+    PHASE_DONE,
+    PHASE_START,
+    RULE_BACKTRACK,
+    SCALING_JAC,
+    SOLVER_CHOLESKY,
+    STATUS_FTOL,
+    STATUS_FTOL_XTOL,
+    STATUS_GTOL,
+    STATUS_MAX_NFEV,
+    STATUS_NONFINITE,
+    STATUS_XTOL,
+    TASK_DONE,
+    TASK_EVAL_F,
+    TASK_EVAL_J,
+)
+from .damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, update_damping
+from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
+from .losses import residual_cost
+from .termination import ftol_reached, gtol_reached, step_status, xtol_reached
+
+EPS = 2.220446049250313e-16
+MAX_SOLVE_TRIES = 80
+
+
+@jit
+def advance(w, opts_f, opts_i):
+    """Run the engine until it needs a residual or a Jacobian evaluation, or is done.
+
+    Parameters
+    ----------
+    w : Workspace
+        Buffers and state (see :func:`lsq._workspace.make_workspace`); ``w.x`` holds ``x0`` at start.
+    opts_f, opts_i : ndarray
+        Lowered options (see :mod:`lsq._kernels.codes` for the slots).
+
+    Returns
+    -------
+    task : int
+        ``TASK_EVAL_F``, ``TASK_EVAL_J`` or ``TASK_DONE``.
+    """
+    ist = w.ist
+    phase = ist[I_PHASE]
+    if phase == PHASE_START:
+        w.x_new[:] = w.x
+        ist[I_NFEV] += 1
+        ist[I_PHASE] = PHASE_AFTER_F0
+        return TASK_EVAL_F
+    if phase == PHASE_AFTER_F0:
+        cost = _evaluate_cost(w, opts_f, opts_i)
+        w.r[:] = w.r_new
+        w.rho[:] = w.rho_new
+        w.fst[F_COST] = cost
+        if not math.isfinite(cost):
+            return _finish(w, STATUS_NONFINITE)
+        ist[I_PHASE] = PHASE_AFTER_J
+        return TASK_EVAL_J
+    if phase == PHASE_AFTER_J:
+        return _after_jacobian(w, opts_f, opts_i)
+    if phase == PHASE_AFTER_TRIAL:
+        return _after_trial(w, opts_f, opts_i)
+    return TASK_DONE
+
+
+@jit
+def _finish(w, status):
+    w.ist[I_STATUS] = status
+    w.ist[I_PHASE] = PHASE_DONE
+    return TASK_DONE
+
+
+@jit
+def _evaluate_cost(w, opts_f, opts_i):
+    loss = opts_i[O_LOSS]
+    return residual_cost(w.r_new, w.rho_new, w.r_new.shape[0], loss, opts_f[O_F_SCALE],
+                         loss == LOSS_CALLABLE)
+
+
+@jit
+def _after_jacobian(w, opts_f, opts_i):
+    ist = w.ist
+    fst = w.fst
+    ist[I_NJEV] += 1
+    m, n = w.J.shape
+    J = w.J
+    for i in range(m):
+        for j in range(n):
+            if not math.isfinite(J[i, j]):
+                return _finish(w, STATUS_NONFINITE)
+    _scale_for_loss(w, opts_i[O_LOSS])
+    _gradient_and_column_norms(w)
+    first = ist[I_NJEV] == 1
+    if opts_i[O_SCALING] == SCALING_JAC:
+        for j in range(n):
+            c = w.colsq[j]
+            if first:
+                w.d[j] = c if c > 0.0 else 1.0
+            elif c > w.d[j]:
+                w.d[j] = c
+    if first:
+        ratio = 0.0
+        for j in range(n):
+            ratio = max(ratio, w.colsq[j] / w.d[j])
+        fst[F_LAM] = initial_lambda(opts_i[O_RULE], opts_f[O_TAU], ratio)
+        fst[F_NU] = 2.0
+        fst[F_ALPHA] = 1.0
+    fst[F_OPTIMALITY] = _optimality(w, opts_i[O_BOUNDED])
+    fst[F_X_NORM] = _scaled_norm(w.x, w.d)
+    _record_history(w)
+    pending = ist[I_PENDING]
+    confirm = pending == STATUS_FTOL or pending == STATUS_XTOL or pending == STATUS_FTOL_XTOL
+    if pending != NO_PENDING and not confirm:
+        return _finish(w, pending)
+    if gtol_reached(fst[F_OPTIMALITY], opts_f[O_GTOL]):
+        return _finish(w, STATUS_GTOL)
+    if ist[I_NFEV] >= opts_i[O_MAX_NFEV]:
+        return _finish(w, STATUS_MAX_NFEV)
+    _select_free(w, opts_i[O_BOUNDED])
+    _factor(w, opts_i[O_SOLVER])
+    if not _propose(w, opts_i):
+        return _finish(w, STATUS_NONFINITE)
+    if confirm:
+        # A step test held on the last accepted step; stop only if the model at the new point agrees
+        # that the next step would change the cost (ftol) or the point (xtol) as little.
+        ftol_ok = fst[F_PRED] <= opts_f[O_FTOL] * fst[F_COST]
+        xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
+        status = step_status(ftol_ok and pending != STATUS_XTOL, xtol_ok and pending != STATUS_FTOL)
+        if status != 0:
+            return _finish(w, status)
+        ist[I_PENDING] = NO_PENDING
+    return _request_trial(w)
+
+
+@jit
+def _scale_for_loss(w, loss):
+    """Replace ``J`` and ``fs`` by their robust-loss versions (SciPy's ``scale_for_robust_loss_function``)."""
+    m, n = w.J.shape
+    if loss == LOSS_LINEAR:
+        w.fs[:] = w.r
+        return
+    for i in range(m):
+        s = w.rho[1, i] + 2.0 * w.rho[2, i] * w.r[i] * w.r[i]
+        if s < EPS:
+            s = EPS
+        s = s**0.5
+        w.fs[i] = w.r[i] * (w.rho[1, i] / s)
+        for j in range(n):
+            w.J[i, j] *= s
+
+
+@jit
+def _gradient_and_column_norms(w):
+    m, n = w.J.shape
+    for j in range(n):
+        w.g[j] = 0.0
+        w.colsq[j] = 0.0
+    for i in range(m):
+        fi = w.fs[i]
+        for j in range(n):
+            jij = w.J[i, j]
+            w.g[j] += jij * fi
+            w.colsq[j] += jij * jij
+
+
+@jit
+def _optimality(w, bounded):
+    """``||g * v||_inf`` with the Coleman-Li scaling ``v`` (distance to the bound the gradient points at)."""
+    best = 0.0
+    for j in range(w.x.shape[0]):
+        v = 1.0
+        if bounded:
+            if w.g[j] < 0.0 and math.isfinite(w.ub[j]):
+                v = w.ub[j] - w.x[j]
+            elif w.g[j] > 0.0 and math.isfinite(w.lb[j]):
+                v = w.x[j] - w.lb[j]
+        best = max(best, abs(w.g[j] * v))
+    return best
+
+
+@jit
+def _scaled_norm(v, d):
+    s = 0.0
+    for j in range(v.shape[0]):
+        s += d[j] * v[j] * v[j]
+    return math.sqrt(s)
+
+
+@jit
+def _record_history(w):
+    k = w.ist[I_HIST]
+    if k < w.hist.shape[0]:
+        w.hist[k, 0] = w.fst[F_COST]
+        w.hist[k, 1] = w.fst[F_LAM]
+        w.hist[k, 2] = w.fst[F_LAST_STEP]
+        w.hist[k, 3] = w.fst[F_OPTIMALITY]
+        w.hist[k, 4] = w.ist[I_NFEV]
+        w.ist[I_HIST] = k + 1
+
+
+@jit
+def _select_free(w, bounded):
+    """Free variables: all, except those at a bound with the gradient pushing outwards."""
+    nf = 0
+    for j in range(w.x.shape[0]):
+        held = False
+        if bounded:
+            held = (w.x[j] <= w.lb[j] and w.g[j] > 0.0) or (w.x[j] >= w.ub[j] and w.g[j] < 0.0)
+        if not held:
+            w.free[nf] = j
+            nf += 1
+    w.ist[I_NFREE] = nf
+
+
+@jit
+def _factor(w, solver):
+    """Factor the linearisation on the free variables: ``A = J^T J`` (Cholesky) or ``[J | f] -> [R | Q^T f]``."""
+    m = w.J.shape[0]
+    nf = w.ist[I_NFREE]
+    if solver == SOLVER_CHOLESKY:
+        for a in range(nf):
+            ja = w.free[a]
+            for b in range(a + 1):
+                jb = w.free[b]
+                s = 0.0
+                for i in range(m):
+                    s += w.J[i, ja] * w.J[i, jb]
+                w.A[a, b] = s
+                w.A[b, a] = s
+    else:
+        for i in range(m):
+            for a in range(nf):
+                w.QJ[i, a] = w.J[i, w.free[a]]
+            w.QJ[i, nf] = w.fs[i]
+        householder_triangularize(w.QJ, m, nf, nf + 1)
+
+
+@jit
+def _solve_damped(w, lam, solver):
+    """Solve ``(A + lam*diag(d)) delta = -g`` on the free variables into ``w.delta[:nf]``."""
+    m = w.J.shape[0]
+    nf = w.ist[I_NFREE]
+    if solver == SOLVER_CHOLESKY:
+        for a in range(nf):
+            for b in range(nf):
+                w.L[a, b] = w.A[a, b]
+            w.L[a, a] += lam * w.d[w.free[a]]
+            w.rhs[a] = -w.g[w.free[a]]
+        if not cholesky_factor(w.L, nf, w.L):
+            return False
+        cholesky_solve(w.L, nf, w.rhs, w.delta)
+    else:
+        k = min(m, nf)
+        S = w.S
+        for a in range(k + nf):
+            for b in range(nf + 1):
+                S[a, b] = 0.0
+        for a in range(k):
+            for b in range(a, nf + 1):
+                S[a, b] = w.QJ[a, b]
+        for a in range(nf):
+            S[k + a, a] = math.sqrt(lam * w.d[w.free[a]])
+        householder_triangularize(S, k + nf, nf, nf + 1)
+        for a in range(nf):
+            w.rhs[a] = -S[a, nf]
+        if not back_substitute(S, nf, w.rhs, w.delta):
+            return False
+    for a in range(nf):
+        if not math.isfinite(w.delta[a]):
+            return False
+    return True
+
+
+@jit
+def _predicted_reduction(w, solver):
+    """``-(g.p + 0.5 |J p|^2)`` for the step ``p`` on the free variables, from the factorisation."""
+    m = w.J.shape[0]
+    nf = w.ist[I_NFREE]
+    gp = 0.0
+    for a in range(nf):
+        gp += w.g[w.free[a]] * w.p[w.free[a]]
+    q = 0.0
+    if solver == SOLVER_CHOLESKY:
+        for a in range(nf):
+            s = 0.0
+            for b in range(nf):
+                s += w.A[a, b] * w.p[w.free[b]]
+            q += s * w.p[w.free[a]]
+    else:
+        for a in range(min(m, nf)):
+            s = 0.0
+            for b in range(a, nf):
+                s += w.QJ[a, b] * w.p[w.free[b]]
+            q += s * s
+    return -(gp + 0.5 * q)
+
+
+@jit
+def _propose(w, opts_i):
+    """Compute a trial point ``x_new``, its scaled step norm and predicted reduction.
+
+    Returns False when no finite step could be computed even with heavy damping.
+    """
+    fst = w.fst
+    n = w.x.shape[0]
+    nf = w.ist[I_NFREE]
+    solver = opts_i[O_SOLVER]
+    lam = fst[F_LAM]
+    lam_floor = 0.0
+    for j in range(n):
+        lam_floor = max(lam_floor, w.colsq[j] / w.d[j])
+    lam_floor *= 1e-12
+    ok = False
+    for _ in range(MAX_SOLVE_TRIES):
+        if _solve_damped(w, lam, solver):
+            ok = True
+            break
+        # Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback).
+        lam = max(10.0 * lam, lam_floor if lam_floor > 0.0 else 1e-300)
+    if not ok:
+        return False
+    if opts_i[O_RULE] != RULE_BACKTRACK:
+        fst[F_LAM] = lam
+    alpha = fst[F_ALPHA]
+    for j in range(n):
+        w.p[j] = 0.0
+        w.x_new[j] = w.x[j]
+    for a in range(nf):
+        j = w.free[a]
+        xj = w.x[j] + alpha * w.delta[a]
+        if opts_i[O_BOUNDED]:
+            xj = min(max(xj, w.lb[j]), w.ub[j])
+        w.x_new[j] = xj
+        w.p[j] = xj - w.x[j]
+    fst[F_STEP_NORM] = _scaled_norm(w.p, w.d)
+    fst[F_PRED] = _predicted_reduction(w, solver)
+    return True
+
+
+@jit
+def _request_trial(w):
+    w.ist[I_NFEV] += 1
+    w.ist[I_PHASE] = PHASE_AFTER_TRIAL
+    return TASK_EVAL_F
+
+
+@jit
+def _after_trial(w, opts_f, opts_i):
+    ist = w.ist
+    fst = w.fst
+    cost_new = _evaluate_cost(w, opts_f, opts_i)
+    fst[F_COST_NEW] = cost_new
+    actual = fst[F_COST] - cost_new
+    pred = fst[F_PRED]
+    if math.isfinite(cost_new) and pred > 0.0:
+        ratio = actual / pred
+    else:
+        ratio = -math.inf
+    fst[F_ACTUAL] = actual
+    fst[F_RHO] = ratio
+    accepted = ratio > ACCEPT_RATIO and actual > 0.0
+    ftol_ok = accepted and ftol_reached(actual, fst[F_COST], ratio, opts_f[O_FTOL])
+    xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
+    status = step_status(ftol_ok, xtol_ok)
+    if not accepted and status != 0:
+        # A rejected step is small because of damping, not convergence: stop only when the damping
+        # cannot grow further or the step is below the resolution of x (stagnation).
+        stagnant = fst[F_STEP_NORM] <= EPS * fst[F_X_NORM] or fst[F_LAM] >= LAM_MAX
+        if not stagnant:
+            status = 0
+    update_damping(opts_i[O_RULE], accepted, ratio, fst)
+    out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
+    if accepted:
+        w.x[:] = w.x_new
+        w.r[:] = w.r_new
+        if opts_i[O_LOSS] != LOSS_LINEAR:
+            w.rho[:] = w.rho_new
+        fst[F_COST] = cost_new
+        fst[F_LAST_STEP] = fst[F_STEP_NORM]
+        ist[I_NIT] += 1
+        ist[I_NREJECT] = 0
+        if status != 0:
+            ist[I_PENDING] = status
+        elif out_of_budget:
+            ist[I_PENDING] = STATUS_MAX_NFEV
+        ist[I_PHASE] = PHASE_AFTER_J
+        return TASK_EVAL_J
+    ist[I_NREJECT] += 1
+    if status != 0:
+        return _finish(w, status)
+    if out_of_budget:
+        return _finish(w, STATUS_MAX_NFEV)
+    if not _propose(w, opts_i):
+        return _finish(w, STATUS_NONFINITE)
+    return _request_trial(w)
+
+
+@jit
+def reset(w, opts_i):
+    """Put a workspace back to its start state (``w.x`` must hold the new ``x0``)."""
+    w.ist[:] = 0
+    w.ist[I_PENDING] = NO_PENDING
+    w.fst[:] = 0.0
+    w.fst[F_ALPHA] = 1.0
+    w.fst[F_NU] = 2.0
+    if opts_i[O_SCALING] == SCALING_JAC:
+        w.d[:] = 1.0
+    w.ist[I_PHASE] = PHASE_START

@@ -1,0 +1,89 @@
+"""Finite-difference step sizes (SciPy's rules), shared by the Python and the compiled Jacobians.
+
+``h_j = rstep * sign(x_j) * max(1, |x_j|)`` (``sign(0) = 1``), or ``diff_step * sign(x_j) * |x_j|`` when the
+user gives ``diff_step`` (falling back to the default where that step vanishes); the step actually taken is
+``(x_j + h_j) - x_j`` so that it is exactly representable. Near a bound a forward step is flipped
+(2-point) or a one-sided 3-point formula is used, so no evaluation leaves the box.
+"""
+
+import math
+
+from .._jit import jit
+
+SCHEME_2POINT = 0
+SCHEME_3POINT = 1
+SCHEME_CS = 2
+
+
+@jit
+def fd_steps(x, lb, ub, rstep, rel, scheme, h, one_sided):
+    """Fill ``h`` with signed steps and ``one_sided`` (3-point only) with 1 where the central rule won't fit.
+
+    Parameters
+    ----------
+    x, lb, ub : ndarray, shape (n,)
+    rstep : float
+        Default relative step (``eps**0.5`` for 2-point/cs, ``eps**(1/3)`` for 3-point).
+    rel : ndarray, shape (n,)
+        User relative steps, or negative entries for "not given".
+    scheme : int
+        ``SCHEME_2POINT``, ``SCHEME_3POINT`` or ``SCHEME_CS``.
+    h, one_sided : ndarray, shape (n,)
+        Outputs.
+    """
+    for j in range(x.shape[0]):
+        xj = x[j]
+        sgn = 1.0 if xj >= 0.0 else -1.0
+        hj = rstep * sgn * max(1.0, abs(xj))
+        if rel[j] >= 0.0:
+            hu = rel[j] * sgn * abs(xj)
+            if (xj + hu) - xj != 0.0:
+                hj = hu
+        hj = (xj + hj) - xj
+        one_sided[j] = 0
+        lower = xj - lb[j]
+        upper = ub[j] - xj
+        if scheme == SCHEME_2POINT:
+            if (xj + hj > ub[j] or xj + hj < lb[j]):
+                if abs(hj) <= max(lower, upper):
+                    hj = -hj
+                elif upper >= lower:
+                    hj = upper
+                else:
+                    hj = -lower
+        elif scheme == SCHEME_3POINT:
+            a = abs(hj)
+            if not (lower >= a and upper >= a):
+                one_sided[j] = 1
+                if upper >= lower:
+                    hj = min(a, 0.5 * upper)
+                else:
+                    hj = -min(a, 0.5 * lower)
+                if abs(hj) <= min(upper, lower):
+                    one_sided[j] = 0
+                    hj = abs(hj)
+        h[j] = hj
+
+
+@jit
+def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
+    """Write the difference quotient for column ``col`` of ``out`` from evaluations at ``x+h`` (``f1``)
+    and, for 3-point, ``x-h`` or ``x+2h`` (``f2``)."""
+    m = f0.shape[0]
+    if scheme == SCHEME_2POINT:
+        for i in range(m):
+            out[i, col] = (f1[i] - f0[i]) / h
+    elif one_sided:
+        for i in range(m):
+            out[i, col] = (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / (2.0 * h)
+    else:
+        for i in range(m):
+            out[i, col] = (f1[i] - f2[i]) / (2.0 * h)
+
+
+@jit
+def default_rstep(scheme, eps):
+    """Relative step for a scheme given the machine epsilon of the residuals' dtype."""
+    if scheme == SCHEME_3POINT:
+        return eps ** (1.0 / 3.0)
+    return math.sqrt(eps)

@@ -1,0 +1,116 @@
+"""Small dense linear-algebra kernels that write into caller-owned buffers (no allocation).
+
+The damped normal equations ``(A + lam*diag(d)) delta = -g`` with ``A = J^T J`` are solved either by
+
+* Cholesky on ``A + lam*diag(d)`` -- cheap, but forming ``A`` squares the condition number of ``J``; or
+* QR: ``J = Q R`` once per Jacobian, then per trial ``lam`` a QR of the stacked ``[R; sqrt(lam*d)]``
+  (Moré 1978), which never forms ``J^T J`` and keeps the accuracy that ill-conditioned fits need.
+
+Matrices are addressed through explicit row/column counts so one buffer serves every size up to its shape.
+"""
+
+import math
+
+from .._jit import jit
+
+
+@jit
+def householder_triangularize(a, rows, cols, ncols_total):
+    """Reduce ``a[:rows, :cols]`` to upper-triangular form in place by Householder reflections.
+
+    The reflections are applied to all ``ncols_total`` columns, so extra columns to the right of ``cols``
+    (for example a right-hand side) come out multiplied by ``Q^T``. Entries below the diagonal are zeroed.
+
+    Parameters
+    ----------
+    a : ndarray, shape (>= rows, >= ncols_total)
+        Matrix, overwritten.
+    rows, cols, ncols_total : int
+        Active rows, columns to reduce, and all columns to transform.
+    """
+    kmax = min(rows, cols)
+    for k in range(kmax):
+        scale = 0.0
+        for i in range(k, rows):
+            scale = max(scale, abs(a[i, k]))
+        if scale == 0.0:
+            continue
+        s = 0.0
+        for i in range(k, rows):
+            t = a[i, k] / scale
+            s += t * t
+        alpha = scale * math.sqrt(s)
+        if a[k, k] > 0.0:
+            alpha = -alpha
+        v0 = a[k, k] - alpha
+        vnorm2 = v0 * v0
+        for i in range(k + 1, rows):
+            vnorm2 += a[i, k] * a[i, k]
+        if vnorm2 == 0.0:
+            continue
+        for j in range(k + 1, ncols_total):
+            t = v0 * a[k, j]
+            for i in range(k + 1, rows):
+                t += a[i, k] * a[i, j]
+            t *= 2.0 / vnorm2
+            a[k, j] -= t * v0
+            for i in range(k + 1, rows):
+                a[i, j] -= t * a[i, k]
+        a[k, k] = alpha
+        for i in range(k + 1, rows):
+            a[i, k] = 0.0
+
+
+@jit
+def back_substitute(R, n, rhs, out):
+    """Solve ``R[:n, :n] out = rhs`` for upper-triangular ``R``. Returns False on a zero pivot."""
+    for i in range(n - 1, -1, -1):
+        s = rhs[i]
+        for j in range(i + 1, n):
+            s -= R[i, j] * out[j]
+        if R[i, i] == 0.0 or not math.isfinite(R[i, i]):
+            return False
+        out[i] = s / R[i, i]
+    return True
+
+
+@jit
+def cholesky_factor(M, n, L):
+    """Cholesky factor ``M[:n, :n] = L L^T`` into the lower triangle of ``L``.
+
+    Returns False when ``M`` is not numerically positive definite (a pivot not above
+    ``n * eps * max diag``), so the caller can damp harder instead of crashing.
+    """
+    dmax = 0.0
+    for i in range(n):
+        dmax = max(dmax, abs(M[i, i]))
+    tiny = n * 2.220446049250313e-16 * dmax
+    for j in range(n):
+        s = M[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not (s > tiny) or not math.isfinite(s):
+            return False
+        ljj = math.sqrt(s)
+        L[j, j] = ljj
+        for i in range(j + 1, n):
+            t = M[i, j]
+            for k in range(j):
+                t -= L[i, k] * L[j, k]
+            L[i, j] = t / ljj
+    return True
+
+
+@jit
+def cholesky_solve(L, n, rhs, out):
+    """Solve ``L L^T out = rhs`` given the factor from :func:`cholesky_factor`."""
+    for i in range(n):
+        s = rhs[i]
+        for k in range(i):
+            s -= L[i, k] * out[k]
+        out[i] = s / L[i, i]
+    for i in range(n - 1, -1, -1):
+        s = out[i]
+        for k in range(i + 1, n):
+            s -= L[k, i] * out[k]
+        out[i] = s / L[i, i]

@@ -1,0 +1,160 @@
+"""The Python-side problem: residuals and Jacobians of arbitrary user functions, with call counting.
+
+Finite differences use the shared step rules of :mod:`lsq._kernels.finite_diff`; the evaluations of the
+perturbed points can be farmed out through ``workers`` (a map-like callable or a process count).
+"""
+
+import multiprocessing
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, SCHEME_CS, default_rstep, fd_column, fd_steps
+from ._validate import check_residuals
+
+FD_SCHEMES = {"2-point": SCHEME_2POINT, "3-point": SCHEME_3POINT, "cs": SCHEME_CS}
+DENSE_LIMIT = 50_000_000  # entries of a sparse Jacobian we are willing to densify
+
+
+class ArgsWrapper:
+    """``fun(x, *args, **kwargs)`` as a picklable one-argument callable."""
+
+    def __init__(self, fun, args=(), kwargs=None):
+        self.fun = fun
+        self.args = tuple(args)
+        self.kwargs = {} if kwargs is None else dict(kwargs)
+
+    def __call__(self, x):
+        return self.fun(x, *self.args, **self.kwargs)
+
+
+class Mapper:
+    """A ``map`` for finite-difference evaluations: builtin map, a user callable, or a process pool."""
+
+    def __init__(self, workers):
+        self._pool = None
+        if workers is None or workers == 1:
+            self.map = map
+        elif callable(workers):
+            self.map = workers
+        elif isinstance(workers, int):
+            procs = None if workers == -1 else workers
+            if procs is not None and procs < 1:
+                raise ValueError(f"`workers` must be -1, a positive int or a map-like callable, got {workers}.")
+            self._pool = multiprocessing.Pool(procs)
+            self.map = self._pool.map
+        else:
+            raise TypeError(f"`workers` must be an int or a map-like callable, got {type(workers).__name__}.")
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+
+class PythonProblem:
+    """Residuals ``fun(x)`` and Jacobian ``jac(x)`` of user Python callables, counting every call.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args, **kwargs) -> (m,)``.
+    jac : callable or {'2-point', '3-point', 'cs'}
+        Analytic Jacobian ``jac(x, *args, **kwargs) -> (m, n)`` or a finite-difference scheme.
+    lb, ub : ndarray
+        Bounds that finite-difference points respect.
+    diff_step : None or array_like
+        Relative finite-difference step.
+    mapper : Mapper
+        How the perturbed points are evaluated.
+    """
+
+    def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None):
+        self.fun = ArgsWrapper(fun, args, kwargs)
+        self.jac_callable = ArgsWrapper(jac, args, kwargs) if callable(jac) else None
+        self.scheme = None if callable(jac) else FD_SCHEMES[jac]
+        self.lb, self.ub = lb, ub
+        n = lb.shape[0]
+        self.rel = np.full(n, -1.0)
+        if diff_step is not None:
+            self.rel[:] = np.broadcast_to(np.asarray(diff_step, dtype=float), (n,))
+        self.mapper = mapper or Mapper(None)
+        self.m = None
+        self.nfev = 0
+        self.rstep = None
+        self._h = np.zeros(n)
+        self._one_sided = np.zeros(n, dtype=np.int64)
+
+    def residuals(self, x):
+        """Evaluate and check ``fun(x)``; the first call fixes ``m`` and the finite-difference step."""
+        self.nfev += 1
+        f = check_residuals(self.fun(x), self.m, x)
+        if self.m is None:
+            self.m = f.shape[0]
+            eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else np.finfo(float).eps
+            eps = max(eps, np.finfo(float).eps)
+            self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
+        return f
+
+    def jacobian(self, x, f0):
+        """Jacobian at ``x`` (where the residuals are ``f0``) as a dense float64 ``(m, n)`` array."""
+        m, n = f0.shape[0], x.shape[0]
+        if self.jac_callable is not None:
+            return self._as_dense(self.jac_callable(x), m, n)
+        fd_steps(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
+        h, one_sided = self._h, self._one_sided
+        J = np.empty((m, n))
+        if self.scheme == SCHEME_CS:
+            pts = []
+            for j in range(n):
+                xc = x.astype(complex)
+                xc[j] += 1j * h[j]
+                pts.append(xc)
+            for j, fj in enumerate(self._evaluate(pts)):
+                J[:, j] = np.asarray(fj).imag / h[j]
+            return J
+        pts = []
+        for j in range(n):
+            x1 = x.copy()
+            x1[j] += h[j]
+            pts.append(x1)
+            if self.scheme == SCHEME_3POINT:
+                x2 = x.copy()
+                x2[j] += 2.0 * h[j] if one_sided[j] else -h[j]
+                pts.append(x2)
+        vals = [np.asarray(v, dtype=float).reshape(-1) for v in self._evaluate(pts)]
+        per = 2 if self.scheme == SCHEME_3POINT else 1
+        for j in range(n):
+            f1 = vals[per * j]
+            f2 = vals[per * j + 1] if per == 2 else f1
+            if f1.shape[0] != m or f2.shape[0] != m:
+                raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
+            fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, J, j)
+        return J
+
+    def _evaluate(self, pts):
+        self.nfev += len(pts)
+        return list(self.mapper.map(self.fun, pts))
+
+    @staticmethod
+    def _as_dense(J, m, n):
+        if isinstance(J, LinearOperator):
+            raise ValueError(
+                "`jac` returned a LinearOperator; the dense solvers need the matrix "
+                "(a LinearOperator Jacobian needs linear_solver='cg', which is not available yet)."
+            )
+        if sp.issparse(J):
+            if m * n > DENSE_LIMIT:
+                raise ValueError(
+                    f"`jac` returned a sparse {m}x{n} matrix, too large to densify; "
+                    "sparse solvers are not available yet."
+                )
+            J = J.toarray()
+        J = np.atleast_2d(np.asarray(J))
+        if np.iscomplexobj(J):
+            raise ValueError("`jac` must return a real array.")
+        if J.shape != (m, n):
+            raise ValueError(f"The return value of `jac` has wrong shape: expected {(m, n)}, actual {J.shape}.")
+        return J

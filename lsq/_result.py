@@ -1,0 +1,61 @@
+"""Termination messages and the assembly of the SciPy-style result."""
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from ._kernels import codes as c
+
+TERMINATION_MESSAGES = {
+    c.STATUS_BAD_INPUT: "A fit could not start: non-finite data or starting point.",
+    c.STATUS_NONFINITE: "Stopped because the residuals or the Jacobian at the current point are not finite.",
+    c.STATUS_CALLBACK: "Stopped because `callback` function raised `StopIteration` or returned `True`",
+    c.STATUS_MAX_NFEV: "The maximum number of function evaluations is exceeded.",
+    c.STATUS_GTOL: "`gtol` termination condition is satisfied.",
+    c.STATUS_FTOL: "`ftol` termination condition is satisfied.",
+    c.STATUS_XTOL: "`xtol` termination condition is satisfied.",
+    c.STATUS_FTOL_XTOL: "Both `ftol` and `xtol` termination conditions are satisfied.",
+}
+
+HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev")
+
+
+def find_active_constraints(x, lb, ub, rtol=1e-10):
+    """-1 where a lower bound is active, +1 for an upper bound, 0 elsewhere (SciPy's rule)."""
+    active = np.zeros(x.shape, dtype=int)
+    lower_dist = x - lb
+    upper_dist = ub - x
+    lower_thr = rtol * np.maximum(1, np.abs(lb))
+    upper_thr = rtol * np.maximum(1, np.abs(ub))
+    with np.errstate(invalid="ignore"):
+        active[np.isfinite(lb) & (lower_dist <= np.minimum(upper_dist, lower_thr))] = -1
+        active[np.isfinite(ub) & (upper_dist <= np.minimum(lower_dist, upper_thr))] = 1
+    return active
+
+
+def history_dict(hist, rows):
+    """Per-iteration history (row 0 is the starting point) as a dict of arrays."""
+    return {name: hist[:rows, k].copy() for k, name in enumerate(HISTORY_FIELDS)}
+
+
+def build_result(w, method, nfev, njev):
+    """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace."""
+    status = int(w.ist[c.I_STATUS])
+    hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
+    hist["nfev"] = hist["nfev"].astype(int)
+    return OptimizeResult(
+        x=w.x.copy(),
+        cost=float(w.fst[c.F_COST]),
+        fun=w.r.copy(),
+        jac=w.J.copy(),
+        grad=w.g.copy(),
+        optimality=float(w.fst[c.F_OPTIMALITY]),
+        active_mask=find_active_constraints(w.x, w.lb, w.ub),
+        nfev=int(nfev),
+        njev=int(njev),
+        nit=int(w.ist[c.I_NIT]),
+        status=status,
+        message=TERMINATION_MESSAGES[status],
+        success=status > 0,
+        method=method,
+        history=hist,
+    )

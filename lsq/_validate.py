@@ -1,0 +1,132 @@
+"""Argument checks. Every message names the argument and says what was expected."""
+
+import numbers
+
+import numpy as np
+from scipy.optimize import Bounds
+
+EPS = np.finfo(float).eps
+
+
+def check_x0(x0):
+    """Return ``x0`` as a finite 1-D float array."""
+    if np.iscomplexobj(x0):
+        raise ValueError("`x0` must be real.")
+    try:
+        x = np.atleast_1d(np.asarray(x0, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`x0` must be array_like of real numbers, got {type(x0).__name__}.") from exc
+    if x.ndim > 1:
+        raise ValueError(f"`x0` must have at most 1 dimension, got shape {x.shape}.")
+    if x.size == 0:
+        raise ValueError("`x0` must have at least one element.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`x0` must be finite; it contains NaN or inf.")
+    return x.copy()
+
+
+def check_bounds(bounds, n):
+    """Return ``(lb, ub)`` arrays of shape ``(n,)`` from a 2-sequence or a :class:`scipy.optimize.Bounds`."""
+    if bounds is None:
+        lb, ub = -np.inf, np.inf
+    elif isinstance(bounds, Bounds):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        if len(bounds) != 2:
+            raise ValueError("`bounds` must contain 2 elements: (lower, upper).")
+        lb, ub = bounds
+    lb = np.asarray(lb, dtype=float)
+    ub = np.asarray(ub, dtype=float)
+    if lb.ndim == 0:
+        lb = np.full(n, float(lb))
+    if ub.ndim == 0:
+        ub = np.full(n, float(ub))
+    if lb.shape != (n,) or ub.shape != (n,):
+        raise ValueError(f"Inconsistent shapes between `bounds` ({lb.shape}, {ub.shape}) and `x0` ({n},).")
+    if np.any(np.isnan(lb)) or np.any(np.isnan(ub)):
+        raise ValueError("`bounds` must not contain NaN.")
+    if np.any(lb >= ub):
+        raise ValueError("Each lower bound in `bounds` must be strictly less than the upper bound.")
+    return lb.copy(), ub.copy()
+
+
+def check_x0_in_bounds(x0, lb, ub):
+    """Raise when ``x0`` lies outside ``[lb, ub]``."""
+    bad = np.flatnonzero((x0 < lb) | (x0 > ub))
+    if bad.size:
+        j = bad[0]
+        raise ValueError(
+            f"`x0` is outside of the provided bounds: x0[{j}] = {x0[j]!r} is not in [{lb[j]!r}, {ub[j]!r}]."
+        )
+
+
+def check_tolerance(ftol, xtol, gtol):
+    """Turn ``None`` into 0 and require at least one tolerance above machine epsilon."""
+
+    def one(name, tol):
+        if tol is None:
+            return 0.0
+        tol = float(tol)
+        if not tol >= 0:
+            raise ValueError(f"`{name}` must be None or non-negative, got {tol!r}.")
+        if tol < EPS:
+            return 0.0
+        return tol
+
+    ftol, xtol, gtol = one("ftol", ftol), one("xtol", xtol), one("gtol", gtol)
+    if ftol == 0 and xtol == 0 and gtol == 0:
+        raise ValueError(
+            f"At least one of the tolerances `ftol`, `xtol`, `gtol` must be higher than machine epsilon ({EPS:.2e})."
+        )
+    return ftol, xtol, gtol
+
+
+def check_x_scale(x_scale, n):
+    """Return ``'jac'`` or a positive float array of shape ``(n,)``."""
+    if isinstance(x_scale, str):
+        if x_scale == "jac":
+            return x_scale
+        raise ValueError(f"`x_scale` must be 'jac' or array_like of positive numbers, got {x_scale!r}.")
+    try:
+        if np.iscomplexobj(x_scale):
+            raise TypeError
+        xs = np.asarray(x_scale, dtype=float)
+        valid = bool(np.all(np.isfinite(xs)) and np.all(xs > 0))
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError("`x_scale` must be 'jac' or array_like with positive numbers.")
+    if xs.ndim == 0:
+        xs = np.full(n, float(xs))
+    if xs.shape != (n,):
+        raise ValueError(f"Inconsistent shapes between `x_scale` {xs.shape} and `x0` ({n},).")
+    return xs
+
+
+def check_max_nfev(max_nfev):
+    """Return ``max_nfev`` as a positive int or None."""
+    if max_nfev is None:
+        return None
+    if not isinstance(max_nfev, numbers.Integral) or isinstance(max_nfev, bool) or max_nfev <= 0:
+        raise ValueError(f"`max_nfev` must be None or a positive integer, got {max_nfev!r}.")
+    return int(max_nfev)
+
+
+def check_choice(name, value, choices):
+    """Raise a ValueError naming ``name`` when ``value`` is not one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}.")
+    return value
+
+
+def check_residuals(f, m_expected, x, where="fun"):
+    """Return the residual vector as float64 1-D, checking shape (and finiteness at ``x0``)."""
+    f = np.asarray(f)
+    if f.ndim > 1:
+        raise ValueError(f"`{where}` must return at most 1-d array_like, got shape {f.shape}.")
+    f = np.atleast_1d(f)
+    if m_expected is not None and f.shape[0] != m_expected:
+        raise ValueError(
+            f"`{where}` returned {f.shape[0]} residuals at x = {x!r}, but {m_expected} at the initial point."
+        )
+    return f

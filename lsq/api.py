@@ -1,0 +1,165 @@
+"""``lsq.least_squares``: SciPy's signature and result, served by one damped-step engine."""
+
+import numpy as np
+
+from . import _options as opt
+from ._driver import run_python
+from ._problem import FD_SCHEMES, Mapper, PythonProblem
+from ._result import build_result
+from ._validate import (
+    check_bounds,
+    check_choice,
+    check_max_nfev,
+    check_tolerance,
+    check_x0,
+    check_x0_in_bounds,
+    check_x_scale,
+)
+from ._workspace import make_workspace
+
+__all__ = ["least_squares"]
+
+
+def least_squares(
+    fun, x0, jac="2-point", bounds=(-np.inf, np.inf), method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-8,
+    x_scale=None, loss="linear", f_scale=1.0, diff_step=None, tr_solver=None, tr_options=None,
+    jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
+    *, damping="nielsen", linear_solver="auto", history=1000,
+):
+    """Solve a nonlinear least-squares problem with bounds and a robust loss.
+
+    Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub`` by a damped Gauss-Newton
+    iteration ``(J^T J + lam*D) dx = -J^T f`` (see :mod:`lsq._kernels.engine`). Arguments, defaults and
+    result fields follow :func:`scipy.optimize.least_squares`.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args, **kwargs) -> array_like, shape (m,)``: the residuals.
+    x0 : array_like, shape (n,) or float
+        Starting point; must be finite and inside ``bounds``.
+    jac : {'2-point', '3-point', 'cs'} or callable
+        Finite-difference scheme (SciPy's step rules; ``'cs'`` is the complex step) or
+        ``jac(x, *args, **kwargs) -> (m, n)`` (a dense array or a scipy.sparse matrix).
+    bounds : 2-tuple of array_like or `scipy.optimize.Bounds`
+        Lower and upper bounds; every method honours them (steps are projected onto the box and the
+        variables held at a bound by the gradient are fixed for the step).
+    method : {'lm', 'levenberg', 'gn'}
+        Levenberg-Marquardt (``D`` = running max of ``diag(J^T J)``, Moré's scaling), Levenberg
+        (``D = I``), or Gauss-Newton with a backtracking line search. ``'trf'`` and ``'dogbox'`` are
+        accepted as aliases of ``'lm'``.
+    ftol, xtol, gtol : float or None
+        Stop when ``dF < ftol * F`` (with gain ratio > 0.25), when ``||dx_s|| < xtol * (xtol + ||x_s||)`` in
+        the scaled variables, or when ``||g * v||_inf < gtol`` (``v`` the Coleman-Li scaling, 1 without
+        bounds). ``None`` disables a test; at least one must exceed machine epsilon.
+    x_scale : None, array_like or 'jac'
+        Characteristic scale of the variables; ``None`` is ``'jac'`` for ``lm`` and 1 otherwise.
+    loss : {'linear', 'soft_l1', 'huber', 'cauchy', 'arctan'} or callable
+        Robust loss ``rho(z)`` of ``z = (f / f_scale)**2``; a callable returns ``(3, m)`` values and first
+        and second derivatives, as in SciPy.
+    f_scale : float
+        Soft margin between inlier and outlier residuals.
+    diff_step : None or array_like
+        Relative finite-difference step.
+    tr_solver, tr_options : optional
+        Accepted for SciPy compatibility; dense problems are solved as set by ``linear_solver``.
+    jac_sparsity : None
+        Sparse finite differences are not available yet; giving a pattern raises ValueError.
+    max_nfev : None or int
+        Budget of calls of ``fun``, counting finite-difference calls. Default ``100 * n`` with an analytic
+        ``jac`` and ``100 * n * (n + 1)`` otherwise. The final Jacobian is always evaluated, so with finite
+        differences ``nfev`` may exceed the budget by one Jacobian's worth.
+    verbose : {0, 1, 2}
+        1 prints a summary, 2 also the iteration table.
+    args, kwargs : tuple, dict
+        Extra arguments of ``fun`` and ``jac``.
+    callback : callable, optional
+        ``callback(intermediate_result)`` or ``callback(x)`` after every iteration; returning True or
+        raising StopIteration stops the fit with status -2.
+    workers : int or map-like callable, optional
+        Evaluate finite-difference points in parallel (``workers(fun, points)``, or a process pool).
+    damping : {'nielsen', 'marquardt'}
+        Rule moving ``lam`` for ``lm`` and ``levenberg``.
+    linear_solver : {'auto', 'qr', 'cholesky'}
+        QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for up to 64 parameters) or Cholesky on
+        ``J^T J + lam D``. A singular system never crashes: ``lam`` is raised until it solves.
+    history : int
+        Number of iterations recorded in ``result.history``.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status, message, success`` as in
+        SciPy, plus ``nit``, ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality,
+        nfev``; row 0 is the starting point). ``nfev`` counts every call of ``fun``.
+
+    Examples
+    --------
+    >>> import numpy as np, lsq
+    >>> res = lsq.least_squares(lambda x: [10 * (x[1] - x[0]**2), 1 - x[0]], [-1.2, 1.0])
+    >>> np.allclose(res.x, [1, 1])
+    True
+    """
+    method = opt.METHOD_ALIASES.get(method, method)
+    check_choice("method", method, opt.METHODS)
+    check_choice("damping", damping, tuple(opt.DAMPING))
+    check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
+    if not callable(jac):
+        check_choice("jac", jac, tuple(opt_schemes := FD_SCHEMES))
+        del opt_schemes
+    if not callable(loss):
+        check_choice("loss", loss, tuple(opt.LOSSES))
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be in [0, 1, 2], got {verbose!r}.")
+    if tr_solver not in (None, "exact", "lsmr"):
+        raise ValueError(f"`tr_solver` must be None, 'exact' or 'lsmr', got {tr_solver!r}.")
+    if tr_options is not None and not isinstance(tr_options, dict):
+        raise TypeError("`tr_options` must be a dict or None.")
+    if jac_sparsity is not None:
+        raise ValueError("`jac_sparsity` is not supported yet: pass a dense `jac` or finite differences.")
+    if not (np.isscalar(f_scale) and np.isreal(f_scale) and f_scale > 0):
+        raise ValueError(f"`f_scale` must be a positive number, got {f_scale!r}.")
+    if not isinstance(history, int) or history < 0:
+        raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
+    max_nfev = check_max_nfev(max_nfev)
+    x0 = check_x0(x0)
+    n = x0.shape[0]
+    lb, ub = check_bounds(bounds, n)
+    check_x0_in_bounds(x0, lb, ub)
+    if x_scale is None:
+        x_scale = "jac" if method == "lm" else 1.0
+    x_scale = check_x_scale(x_scale, n)
+    ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
+    if max_nfev is None:
+        max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
+
+    mapper = Mapper(workers)
+    try:
+        problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
+        f0 = problem.residuals(x0.copy())
+        if not np.all(np.isfinite(f0)):
+            raise ValueError("Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf.")
+        m = f0.shape[0]
+        solver = opt.resolve_linear_solver(linear_solver, n)
+        w = make_workspace(m, n, qr=solver == "qr", history=history)
+        w.x[:] = x0
+        w.lb[:] = lb
+        w.ub[:] = ub
+        if not isinstance(x_scale, str):
+            w.d[:] = 1.0 / x_scale**2
+        bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
+        opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded,
+                                   ftol, xtol, gtol, float(f_scale), max_nfev)
+        from ._kernels.engine import reset
+
+        reset(w, opts_i)
+        run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
+                   f_scale=float(f_scale), callback=callback, verbose=verbose)
+    finally:
+        mapper.close()
+    result = build_result(w, method, problem.nfev, w.ist[3])
+    if verbose >= 1:
+        print(result.message)
+        print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
+              f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
+    return result
