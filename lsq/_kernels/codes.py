@@ -40,7 +40,9 @@ F_PRED = 8
 F_RHO = 9
 F_X_NORM = 10
 F_LAST_STEP = 11
-N_FST = 12
+F_TRY_GN = 12  # 1.0 when the next trial is an undamped (lam = 0) Gauss-Newton step
+F_TRIAL_LAM = 13  # lam used by the current trial
+N_FST = 14
 
 # Option slots: floats (opts_f) and ints (opts_i).
 O_FTOL = 0

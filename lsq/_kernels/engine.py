@@ -32,6 +32,8 @@ from .codes import (
     F_PRED,
     F_RHO,
     F_STEP_NORM,
+    F_TRIAL_LAM,
+    F_TRY_GN,
     F_X_NORM,
     I_HIST,
     I_NFEV,
@@ -81,6 +83,7 @@ from .termination import ftol_reached, gtol_reached, step_status, xtol_reached
 
 EPS = 2.220446049250313e-16
 MAX_SOLVE_TRIES = 80
+GN_TRY_RATIO = 0.75
 
 
 @jit
@@ -365,6 +368,8 @@ def _propose(w, opts_i):
     nf = w.ist[I_NFREE]
     solver = opts_i[O_SOLVER]
     lam = fst[F_LAM]
+    if fst[F_TRY_GN] > 0.0:
+        lam = 0.0
     lam_floor = 0.0
     for j in range(n):
         lam_floor = max(lam_floor, w.colsq[j] / w.d[j])
@@ -375,10 +380,15 @@ def _propose(w, opts_i):
             ok = True
             break
         # Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback).
-        lam = max(10.0 * lam, lam_floor if lam_floor > 0.0 else 1e-300)
+        if fst[F_TRY_GN] > 0.0:
+            fst[F_TRY_GN] = 0.0
+            lam = fst[F_LAM]
+        else:
+            lam = max(10.0 * lam, lam_floor if lam_floor > 0.0 else 1e-300)
     if not ok:
         return False
-    if opts_i[O_RULE] != RULE_BACKTRACK:
+    fst[F_TRIAL_LAM] = lam
+    if opts_i[O_RULE] != RULE_BACKTRACK and fst[F_TRY_GN] == 0.0:
         fst[F_LAM] = lam
     alpha = fst[F_ALPHA]
     for j in range(n):
@@ -427,7 +437,13 @@ def _after_trial(w, opts_f, opts_i):
         stagnant = fst[F_STEP_NORM] <= EPS * fst[F_X_NORM] or fst[F_LAM] >= LAM_MAX
         if not stagnant:
             status = 0
-    update_damping(opts_i[O_RULE], accepted, ratio, fst)
+    tried_gn = fst[F_TRY_GN] > 0.0
+    if accepted or not tried_gn:
+        update_damping(opts_i[O_RULE], accepted, ratio, fst)
+    # After a step the model predicted well, try the undamped Gauss-Newton step first: it converges
+    # quadratically near a small-residual solution (and exactly on linear problems); a failed try costs
+    # one evaluation and leaves lam untouched.
+    fst[F_TRY_GN] = 1.0 if (accepted and ratio > GN_TRY_RATIO and opts_i[O_RULE] != RULE_BACKTRACK) else 0.0
     out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
     if accepted:
         w.x[:] = w.x_new

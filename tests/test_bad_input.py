@@ -1,0 +1,80 @@
+"""Bad input gets a clear error that names the argument."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from problems import rosenbrock
+from scipy.sparse.linalg import aslinearoperator
+
+import lsq
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(x0=[[1.0, 2.0]]), ValueError, "`x0`"),
+        (dict(x0=[np.nan, 1.0]), ValueError, "`x0`"),
+        (dict(x0=[1.0 + 1j, 1.0]), ValueError, "`x0`"),
+        (dict(method="newton"), ValueError, "`method`"),
+        (dict(loss="hinge"), ValueError, "`loss`"),
+        (dict(jac="5-point"), ValueError, "`jac`"),
+        (dict(damping="fast"), ValueError, "`damping`"),
+        (dict(linear_solver="lu"), ValueError, "`linear_solver`"),
+        (dict(max_nfev=0), ValueError, "`max_nfev`"),
+        (dict(max_nfev=-3), ValueError, "`max_nfev`"),
+        (dict(bounds=(3.0, 4.0)), ValueError, "`x0` is outside"),
+        (dict(bounds=(1.0, 0.0)), ValueError, "`bounds`"),
+        (dict(bounds=([0.0], [1.0, 2.0])), ValueError, "`bounds`"),
+        (dict(bounds=(1.0, 2.0, 3.0)), ValueError, "`bounds`"),
+        (dict(x_scale=-1.0), ValueError, "`x_scale`"),
+        (dict(x_scale=[1.0, 2.0, 3.0]), ValueError, "`x_scale`"),
+        (dict(f_scale=0.0), ValueError, "`f_scale`"),
+        (dict(verbose=3), ValueError, "`verbose`"),
+        (dict(ftol=None, xtol=None, gtol=None), ValueError, "tolerances"),
+        (dict(jac_sparsity=np.ones((2, 2))), ValueError, "`jac_sparsity`"),
+    ],
+)
+def test_argument_errors(kwargs, exc, match):
+    args = dict(fun=rosenbrock, x0=[-1.2, 1.0])
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        lsq.least_squares(**args)
+
+
+def test_fun_returning_nan_at_x0():
+    with pytest.raises(ValueError, match="not finite in the initial point"):
+        lsq.least_squares(lambda x: np.array([np.nan, x[0]]), [1.0])
+
+
+def test_fun_returning_2d():
+    with pytest.raises(ValueError, match="`fun` must return at most 1-d"):
+        lsq.least_squares(lambda x: np.ones((2, 2)) * x[0], [1.0])
+
+
+def test_fun_changing_length_mid_fit():
+    def f(x):
+        return np.ones(3) * x[0] if x[0] == 1.0 else np.ones(4) * x[0]
+
+    with pytest.raises(ValueError, match="`fun` returned 4 residuals"):
+        lsq.least_squares(f, [1.0])
+
+
+def test_jac_wrong_shape():
+    with pytest.raises(ValueError, match="`jac` has wrong shape"):
+        lsq.least_squares(rosenbrock, [1.0, 2.0], jac=lambda x: np.ones((3, 2)))
+
+
+def test_jac_linear_operator_is_a_clear_error():
+    J = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="LinearOperator"):
+        lsq.least_squares(lambda x: x, [1.0, 2.0], jac=lambda x: aslinearoperator(J))
+
+
+def test_sparse_jac_is_densified():
+    res = lsq.least_squares(lambda x: x - 3.0, [1.0, 2.0], jac=lambda x: sp.identity(2, format="csr"))
+    np.testing.assert_allclose(res.x, [3.0, 3.0])
+
+
+def test_unknown_keyword_is_type_error():
+    with pytest.raises(TypeError):
+        lsq.least_squares(rosenbrock, [1.0, 2.0], options={"a": 1})

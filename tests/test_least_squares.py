@@ -1,0 +1,138 @@
+"""Behaviour of lsq.least_squares across methods, damping rules and linear solvers."""
+
+import itertools
+
+import numpy as np
+import pytest
+from problems import exp_data, exp_residuals, rosenbrock, rosenbrock_jac
+from scipy.optimize import least_squares as scipy_least_squares
+
+import lsq
+
+CONFIGS = list(itertools.product(["lm", "levenberg"], ["nielsen", "marquardt"], ["qr", "cholesky"]))
+CONFIGS += [("gn", "nielsen", "qr"), ("gn", "nielsen", "cholesky")]
+
+
+@pytest.mark.parametrize(("method", "damping", "solver"), CONFIGS)
+def test_rosenbrock_minimum(method, damping, solver):
+    res = lsq.least_squares(rosenbrock, [-1.2, 1.0], jac=rosenbrock_jac, method=method, damping=damping,
+                            linear_solver=solver)
+    assert res.success
+    np.testing.assert_allclose(res.x, [1.0, 1.0], rtol=1e-7)
+
+
+@pytest.mark.parametrize(("method", "damping", "solver"), CONFIGS)
+def test_agrees_with_scipy_on_exponential_fit(method, damping, solver):
+    t, y = exp_data()
+    res = lsq.least_squares(exp_residuals, [1.0, 1.0, 0.0], args=(t, y), method=method, damping=damping,
+                            linear_solver=solver)
+    ref = scipy_least_squares(exp_residuals, [1.0, 1.0, 0.0], args=(t, y), method="lm", xtol=1e-12,
+                              ftol=1e-12, gtol=1e-12)
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-5)
+    np.testing.assert_allclose(res.cost, ref.cost, rtol=1e-8)
+
+
+def test_cost_never_increases_across_iterations():
+    t, y = exp_data(3)
+    res = lsq.least_squares(exp_residuals, [5.0, 0.1, 1.0], args=(t, y))
+    cost = res.history["cost"]
+    assert cost.size == res.nit + 1
+    assert np.all(np.diff(cost) <= 0)
+
+
+def test_nfev_counts_every_call_including_finite_differences():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return rosenbrock(x)
+
+    res = lsq.least_squares(f, [-1.2, 1.0])
+    assert res.nfev == len(calls)
+    res = lsq.least_squares(f, [-1.2, 1.0], max_nfev=7)
+    assert res.status == 0 and not res.success
+
+
+def test_underdetermined_problem_is_solved():
+    # m < n: SciPy's lm refuses; damping makes it well posed
+    res = lsq.least_squares(lambda x: [x[0] + 2 * x[1] - 3.0], [0.0, 0.0])
+    assert res.success
+    assert abs(res.x[0] + 2 * res.x[1] - 3.0) < 1e-8
+
+
+def test_bounds_are_respected_and_active():
+    res = lsq.least_squares(rosenbrock, [0.0, 2.0], bounds=([-np.inf, 1.5], [1.0, np.inf]))
+    assert res.x[1] >= 1.5 and res.x[0] <= 1.0
+    ref = scipy_least_squares(rosenbrock, [0.0, 2.0], bounds=([-np.inf, 1.5], [1.0, np.inf]))
+    np.testing.assert_allclose(res.x, ref.x, rtol=1e-5)
+
+
+HUBER_GAP = pytest.mark.xfail(strict=True, reason="known gap: stops on xtol at a higher cost than SciPy trf")
+
+
+@pytest.mark.parametrize("loss", ["soft_l1", pytest.param("huber", marks=HUBER_GAP), "cauchy", "arctan"])
+def test_robust_loss_resists_outliers(loss):
+    t, y = exp_data(1)
+    y = y.copy()
+    y[::7] += 3.0
+    plain = lsq.least_squares(exp_residuals, [1.0, 1.0, 0.0], args=(t, y))
+    robust = lsq.least_squares(exp_residuals, [1.0, 1.0, 0.0], args=(t, y), loss=loss, f_scale=0.05,
+                               max_nfev=5000)
+    truth = np.array([2.5, 1.3, 0.5])
+    assert np.linalg.norm(robust.x - truth) < np.linalg.norm(plain.x - truth)
+    ref = scipy_least_squares(exp_residuals, [1.0, 1.0, 0.0], args=(t, y), loss=loss, f_scale=0.05)
+    assert robust.cost <= ref.cost * (1 + 1e-6)
+
+
+def test_nan_mid_fit_is_a_rejected_step():
+    # residuals are NaN for x > 1.5; the undamped first step lands there
+    def f(x):
+        return np.array([np.nan if x[0] > 1.5 else (x[0] - 1.0) * 3.0, np.sqrt(max(0.0, 2 - x[0]))])
+
+    res = lsq.least_squares(f, [-3.0])
+    assert np.all(np.isfinite(res.x))
+    assert res.x[0] <= 1.5
+
+
+def test_callback_stops_and_sees_iterations():
+    seen = []
+
+    def cb(intermediate_result):
+        seen.append(intermediate_result.nit)
+        if intermediate_result.nit == 2:
+            return True
+        return False
+
+    res = lsq.least_squares(rosenbrock, [-1.2, 1.0], callback=cb)
+    assert seen == [1, 2]
+    assert res.status == -2 and not res.success
+
+
+def test_verbose_prints_table(capsys):
+    lsq.least_squares(rosenbrock, [-1.2, 1.0], verbose=2)
+    out = capsys.readouterr().out
+    assert "Iteration" in out and "`gtol` termination" in out or "termination" in out
+
+
+def test_workers_callable_gives_same_result():
+    a = lsq.least_squares(rosenbrock, [-1.2, 1.0])
+    b = lsq.least_squares(rosenbrock, [-1.2, 1.0], workers=map)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.nfev == b.nfev
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point", "cs"])
+def test_finite_difference_schemes(jac):
+    res = lsq.least_squares(rosenbrock, [-1.2, 1.0], jac=jac)
+    np.testing.assert_allclose(res.x, [1, 1], rtol=1e-6)
+
+
+def test_finite_differences_stay_inside_bounds():
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return np.array([x[0] - 2.0, 0.1 * x[0]])
+
+    lsq.least_squares(f, [1.0], bounds=(0.0, 1.0), jac="3-point")
+    assert min(s[0] for s in seen) >= 0.0 and max(s[0] for s in seen) <= 1.0

@@ -1,0 +1,67 @@
+"""SciPy's own ``least_squares`` tests, loaded from the installed SciPy and retargeted at ``lsq``.
+
+The test module is imported from the installed ``scipy`` package under a private name with its
+``least_squares`` replaced by :func:`lsq.least_squares`; nothing of SciPy's code is copied here. Its
+``BaseMixin``, ``BoundsMixin`` and ``LossFunctionMixin`` run with ``method='lm'`` -- bounds and robust losses
+included, which SciPy's MINPACK ``lm`` cannot do. Deselected, by name, are only the tests that assert that
+SciPy's ``lm`` *lacks* a feature that lsq's LM has (bounds, losses, m < n, callbacks, tolerances below eps,
+``njev is None``), and the sparse/LinearOperator group, which needs the CG solver (not available yet).
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import scipy
+
+import lsq
+
+_PATH = Path(scipy.__file__).parent / "optimize" / "tests" / "test_least_squares.py"
+_NAME = "_lsq_retargeted_scipy_test_least_squares"
+
+if not _PATH.exists():  # pragma: no cover - a SciPy install without its tests
+    pytest.skip(f"SciPy's tests are not installed ({_PATH})", allow_module_level=True)
+
+_spec = importlib.util.spec_from_file_location(_NAME, _PATH)
+T = importlib.util.module_from_spec(_spec)
+sys.modules[_NAME] = T  # so that process pools (test_workers) can pickle the module's functions
+_spec.loader.exec_module(T)
+T.least_squares = lsq.least_squares
+
+DESELECTED = {
+    # assert that SciPy's lm rejects what lsq's LM supports
+    "test_bounds_not_supported", "test_m_less_n_not_supported", "test_loss", "test_callback_with_lm_method",
+    "test_small_tolerances_for_lm", "test_rosenbrock_cropped",
+    # asserts `njev is None` for lm (MINPACK does not report it); lsq reports njev
+    "test_full_result",
+    # sparse Jacobians / LinearOperator: issue 8 (CG solver); lsq raises a clear ValueError for now
+    "test_sparse_not_supported", "test_jac_sparsity_not_supported", "test_LinearOperator_not_supported",
+}
+
+
+class TestLsqLM(T.BaseMixin, T.BoundsMixin, T.LossFunctionMixin):
+    method = "lm"
+
+
+for _name in ["test_basic", "test_callback", "test_fp32_gh12991", "test_gh_18793_and_19351", "test_gh_19103"]:
+    globals()[f"test_scipy_{_name}"] = getattr(T, _name)
+
+
+# Known gaps (issue 2 stays open until they pass): each needs convergence far beyond what ftol=1e-8 implies
+# on a large-residual or robust-loss problem (x exactly 0 for fun_trivial = x**2 + 5). SciPy's trf lands
+# there because its first trust-region step (radius |x0|) happens to end exactly at 0; lsq's LM converges
+# linearly there and stops on ftol/max_nfev first. strict=True: a test that starts passing fails the run.
+KNOWN_GAPS = {
+    "test_options", "test_robustness", "test_rosenbrock_bounds", "test_nfev_options", "test_x_scale_options",
+    "test_scipy_test_basic",
+}
+
+
+@pytest.fixture(autouse=True)
+def _deselect(request):
+    name = request.node.originalname or request.node.name
+    if name in DESELECTED:
+        pytest.skip("asserts a limitation of SciPy's lm that lsq does not have (see module docstring)")
+    if name in KNOWN_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="known gap, see KNOWN_GAPS"))
