@@ -1,0 +1,107 @@
+"""Run the benchmark suite: ``python -m benchmarks [--quick | --full] [--out DIR]``.
+
+Prints a table and writes ``report.md`` and PNG plots to ``--out`` (default ``benchmarks/results``).
+``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf and the small-fit overhead;
+``--full`` adds every lsq method and damping rule and SciPy dogbox.
+"""
+
+import argparse
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numba
+import numpy as np
+import scipy
+
+import lsq
+from lsq.datasets import nist_names
+
+from .convergence import convergence_curves
+from .nist import nist_runs, summarise
+from .overhead import overhead_rows
+from .plots import convergence_plot, lre_bars, performance_profile
+
+QUICK = ["lsq lm", "scipy lm", "scipy trf"]
+FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox"]
+
+
+def _progress(total, enabled):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is optional
+        return None
+    return tqdm(total=total, desc="NIST problems", disable=not enabled, file=sys.stderr)
+
+
+def nist_table(summary, base="scipy trf"):
+    lines = ["| solver | LRE>=4 | LRE>=6 | mean LRE | calls of fun | nfev / " + base + " | seconds |",
+             "|---|---|---|---|---|---|---|"]
+    ref = summary[base]["nfev"]
+    for s, v in summary.items():
+        lines.append(f"| {s} | {v['lre4']}/{v['runs']} | {v['lre6']}/{v['runs']} | {v['mean_lre']:.2f} | "
+                     f"{v['nfev']} | {v['nfev'] / ref:.2f} | {v['seconds']:.2f} |")
+    return "\n".join(lines)
+
+
+def overhead_table(rows, base="scipy lm"):
+    ref = next(r for r in rows if r["solver"] == base)
+    lines = ["| solver | median time per fit (ms) | calls of fun | us per call | time / " + base + " | cost |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['solver']} | {1e3 * r['seconds']:.3f} | {r['nfev']} | {r['us_per_call']:.1f} | "
+                     f"{r['seconds'] / ref['seconds']:.2f} | {r['cost']:.6g} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="the default: a few minutes at most on 2 cores")
+    mode.add_argument("--full", action="store_true", help="every solver variant")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"), help="output folder")
+    ap.add_argument("--problems", type=int, default=None, help="only the first N NIST problems (smoke tests)")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    solvers = FULL if args.full else QUICK
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    names = nist_names()[: args.problems]
+    bar = _progress(2 * 2 * len(names), not args.no_progress)
+    sections = []
+    header = (f"# lsq benchmark report\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} · lsq {lsq.__version__} · "
+              f"numpy {np.__version__} · scipy {scipy.__version__} · numba {numba.__version__} · "
+              f"Python {platform.python_version()} · {platform.machine()} · {platform.processor() or ''} "
+              f"· mode {'full' if args.full else 'quick'}\n\n"
+              "Calls of fun are counted by one wrapper around the residual function for every solver "
+              "(SciPy's own nfev leaves finite-difference calls out).")
+    sections.append(header)
+    for jacobian in ("exact", "2-point"):
+        rows = nist_runs(solvers, jacobian, names, progress=bar)
+        summary = summarise(rows)
+        title = ("NIST StRD, exact Jacobian, tolerances 1e-15" if jacobian == "exact"
+                 else "NIST StRD, default 2-point Jacobian and default tolerances")
+        sections.append(f"## {title}\n\n{nist_table(summary)}\n\n![LRE](nist_lre_{jacobian}.png)")
+        lre_bars(rows, out / f"nist_lre_{jacobian}.png", solvers)
+        performance_profile(rows, out / f"profile_nfev_{jacobian}.png", solvers, "nfev")
+        performance_profile(rows, out / f"profile_time_{jacobian}.png", solvers, "seconds")
+    if bar is not None:
+        bar.close()
+    over = overhead_rows(solvers)
+    sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
+                    + overhead_table(over))
+    curves = convergence_curves("MGH09", 1)
+    convergence_plot(curves, out / "convergence_mgh09.png", "MGH09 start 1, exact Jacobian")
+    sections.append("## Convergence\n\n![convergence](convergence_mgh09.png)\n\n"
+                    "Profiles: `profile_nfev_*.png`, `profile_time_*.png` (Dolan-More, success = LRE >= 4).")
+    report = "\n\n".join(sections) + "\n"
+    (out / "report.md").write_text(report)
+    print(report)
+    print(f"wrote {out / 'report.md'} and {len(list(out.glob('*.png')))} plots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

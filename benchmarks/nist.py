@@ -1,0 +1,38 @@
+"""NIST StRD: 27 problems x 2 starts, exact and default (2-point) Jacobians."""
+
+import numpy as np
+
+from lsq.datasets import load_nist, nist_names
+
+from .solvers import run
+
+EXACT_TOLS = dict(ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=10000)
+
+
+def nist_runs(solvers, jacobian, names=None, progress=None):
+    """One row per (solver, problem, start): LRE (min over parameters), calls of fun, seconds."""
+    rows = []
+    for name in names or nist_names():
+        p = load_nist(name)
+        for start in (1, 2):
+            for s in solvers:
+                kw = dict(EXACT_TOLS, jac=p.residual_jacobian) if jacobian == "exact" else {}
+                x, calls, sec, _ = run(s, p.residuals, p.start(start), **kw)
+                lre = float(p.lre(x).min()) if np.all(np.isfinite(x)) else 0.0
+                rows.append(dict(solver=s, problem=name, start=start, jacobian=jacobian, lre=lre, nfev=calls,
+                                 seconds=sec))
+            if progress is not None:
+                progress.update(1)
+    return rows
+
+
+def summarise(rows):
+    """Per solver: runs with LRE >= 4 and >= 6, mean LRE, total calls of fun, total seconds."""
+    out = {}
+    for s in dict.fromkeys(r["solver"] for r in rows):
+        sel = [r for r in rows if r["solver"] == s]
+        lre = np.array([r["lre"] for r in sel])
+        out[s] = dict(runs=len(sel), lre4=int((lre >= 4).sum()), lre6=int((lre >= 6).sum()),
+                      mean_lre=float(lre.mean()), nfev=int(sum(r["nfev"] for r in sel)),
+                      seconds=float(sum(r["seconds"] for r in sel)))
+    return out

@@ -1,0 +1,63 @@
+"""Benchmark figures (matplotlib, Agg backend, written to PNG files)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def lre_bars(rows, path, solvers):
+    """LRE per NIST problem and start, one bar per solver."""
+    keys = list(dict.fromkeys((r["problem"], r["start"]) for r in rows))
+    fig, ax = plt.subplots(figsize=(14, 4.5))
+    width = 0.8 / len(solvers)
+    for k, s in enumerate(solvers):
+        vals = {(r["problem"], r["start"]): r["lre"] for r in rows if r["solver"] == s}
+        ax.bar(np.arange(len(keys)) + k * width, [vals[q] for q in keys], width, label=s)
+    ax.set_xticks(np.arange(len(keys)) + 0.4, [f"{p}-{s}" for p, s in keys], rotation=90, fontsize=7)
+    ax.axhline(4, color="k", lw=0.8, ls="--")
+    ax.set_ylabel("LRE (min over parameters)")
+    ax.set_title(f"NIST StRD, {rows[0]['jacobian']} Jacobian")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def performance_profile(rows, path, solvers, metric="nfev"):
+    """Dolan-More profile: fraction of problems solved (LRE >= 4) within a factor tau of the best."""
+    keys = list(dict.fromkeys((r["problem"], r["start"]) for r in rows))
+    cost = np.full((len(keys), len(solvers)), np.inf)
+    for r in rows:
+        if r["solver"] in solvers and r["lre"] >= 4:
+            cost[keys.index((r["problem"], r["start"])), solvers.index(r["solver"])] = r[metric]
+    best = cost.min(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = cost / best
+    taus = np.logspace(0, 2, 200)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, s in enumerate(solvers):
+        ax.step(taus, [(ratio[:, k] <= t).mean() for t in taus], where="post", label=s)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"tau (within tau x best {metric})")
+    ax.set_ylabel("fraction of NIST runs solved")
+    ax.set_title(f"Performance profile ({metric}, {rows[0]['jacobian']} Jacobian)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def convergence_plot(curves, path, title):
+    """Cost against calls of fun."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, (nfev, cost) in curves.items():
+        ax.semilogy(nfev, cost, marker=".", label=name)
+    ax.set_xlabel("calls of fun")
+    ax.set_ylabel("cost")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,14 @@
+"""Smoke test of the README's main job on a tiny subset: files exist and the table has every solver."""
+
+import benchmarks.__main__ as bench
+
+
+def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
+    assert bench.main(["--out", str(tmp_path), "--problems", "2", "--no-progress"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    for solver in bench.QUICK:
+        assert f"| {solver} |" in report
+    pngs = list(tmp_path.glob("*.png"))
+    assert len(pngs) >= 7
+    assert all(p.stat().st_size > 1000 for p in pngs)
+    assert "NIST StRD" in capsys.readouterr().out
