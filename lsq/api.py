@@ -4,6 +4,8 @@ import numpy as np
 
 from . import _options as opt
 from ._driver import run_python
+from ._kernels.codes import I_NJEV
+from ._kernels.engine import reset
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
 from ._result import build_result
 from ._validate import (
@@ -105,8 +107,7 @@ def least_squares(
     check_choice("damping", damping, tuple(opt.DAMPING))
     check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
     if not callable(jac):
-        check_choice("jac", jac, tuple(opt_schemes := FD_SCHEMES))
-        del opt_schemes
+        check_choice("jac", jac, tuple(FD_SCHEMES))
     if not callable(loss):
         check_choice("loss", loss, tuple(opt.LOSSES))
     if verbose not in (0, 1, 2):
@@ -150,14 +151,12 @@ def least_squares(
         bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
         opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded,
                                    ftol, xtol, gtol, float(f_scale), max_nfev)
-        from ._kernels.engine import reset
-
         reset(w, opts_i)
         run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
                    f_scale=float(f_scale), callback=callback, verbose=verbose)
     finally:
         mapper.close()
-    result = build_result(w, method, problem.nfev, w.ist[3])
+    result = build_result(w, method, problem.nfev, w.ist[I_NJEV])
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
