@@ -7,6 +7,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _save(fig, ax, path):
+    """Legend, layout, PNG, and release the figure."""
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def lre_bars(rows, path, solvers):
     """LRE per NIST problem and start, one bar per solver."""
     keys = list(dict.fromkeys((r["problem"], r["start"]) for r in rows))
@@ -19,10 +27,7 @@ def lre_bars(rows, path, solvers):
     ax.axhline(4, color="k", lw=0.8, ls="--")
     ax.set_ylabel("LRE (min over parameters)")
     ax.set_title(f"NIST StRD, {rows[0]['jacobian']} Jacobian")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path)
 
 
 def performance_profile(rows, path, solvers, metric="nfev"):
@@ -43,10 +48,7 @@ def performance_profile(rows, path, solvers, metric="nfev"):
     ax.set_xlabel(f"tau (within tau x best {metric})")
     ax.set_ylabel("fraction of NIST runs solved")
     ax.set_title(f"Performance profile ({metric}, {rows[0]['jacobian']} Jacobian)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path)
 
 
 def convergence_plot(curves, path, title):
@@ -57,7 +59,4 @@ def convergence_plot(curves, path, title):
     ax.set_xlabel("calls of fun")
     ax.set_ylabel("cost")
     ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path)
