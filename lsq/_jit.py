@@ -7,8 +7,12 @@ engine treats as a rejected step, instead of raising inside compiled code.
 
 from numba import njit
 
-jit = njit(cache=True, nogil=True, error_model="numpy")
+FASTMATH = {"reassoc", "contract"}
+"""Let LLVM vectorise sums (reassociation) and fuse multiply-adds; no flag that assumes finite values,
+because the engine relies on inf/NaN to reject steps."""
+
+jit = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 """Decorator for serial kernels."""
 
-jit_parallel = njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+jit_parallel = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, parallel=True)
 """Decorator for kernels that run ``prange`` over independent fits."""

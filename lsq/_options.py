@@ -40,7 +40,8 @@ def resolve_linear_solver(linear_solver, n):
     return linear_solver
 
 
-def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3):
+def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3,
+          max_nit=2**62):
     """Turn validated options into ``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.advance`."""
     opts_f = np.zeros(c.N_OPTS_F)
     opts_f[c.O_FTOL] = ftol
@@ -55,4 +56,5 @@ def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gt
     opts_i[c.O_LOSS] = c.LOSS_CALLABLE if callable(loss) else LOSSES[loss]
     opts_i[c.O_MAX_NFEV] = max_nfev
     opts_i[c.O_BOUNDED] = int(bounded)
+    opts_i[c.O_MAX_NIT] = max_nit
     return opts_f, opts_i

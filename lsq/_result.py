@@ -1,5 +1,7 @@
 """Termination messages and the assembly of the SciPy-style result."""
 
+from collections import namedtuple
+
 import numpy as np
 from scipy.optimize import OptimizeResult
 
@@ -9,12 +11,15 @@ TERMINATION_MESSAGES = {
     c.STATUS_BAD_INPUT: "A fit could not start: non-finite data or starting point.",
     c.STATUS_NONFINITE: "Stopped because the residuals or the Jacobian at the current point are not finite.",
     c.STATUS_CALLBACK: "Stopped because `callback` function raised `StopIteration` or returned `True`",
-    c.STATUS_MAX_NFEV: "The maximum number of function evaluations is exceeded.",
+    c.STATUS_MAX_NFEV: "The maximum number of function evaluations is exceeded.",  # or of iterations (batch)
     c.STATUS_GTOL: "`gtol` termination condition is satisfied.",
     c.STATUS_FTOL: "`ftol` termination condition is satisfied.",
     c.STATUS_XTOL: "`xtol` termination condition is satisfied.",
     c.STATUS_FTOL_XTOL: "Both `ftol` and `xtol` termination conditions are satisfied.",
 }
+
+FitState = namedtuple("FitState", ["x", "r", "J", "g", "hist", "ist", "fst", "lb", "ub"])
+"""What a result is built from: these fields of a finished :class:`lsq._workspace.Workspace`."""
 
 HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev")
 
@@ -38,7 +43,7 @@ def history_dict(hist, rows):
 
 
 def build_result(w, method, nfev, njev):
-    """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace."""
+    """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`)."""
     status = int(w.ist[c.I_STATUS])
     hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
     hist["nfev"] = hist["nfev"].astype(int)

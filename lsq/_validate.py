@@ -115,7 +115,7 @@ def check_max_nfev(max_nfev):
 def check_choice(name, value, choices):
     """Raise a ValueError naming ``name`` when ``value`` is not one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {sorted(choices)}, got {value!r}.")
+        raise ValueError(f"`{name}` must be one of {sorted(choices, key=repr)}, got {value!r}.")
     return value
 
 

@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._jit import jit
 from ._kernels.codes import N_FST, N_IST
 
 Workspace = namedtuple(
@@ -15,7 +16,7 @@ Workspace = namedtuple(
         "J",  # (m, n) Jacobian at x (loss-scaled in place by the engine)
         "g", "colsq", "delta", "p", "rhs",  # (n,) gradient, squared column norms, step, work
         "A", "L",  # (n, n) J^T J and its Cholesky factor
-        "QJ", "S",  # QR buffers: (m, n+1) and (min(m, n) + n, n+1)
+        "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
         "free",  # (n,) int64 indices of the free variables
         "hist",  # (cap, 5) cost, lambda, step norm, optimality, nfev per iteration
         "ist", "fst",  # int and float state
@@ -37,15 +38,37 @@ def make_workspace(m, n, qr=True, history=1000):
     """
     f = np.zeros
     k = min(m, n)
+    nqr_rows = m if qr else 1
     return Workspace(
-        x=f(n), x_new=f(n), lb=np.full(n, -np.inf), ub=np.full(n, np.inf), d=np.ones(n),
-        r=f(m), r_new=f(m), fs=f(m),
-        rho=f((3, m)), rho_new=f((3, m)),
-        J=f((m, n)),
-        g=f(n), colsq=f(n), delta=f(n), p=f(n), rhs=f(n),
-        A=f((n, n)), L=f((n, n)),
-        QJ=f((m, n + 1)) if qr else f((1, 1)), S=f((k + n, n + 1)) if qr else f((1, 1)),
-        free=np.zeros(n, dtype=np.int64),
-        hist=f((max(history, 1), 5)),
-        ist=np.zeros(N_IST, dtype=np.int64), fst=f(N_FST),
+        f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, lb, ub, d
+        f(m), f(m), f(m),  # r, r_new, fs
+        f((3, m)), f((3, m)),  # rho, rho_new
+        f((m, n)),  # J
+        f(n), f(n), f(n), f(n), f(n),  # g, colsq, delta, p, rhs
+        f((n, n)), f((n, n)),  # A, L
+        f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
+        np.zeros(n, dtype=np.int64),  # free
+        f((max(history, 1), 5)),  # hist
+        np.zeros(N_IST, dtype=np.int64), f(N_FST),  # ist, fst
     )
+
+
+Scratch = namedtuple(
+    "Scratch",
+    [
+        "f1", "f2",  # (m,) residuals at perturbed points
+        "xt",  # (n,) perturbed point
+        "h", "one_sided", "rel",  # (n,) steps, one-sided flags (int64), user relative steps (<0: default)
+    ],
+)
+
+
+def make_scratch(m, n):
+    """Allocate the finite-difference :class:`Scratch` buffers of the compiled driver."""
+    return Scratch(np.zeros(m), np.zeros(m), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64),
+                   np.full(n, -1.0))
+
+
+make_workspace_jit = jit(make_workspace)
+""":func:`make_workspace` callable from compiled code (the batch kernel allocates one per chunk)."""
+make_scratch_jit = jit(make_scratch)

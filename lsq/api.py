@@ -4,8 +4,9 @@ import numpy as np
 
 from . import _options as opt
 from ._driver import run_python
-from ._kernels.codes import I_NJEV
+from ._kernels.codes import I_NFEV, I_NJEV
 from ._kernels.engine import reset
+from ._model_problem import ModelResiduals
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
 from ._result import build_result
 from ._validate import (
@@ -37,7 +38,10 @@ def least_squares(
     Parameters
     ----------
     fun : callable
-        ``fun(x, *args, **kwargs) -> array_like, shape (m,)``: the residuals.
+        ``fun(x, *args, **kwargs) -> array_like, shape (m,)``: the residuals. The residuals of a compiled
+        model, ``model.residuals(xdata, ydata, sigma)`` (see :func:`lsq.model`), run the whole fit in
+        compiled code (unless a callback, a callable loss or ``jac='cs'`` needs Python); their
+        ``jac='2-point'`` default then means the model's analytic Jacobian when it has one.
     x0 : array_like, shape (n,) or float
         Starting point; must be finite and inside ``bounds``.
     jac : {'2-point', '3-point', 'cs'} or callable
@@ -134,31 +138,47 @@ def least_squares(
     if max_nfev is None:
         max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
 
-    mapper = Mapper(workers)
+    compiled = _runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
+    mapper = Mapper(None if compiled else workers)
     try:
+        if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
+            jac = fun.jacobian  # used by the Python path; the compiled path calls the compiled Jacobian
         problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
         f0 = problem.residuals(x0.copy())
         if not np.all(np.isfinite(f0)):
             raise ValueError("Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf.")
         m = f0.shape[0]
         solver = opt.resolve_linear_solver(linear_solver, n)
-        w = make_workspace(m, n, qr=solver == "qr", history=history)
-        w.x[:] = x0
-        w.lb[:] = lb
-        w.ub[:] = ub
-        if not isinstance(x_scale, str):
-            w.d[:] = 1.0 / x_scale**2
+        d0 = np.ones(n) if isinstance(x_scale, str) else 1.0 / x_scale**2
         bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
         opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded,
                                    ftol, xtol, gtol, float(f_scale), max_nfev)
-        reset(w, opts_i)
-        run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
-                   f_scale=float(f_scale), callback=callback, verbose=verbose)
+        if compiled:
+            w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac] if isinstance(jac, str) else 0,
+                          diff_step, solver == "qr", history, analytic=callable(jac))
+            nfev = w.ist[I_NFEV] + 1  # the check of fun(x0) above
+        else:
+            w = make_workspace(m, n, qr=solver == "qr", history=history)
+            w.x[:] = x0
+            w.lb[:] = lb
+            w.ub[:] = ub
+            w.d[:] = d0
+            reset(w, opts_i)
+            run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
+                       f_scale=float(f_scale), callback=callback, verbose=verbose)
+            nfev = problem.nfev
     finally:
         mapper.close()
-    result = build_result(w, method, problem.nfev, w.ist[I_NJEV])
+    result = build_result(w, method, nfev, w.ist[I_NJEV])
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
+
+
+def _runs_compiled(fun, jac, loss, callback, workers):
+    """Whether the fit can run entirely in compiled code: a compiled model's residuals and nothing that
+    needs Python during the fit (callback, callable loss or Jacobian, complex step, workers)."""
+    return (isinstance(fun, ModelResiduals) and isinstance(jac, str) and jac != "cs"
+            and not callable(loss) and callback is None and workers in (None, 1))

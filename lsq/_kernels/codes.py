@@ -58,7 +58,8 @@ O_SOLVER = 2
 O_LOSS = 3
 O_MAX_NFEV = 4
 O_BOUNDED = 5
-N_OPTS_I = 6
+O_MAX_NIT = 6  # iteration limit (accepted steps); the batch API's max_iterations
+N_OPTS_I = 7
 
 NO_PENDING = -99
 

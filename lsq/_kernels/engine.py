@@ -53,6 +53,7 @@ from .codes import (
     O_GTOL,
     O_LOSS,
     O_MAX_NFEV,
+    O_MAX_NIT,
     O_RULE,
     O_SCALING,
     O_SOLVER,
@@ -176,7 +177,7 @@ def _after_jacobian(w, opts_f, opts_i):
         return _finish(w, pending)
     if gtol_reached(fst[F_OPTIMALITY], opts_f[O_GTOL]):
         return _finish(w, STATUS_GTOL)
-    if ist[I_NFEV] >= opts_i[O_MAX_NFEV]:
+    if ist[I_NFEV] >= opts_i[O_MAX_NFEV] or ist[I_NIT] >= opts_i[O_MAX_NIT]:
         return _finish(w, STATUS_MAX_NFEV)
     _select_free(w, opts_i[O_BOUNDED])
     _factor(w, opts_i[O_SOLVER])
@@ -290,10 +291,12 @@ def _factor(w, solver):
                 w.A[a, b] = s
                 w.A[b, a] = s
     else:
+        for a in range(nf):
+            ja = w.free[a]
+            for i in range(m):
+                w.QJ[a, i] = w.J[i, ja]
         for i in range(m):
-            for a in range(nf):
-                w.QJ[i, a] = w.J[i, w.free[a]]
-            w.QJ[i, nf] = w.fs[i]
+            w.QJ[nf, i] = w.fs[i]
         householder_triangularize(w.QJ, m, nf, nf + 1)
 
 
@@ -314,17 +317,17 @@ def _solve_damped(w, lam, solver):
     else:
         k = min(m, nf)
         S = w.S
-        for a in range(k + nf):
-            for b in range(nf + 1):
-                S[a, b] = 0.0
-        for a in range(k):
-            for b in range(a, nf + 1):
-                S[a, b] = w.QJ[a, b]
+        for b in range(nf + 1):
+            for a in range(k + nf):
+                S[b, a] = 0.0
+        for b in range(nf + 1):
+            for a in range(min(k, b + 1)):
+                S[b, a] = w.QJ[b, a]
         for a in range(nf):
-            S[k + a, a] = math.sqrt(lam * w.d[w.free[a]])
+            S[a, k + a] = math.sqrt(lam * w.d[w.free[a]])
         householder_triangularize(S, k + nf, nf, nf + 1)
         for a in range(nf):
-            w.rhs[a] = -S[a, nf]
+            w.rhs[a] = -S[nf, a]
         if not back_substitute(S, nf, w.rhs, w.delta):
             return False
     for a in range(nf):
@@ -352,7 +355,7 @@ def _predicted_reduction(w, solver):
         for a in range(min(m, nf)):
             s = 0.0
             for b in range(a, nf):
-                s += w.QJ[a, b] * w.p[w.free[b]]
+                s += w.QJ[b, a] * w.p[w.free[b]]
             q += s * s
     return -(gp + 0.5 * q)
 

@@ -15,62 +15,75 @@ from .._jit import jit
 
 
 @jit
-def householder_triangularize(a, rows, cols, ncols_total):
-    """Reduce ``a[:rows, :cols]`` to upper-triangular form in place by Householder reflections.
+def householder_triangularize(c, rows, cols, ncols_total):
+    """Reduce the matrix ``a`` stored by columns (``c[j, i] = a[i, j]``) to upper-triangular form in place.
 
-    The reflections are applied to all ``ncols_total`` columns, so extra columns to the right of ``cols``
-    (for example a right-hand side) come out multiplied by ``Q^T``. Entries below the diagonal are zeroed.
+    Column storage keeps every inner loop on contiguous memory. The reflections are applied to all
+    ``ncols_total`` columns, so extra columns to the right of ``cols`` (for example a right-hand side) come
+    out multiplied by ``Q^T``. Entries below the diagonal are zeroed.
 
     Parameters
     ----------
-    a : ndarray, shape (>= rows, >= ncols_total)
-        Matrix, overwritten.
+    c : ndarray, shape (>= ncols_total, >= rows)
+        The matrix by columns, overwritten.
     rows, cols, ncols_total : int
         Active rows, columns to reduce, and all columns to transform.
     """
     kmax = min(rows, cols)
     for k in range(kmax):
-        scale = 0.0
-        for i in range(k, rows):
-            scale = max(scale, abs(a[i, k]))
-        if scale == 0.0:
-            continue
+        ck = c[k]
         s = 0.0
         for i in range(k, rows):
-            t = a[i, k] / scale
-            s += t * t
-        alpha = scale * math.sqrt(s)
-        if a[k, k] > 0.0:
+            s += ck[i] * ck[i]
+        if not (s > 1e-290 and s < 1e290):
+            # rescale only when the plain sum of squares under- or overflows
+            scale = 0.0
+            for i in range(k, rows):
+                scale = max(scale, abs(ck[i]))
+            if scale == 0.0:
+                continue
+            s = 0.0
+            for i in range(k, rows):
+                t = ck[i] / scale
+                s += t * t
+            alpha = scale * math.sqrt(s)
+        else:
+            alpha = math.sqrt(s)
+        if ck[k] > 0.0:
             alpha = -alpha
-        v0 = a[k, k] - alpha
+        v0 = ck[k] - alpha
         vnorm2 = v0 * v0
         for i in range(k + 1, rows):
-            vnorm2 += a[i, k] * a[i, k]
+            vnorm2 += ck[i] * ck[i]
         if vnorm2 == 0.0:
             continue
         for j in range(k + 1, ncols_total):
-            t = v0 * a[k, j]
+            cj = c[j]
+            t = v0 * cj[k]
             for i in range(k + 1, rows):
-                t += a[i, k] * a[i, j]
+                t += ck[i] * cj[i]
             t *= 2.0 / vnorm2
-            a[k, j] -= t * v0
+            cj[k] -= t * v0
             for i in range(k + 1, rows):
-                a[i, j] -= t * a[i, k]
-        a[k, k] = alpha
+                cj[i] -= t * ck[i]
+        ck[k] = alpha
         for i in range(k + 1, rows):
-            a[i, k] = 0.0
+            ck[i] = 0.0
 
 
 @jit
-def back_substitute(R, n, rhs, out):
-    """Solve ``R[:n, :n] out = rhs`` for upper-triangular ``R``. Returns False on a zero pivot."""
+def back_substitute(c, n, rhs, out):
+    """Solve ``R[:n, :n] out = rhs`` for upper-triangular ``R`` stored by columns (``c[j, i] = R[i, j]``).
+
+    Returns False on a zero or non-finite pivot.
+    """
     for i in range(n - 1, -1, -1):
         s = rhs[i]
         for j in range(i + 1, n):
-            s -= R[i, j] * out[j]
-        if R[i, i] == 0.0 or not math.isfinite(R[i, i]):
+            s -= c[j, i] * out[j]
+        if c[i, i] == 0.0 or not math.isfinite(c[i, i]):
             return False
-        out[i] = s / R[i, i]
+        out[i] = s / c[i, i]
     return True
 
 

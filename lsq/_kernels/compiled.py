@@ -1,0 +1,142 @@
+"""The compiled driver: answers the engine's requests from a numba model, with no Python in the loop.
+
+A model is a pair of compiled functions (``numba.cfunc``) of fixed signature, passed by address so that the
+engine and this driver are compiled once, whatever the model (and calling them from Python costs no type
+inference):
+
+- ``model(X, p, out)``: model values at the points ``X`` (``(d, m)``, C order) for parameters ``p`` into
+  ``out`` (``(m,)``);
+- ``jac(X, p, out)``: the derivatives ``d model_i / d p_j`` into ``out`` (``(m, n)``), or address 0 when
+  ``has_jac`` is false, in which case the Jacobian is assembled here by finite differences column by column.
+
+Residuals are ``(model - y) * wts`` (``wts = 1 / sigma``). The same :func:`run_compiled` serves a single fit
+called from Python and every fit of the batch kernel.
+"""
+
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .._jit import jit
+from .._workspace import make_scratch_jit, make_workspace_jit
+from .codes import I_NFEV, TASK_EVAL_F, TASK_EVAL_J
+from .engine import advance, reset
+from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
+
+MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
+"""Signature of a compiled model ``model(X, p, out)``."""
+JAC_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[:, ::1])
+"""Signature of a compiled model Jacobian ``jac(X, p, out)``."""
+GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
+"""Signature of a compiled starting-value rule ``guess(X, y, p_out)``."""
+
+
+def _function_at(ftype):
+    """An intrinsic turning an integer address into a first-class function of type ``ftype``."""
+
+    @intrinsic
+    def function_at(typingctx, addr):
+        def codegen(context, builder, signature, args):
+            fn = cgutils.create_struct_proxy(ftype)(context, builder)
+            fn.c_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
+            fn.py_addr = cgutils.get_null_value(cgutils.voidptr_t)
+            fn.jit_addr = cgutils.get_null_value(cgutils.voidptr_t)
+            return fn._getvalue()
+
+        return ftype(types.intp), codegen
+
+    return function_at
+
+
+model_at = _function_at(types.FunctionType(MODEL_SIG))
+"""``model_at(address)``: the compiled model (or guess rule) at a ``cfunc`` address."""
+jacobian_at = _function_at(types.FunctionType(JAC_SIG))
+"""``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
+
+
+@jit
+def residuals_into(model, X, y, wts, p, out):
+    """``out = (model(X, p) - y) * wts``."""
+    model(X, p, out)
+    for i in range(out.shape[0]):
+        out[i] = (out[i] - y[i]) * wts[i]
+
+
+@jit
+def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
+    """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.J``.
+
+    Returns the number of model evaluations spent (0 with an analytic Jacobian).
+    """
+    m, n = w.J.shape
+    if has_jac:
+        jac(X, w.x, w.J)
+        for i in range(m):
+            wi = wts[i]
+            for j in range(n):
+                w.J[i, j] *= wi
+        return 0
+    fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
+    for j in range(n):
+        s.xt[j] = w.x[j]
+    count = 0
+    for j in range(n):
+        xj = w.x[j]
+        s.xt[j] = xj + s.h[j]
+        residuals_into(model, X, y, wts, s.xt, s.f1)
+        count += 1
+        if scheme == SCHEME_3POINT:
+            s.xt[j] = xj + (2.0 * s.h[j] if s.one_sided[j] else -s.h[j])
+            residuals_into(model, X, y, wts, s.xt, s.f2)
+            count += 1
+        s.xt[j] = xj
+        fd_column(scheme, s.one_sided[j], s.h[j], w.r, s.f1, s.f2, w.J, j)
+    return count
+
+
+@jit
+def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep):
+    """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start)."""
+    model = model_at(model_addr)
+    jac = jacobian_at(jac_addr)
+    while True:
+        task = advance(w, opts_f, opts_i)
+        if task == TASK_EVAL_F:
+            residuals_into(model, X, y, wts, w.x_new, w.r_new)
+        elif task == TASK_EVAL_J:
+            w.ist[I_NFEV] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+        else:
+            return
+
+
+@jit
+def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
+          history):
+    """One complete fit called from Python: allocate, run, and return ``(x, r, J, g, hist, ist, fst)``.
+
+    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.)
+    """
+    m = y.shape[0]
+    n = x0.shape[0]
+    w = make_workspace_jit(m, n, qr, history)
+    s = make_scratch_jit(m, n)
+    w.x[:] = x0
+    w.lb[:] = lb
+    w.ub[:] = ub
+    w.d[:] = d
+    s.rel[:] = rel
+    reset(w, opts_i)
+    run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
+    return w.x, w.r, w.J, w.g, w.hist, w.ist, w.fst
+
+
+@jit
+def call_model(model_addr, X, p, out):
+    """Evaluate a compiled model (or a guess rule, which has the same signature) from Python."""
+    model_at(model_addr)(X, p, out)
+
+
+@jit
+def call_jac(jac_addr, X, p, out):
+    """Evaluate a compiled model Jacobian from Python."""
+    jacobian_at(jac_addr)(X, p, out)

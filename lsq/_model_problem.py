@@ -1,0 +1,96 @@
+"""A fit of a compiled :class:`lsq.Model` to data, seen as a least-squares problem.
+
+``ModelResiduals(model, x, y, sigma)`` is a residual function ``(model(x, *p) - y) / sigma`` that
+:func:`lsq.least_squares` recognises: it then runs the whole fit in compiled code
+(:func:`lsq._kernels.compiled.run_compiled`). Called from Python it behaves as a plain residual function,
+so every feature of the Python path (callbacks, callable losses, complex-step Jacobians) still works.
+"""
+
+import numpy as np
+
+from ._kernels.compiled import solve
+from ._kernels.finite_diff import default_rstep
+from ._result import FitState
+from .model import Model, as_points
+
+EPS = np.finfo(float).eps
+
+
+def check_data(x, y, sigma=None, *, x_name="xdata", y_name="ydata", sigma_name="sigma"):
+    """Validate and convert fit data: ``X`` ``(d, m)``, ``y`` ``(m,)``, weights ``1/sigma`` ``(m,)``."""
+    X = as_points(x, x_name)
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"`{y_name}` must be 1-D, got shape {y.shape}.")
+    if X.shape[1] != y.shape[0]:
+        raise ValueError(f"`{x_name}` has {X.shape[1]} points but `{y_name}` has {y.shape[0]}.")
+    if y.shape[0] == 0:
+        raise ValueError(f"`{y_name}` is empty.")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"`{y_name}` contains NaN or inf.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"`{x_name}` contains NaN or inf.")
+    if sigma is None:
+        wts = np.ones(y.shape[0])
+    else:
+        s = np.asarray(sigma, dtype=float)
+        if s.shape != y.shape:
+            raise ValueError(f"`{sigma_name}` must have shape {y.shape} like `{y_name}`, got {s.shape}.")
+        if not np.all(np.isfinite(s)) or np.any(s <= 0):
+            raise ValueError(f"`{sigma_name}` must be positive and finite.")
+        wts = 1.0 / s
+    return X, np.ascontiguousarray(y), np.ascontiguousarray(wts)
+
+
+class ModelResiduals:
+    """Residuals ``(model(x, *p) - y) * wts`` of a compiled model.
+
+    Parameters
+    ----------
+    model : Model
+    X : ndarray, shape (d, m)
+    y, wts : ndarray, shape (m,)
+    x_user : array_like
+        ``x`` as the user gave it (passed to a user model's Python function).
+    """
+
+    def __init__(self, model, X, y, wts, x_user=None):
+        if not isinstance(model, Model):
+            raise TypeError(f"`model` must be an lsq.Model, got {type(model).__name__}.")
+        self.model, self.X, self.y, self.wts = model, X, y, wts
+        self.x_user = X[0] if x_user is None and X.shape[0] == 1 else (X if x_user is None else x_user)
+
+    @classmethod
+    def from_data(cls, model, x, y, sigma=None):
+        """Validate ``x``, ``y``, ``sigma`` and build the residuals."""
+        X, y, wts = check_data(x, y, sigma)
+        return cls(model, X, y, wts, x)
+
+    @property
+    def has_jacobian(self):
+        return self.model.has_jacobian
+
+    def __call__(self, p):
+        v = np.asarray(self.model(self.x_user, *p))
+        v = np.broadcast_to(v, self.y.shape) if v.ndim == 0 else v
+        return (v - self.y) * self.wts
+
+    def jacobian(self, p):
+        """Analytic Jacobian of the residuals, ``(m, n)``."""
+        return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
+
+    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True):
+        """Run the whole fit in compiled code; return a :class:`lsq._result.FitState`.
+
+        The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
+        differences by ``scheme`` (2- or 3-point) are assembled in compiled code.
+        """
+        f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
+        has_jac = has_jac and analytic
+        n = x0.shape[0]
+        rel = np.full(n, -1.0) if diff_step is None else np.broadcast_to(np.asarray(diff_step, float), (n,)).copy()
+        rstep = float(default_rstep(scheme, EPS))
+        j_addr = j_cf.address if has_jac else 0
+        x, r, J, g, hist, ist, fst = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
+                                           rel, opts_f, opts_i, scheme, rstep, qr, history)
+        return FitState(x, r, J, g, hist, ist, fst, lb, ub)

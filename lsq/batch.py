@@ -1,0 +1,218 @@
+"""``lsq.curve_fit_batch``: the same compiled model fitted to many small data sets at once."""
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from . import _options as opt
+from ._kernels.batch import fit_batch
+from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
+from ._result import TERMINATION_MESSAGES
+from ._validate import check_bounds, check_choice, check_tolerance
+from .model import Model, as_points
+
+__all__ = ["BatchResult", "curve_fit_batch"]
+
+DEFAULT_CHUNK = 65536
+"""Fits per kernel call; bounds the peak memory of the outputs' temporaries and sets the progress step."""
+
+
+@dataclass
+class BatchResult:
+    """Results of :func:`curve_fit_batch`, one row (or entry) per fit.
+
+    Attributes
+    ----------
+    params, stderr : ndarray, shape (k, n)
+        Fitted parameters and their standard errors (NaN for fits that could not start).
+    cost : ndarray, shape (k,)
+        ``0.5 * sum(((f - y) / sigma)**2)`` at the solution.
+    nit, nfev : ndarray of int, shape (k,)
+        Iterations and model evaluations (finite-difference evaluations included).
+    status : ndarray of int, shape (k,)
+        Termination status as in :func:`lsq.least_squares` (1-4 converged, 0 iteration/evaluation limit,
+        -3 non-finite residuals or Jacobian, -4 bad input: NaN data or start, start outside bounds).
+    success : ndarray of bool, shape (k,)
+        ``status > 0``.
+    param_names : tuple of str
+    """
+
+    params: np.ndarray
+    stderr: np.ndarray
+    cost: np.ndarray
+    nit: np.ndarray
+    nfev: np.ndarray
+    status: np.ndarray
+    success: np.ndarray
+    param_names: tuple = field(default=())
+
+    def message(self, i):
+        """Termination message of fit ``i``."""
+        return TERMINATION_MESSAGES[int(self.status[i])]
+
+    def __len__(self):
+        return self.params.shape[0]
+
+
+def _as_rows(a, name, k, width):
+    """``a`` as a C-ordered ``(k or 1, width)`` float array (a 1-D ``a`` of length ``width`` is shared)."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 1 and a.shape[0] == width:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, k):
+        raise ValueError(f"`{name}` must have shape ({width},) or ({k}, {width}), got {a.shape}.")
+    return np.ascontiguousarray(a)
+
+
+def _points(model, x, k, m):
+    """``x`` as ``(k or 1, d, m)``: shared points ``(m,)``/``(d, m)`` or per-fit ``(k, m)``/``(k, d, m)``."""
+    x = np.asarray(x, dtype=float)
+    d = model.x_ndim or 1
+    if x.ndim == 1 or (x.ndim == 2 and d > 1 and x.shape == (d, m)):
+        X = as_points(x, "x")[None]
+    elif x.ndim == 2 and d == 1 and x.shape == (k, m):
+        X = x[:, None, :]
+    elif x.ndim == 3 and x.shape[0] == k:
+        X = x
+    else:
+        raise ValueError(f"`x` must be shared, shape (m,) or (d, m), or per fit, (k, m) or (k, d, m), with m = {m} "
+                         f"points and k = {k} fits; got {x.shape}.")
+    if X.shape[-1] != m:
+        raise ValueError(f"`x` has {X.shape[-1]} points per fit but `Y` has {m}.")
+    return np.ascontiguousarray(X)
+
+
+def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", max_nfev=None, tol=None, *,
+                    ftol=1e-8, xtol=1e-8, gtol=1e-8, max_iterations=None, absolute_sigma=False, jac=None,
+                    damping="nielsen", linear_solver="auto", chunk_size=DEFAULT_CHUNK, progress=False,
+                    compute=False):
+    """Fit one compiled model to each row of ``Y``, in parallel, in compiled code.
+
+    Parameters
+    ----------
+    model : Model
+        A built-in (:mod:`lsq.models`) or ``@lsq.model`` model.
+    x : array_like
+        Points, shared by all fits (``(m,)``, or ``(d, m)`` for multi-dimensional models) or per fit
+        (``(k, m)`` or ``(k, d, m)``).
+    Y : array_like or dask array, shape (k, m)
+        One data set per row. A dask array (chunked along fits) returns dask arrays computed block by block,
+        on whatever scheduler is active (for example a ``distributed`` cluster).
+    p0 : array_like, optional
+        Starting values, shared ``(n,)`` or per fit ``(k, n)``. Default: the model's ``guess`` per fit.
+    sigma : array_like, optional
+        Standard deviations of ``Y``, shared ``(m,)`` or per fit ``(k, m)``.
+    bounds : 2-tuple, optional
+        Lower and upper bounds shared by all fits.
+    method : {'lm', 'levenberg', 'gn'}
+    max_nfev : int, optional
+        Evaluations per fit (default ``100 * n`` with an analytic Jacobian, ``100 * n * (n + 1)`` otherwise).
+    tol : float, optional
+        Relative cost (chi-square) tolerance: shorthand for ``ftol`` (Gpufit's ``tolerance``).
+    ftol, xtol, gtol : float
+        Stopping tolerances as in :func:`lsq.least_squares`.
+    max_iterations : int, optional
+        Accepted iterations per fit (Gpufit's ``max_number_iterations``).
+    absolute_sigma : bool
+        Standard errors as in :func:`scipy.optimize.curve_fit`.
+    jac : {None, '2-point', '3-point'}
+        None uses the model's analytic Jacobian when it has one.
+    damping, linear_solver : str
+        As in :func:`lsq.least_squares`.
+    chunk_size : int
+        Fits per kernel call. Peak memory beyond the inputs and outputs is one workspace per chunk of the
+        kernel's split (about ``8 * (4 m n + 6 m + 4 n**2)`` bytes each, a few per thread), independent of k.
+    progress : bool
+        Show a tqdm progress bar over chunks (needs ``tqdm``).
+    compute : bool
+        With a dask ``Y``, compute the result (numpy arrays) instead of returning dask arrays.
+
+    Returns
+    -------
+    BatchResult
+        Arrays ``params``, ``stderr``, ``cost``, ``nit``, ``nfev``, ``status``, ``success``. A fit that fails
+        is reported in ``status``; the batch never raises for one bad fit.
+
+    Examples
+    --------
+    >>> import numpy as np, lsq
+    >>> x = np.linspace(0, 5, 20)
+    >>> Y = np.array([a * np.exp(-x / t) + 1 for a, t in [(2, 1), (3, 2), (4, 0.5)]])
+    >>> r = lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0])
+    >>> np.round(r.params[:, 1], 6)
+    array([1. , 2. , 0.5])
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"`model` must be an lsq.Model (a built-in or @lsq.model), got {type(model).__name__}.")
+    if _is_dask(Y):
+        from ._dask import curve_fit_batch_dask
+
+        kw = dict(bounds=bounds, method=method, max_nfev=max_nfev, tol=tol, ftol=ftol, xtol=xtol, gtol=gtol,
+                  max_iterations=max_iterations, absolute_sigma=absolute_sigma, jac=jac, damping=damping,
+                  linear_solver=linear_solver)
+        return curve_fit_batch_dask(model, x, Y, p0, sigma, compute=compute, **kw)
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2:
+        raise ValueError(f"`Y` must have shape (k, m): one data set per row; got {Y.shape}.")
+    k, m = Y.shape
+    n = model.n_params
+    X = _points(model, x, k, m)
+    wts = np.ones((1, m)) if sigma is None else 1.0 / _as_rows(sigma, "sigma", k, m)
+    use_guess = p0 is None
+    if use_guess and not model.has_guess:
+        raise ValueError(f"`p0` is required: model `{model.name}` has no guess(x, y).")
+    P0 = np.zeros((1, n)) if use_guess else _as_rows(p0, "p0", k, n)
+    lb, ub = check_bounds(bounds, n)
+    if P0.shape[0] == 1 and not use_guess and np.any((P0[0] < lb) | (P0[0] > ub)):
+        raise ValueError("`p0` is outside of the provided `bounds`.")
+    method = opt.METHOD_ALIASES.get(method, method)
+    check_choice("method", method, opt.METHODS)
+    check_choice("damping", damping, tuple(opt.DAMPING))
+    check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
+    if jac is not None:
+        check_choice("jac", jac, ("2-point", "3-point"))
+    if tol is not None:
+        ftol = tol
+    ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
+    f_cf, j_cf, g_cf, has_jac = model.kernels(X.shape[1])
+    has_jac = has_jac and jac is None
+    scheme = SCHEME_3POINT if jac == "3-point" else SCHEME_2POINT
+    if max_nfev is None:
+        max_nfev = 100 * n if has_jac else 100 * n * (n + 1)
+    if max_nfev < 1:
+        raise ValueError(f"`max_nfev` must be a positive int, got {max_nfev}.")
+    max_nit = 2**62 if max_iterations is None else int(max_iterations)
+    if max_nit < 1:
+        raise ValueError(f"`max_iterations` must be a positive int, got {max_iterations}.")
+    solver = opt.resolve_linear_solver(linear_solver, n)
+    bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
+    x_scale = "jac" if method == "lm" else 1.0
+    opts_f, opts_i = opt.lower(method, damping, solver, "linear", x_scale, bounded, ftol, xtol, gtol, 1.0,
+                               int(max_nfev), max_nit=max_nit)
+    rstep = float(default_rstep(scheme, np.finfo(float).eps))
+    out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
+                      np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
+                      model.param_names)
+    n_chunks_kernel = 8 * numba.get_num_threads()
+    starts = range(0, k, chunk_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"fitting {k} x {model.name}")
+    for a in starts:
+        b = min(k, a + chunk_size)
+        fit_batch(f_cf.address, j_cf.address if has_jac else 0, has_jac, g_cf.address if use_guess else 0,
+                  use_guess, X if X.shape[0] == 1 else X[a:b], Y[a:b], wts if wts.shape[0] == 1 else wts[a:b],
+                  P0 if P0.shape[0] == 1 else P0[a:b], lb, ub, np.ones(n), opts_f, opts_i, scheme, rstep,
+                  solver == "qr", absolute_sigma, min(n_chunks_kernel, b - a), out.params[a:b], out.stderr[a:b],
+                  out.cost[a:b], out.nit[a:b], out.nfev[a:b], out.status[a:b])
+    out.success[:] = out.status > 0
+    return out
+
+
+def _is_dask(a):
+    return type(a).__module__.split(".")[0] == "dask"
+

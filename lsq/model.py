@@ -1,0 +1,309 @@
+"""Compiled fit models: the ``@lsq.model`` decorator and the :class:`Model` object.
+
+A model is written as SciPy's ``curve_fit`` expects, ``f(x, p1, p2, ...)``, with ``x`` of shape ``(m,)`` or
+``(d, m)``. ``@lsq.model`` compiles it with numba and wraps it as a first-class function of one fixed
+signature (see :mod:`lsq._kernels.compiled`), so the engine, the compiled driver and the batch kernel are
+compiled once for every model and a new model costs only its own compilation.
+"""
+
+import inspect
+import linecache
+import warnings
+
+import numpy as np
+from numba import cfunc, njit
+from numba.core.errors import NumbaError
+
+from ._kernels.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
+
+__all__ = ["Model", "model"]
+
+
+_CFUNCS = {}
+
+
+def _cached_cfunc(func, sig):
+    """``cfunc(sig, cache=True)(func)`` for a module-level kernel, made once per process."""
+    if func is None:
+        return None
+    if func not in _CFUNCS:
+        _CFUNCS[func] = cfunc(sig, cache=True, error_model="numpy")(func)
+    return _CFUNCS[func]
+
+
+def _parameter_names(func):
+    """Names of the fit parameters: every positional parameter after ``x``."""
+    name = getattr(func, "__name__", repr(func))
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"model `{name}`: cannot read its signature ({exc}).") from exc
+    params = list(sig.parameters.values())
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind not in kinds for p in params):
+        raise TypeError(
+            f"model `{name}` must have the signature f(x, p1, p2, ...) with plain positional parameters; "
+            f"*args, **kwargs and keyword-only parameters are not supported."
+        )
+    if len(params) < 2:
+        raise TypeError(f"model `{name}` must take x and at least one parameter: f(x, p1, ...).")
+    return tuple(p.name for p in params[1:])
+
+
+def as_points(x, name="xdata"):
+    """``x`` as a C-ordered float64 ``(d, m)`` array (a 1-D ``x`` becomes ``(1, m)``)."""
+    X = np.asarray(x, dtype=float)
+    if X.ndim == 1:
+        X = X[None, :]
+    if X.ndim != 2:
+        raise ValueError(f"`{name}` must have shape (m,) or (d, m), got {np.shape(x)}.")
+    return np.ascontiguousarray(X)
+
+
+class Model:
+    """A fit model ``f(x, p1, ..., pn)`` that runs in compiled code.
+
+    Create one with :func:`model` (user functions) or take one from :mod:`lsq.models` (built-ins).
+    Calling it, ``model(x, *params)``, evaluates it like the plain function.
+
+    Attributes
+    ----------
+    name : str
+    param_names : tuple of str
+    n_params : int
+    has_jacobian : bool
+        Whether an analytic Jacobian is attached (otherwise compiled finite differences are used).
+    """
+
+    def __init__(self, func=None, *, name=None, param_names=None, jac=None, guess=None, kernels=None,
+                 x_ndim=None):
+        self.py_func = func
+        if func is not None:
+            self.name = name or getattr(func, "__name__", "model")
+            self.param_names = tuple(param_names) if param_names else _parameter_names(func)
+        else:
+            self.name = name
+            self.param_names = tuple(param_names)
+        self.n_params = len(self.param_names)
+        self.x_ndim = x_ndim
+        self._user_jac = None
+        self._user_guess = guess
+        self._kernel_funcs = kernels  # built-ins: module-level (f, jac, guess) kernels of the fixed signatures
+        self._cfuncs = {}
+        self._jitted = None
+        if jac is not None:
+            self.analytic_jacobian(jac)
+        self.__doc__ = getattr(func, "__doc__", None) if func is not None else self.__doc__
+
+    # ----------------------------------------------------------------------------------------------- set-up
+    def analytic_jacobian(self, func):
+        """Attach ``jac(x, p1, ..., pn) -> (m, n)`` (decorator); returns the model.
+
+        Examples
+        --------
+        >>> import numpy as np, lsq
+        >>> @lsq.model
+        ... def line(x, a, b):
+        ...     return a * x + b
+        >>> @line.analytic_jacobian
+        ... def _(x, a, b):
+        ...     return np.stack((x, np.ones_like(x)), axis=1)
+        >>> line.has_jacobian
+        True
+        """
+        if self._kernel_funcs is not None:
+            raise TypeError(f"built-in model `{self.name}` already has an analytic Jacobian.")
+        names = _parameter_names(func)
+        if len(names) != self.n_params:
+            raise TypeError(
+                f"Jacobian `{func.__name__}` of model `{self.name}` takes {len(names)} parameters, "
+                f"the model takes {self.n_params}."
+            )
+        self._user_jac = func
+        self._cfuncs.clear()
+        return self
+
+    def guesser(self, func):
+        """Attach ``guess(x, y) -> params`` (sequence or dict) for data-driven starting values (decorator)."""
+        self._user_guess = func
+        return self
+
+    @property
+    def has_jacobian(self):
+        return self._kernel_funcs is not None or self._user_jac is not None
+
+    @property
+    def has_guess(self):
+        return self._user_guess is not None or (self._kernel_funcs is not None and self._kernel_funcs[2] is not None)
+
+    # -------------------------------------------------------------------------------------------- evaluation
+    def __call__(self, x, *params):
+        if len(params) != self.n_params:
+            raise TypeError(f"model `{self.name}` takes {self.n_params} parameters "
+                            f"{self.param_names}, got {len(params)}.")
+        if self.py_func is not None:
+            return self.py_func(x, *params)
+        X = as_points(x)
+        out = np.empty(X.shape[1])
+        call_model(self.kernels(X.shape[0])[0].address, X, np.asarray(params, dtype=float), out)
+        return out.reshape(np.shape(x)[-1:]) if np.ndim(x) else out
+
+    def jacobian(self, x, *params):
+        """``d f / d p`` at ``x``, shape ``(m, n)``: analytic, or central differences when none is attached."""
+        X = as_points(x)
+        p = np.asarray(params, dtype=float)
+        if self.has_jacobian:
+            out = np.empty((X.shape[1], self.n_params))
+            call_jac(self.kernels(X.shape[0])[1].address, X, p, out)
+            return out
+        out = np.empty((X.shape[1], self.n_params))
+        for j in range(self.n_params):
+            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
+            hi, lo = p.copy(), p.copy()
+            hi[j] += h
+            lo[j] -= h
+            out[:, j] = (np.asarray(self(x, *hi), float) - np.asarray(self(x, *lo), float)) / (2 * h)
+        return out
+
+    def guess(self, x, y):
+        """Data-driven starting values, an ``(n,)`` array (TypeError if the model has no guess rule)."""
+        if self._user_guess is not None:
+            g = self._user_guess(x, y)
+            if isinstance(g, dict):
+                g = [g[name] for name in self.param_names]
+            return np.asarray(g, dtype=float)
+        if not self.has_guess:
+            raise TypeError(f"model `{self.name}` has no guess(x, y); give p0.")
+        X = as_points(x)
+        out = np.empty(self.n_params)
+        call_model(self.kernels(X.shape[0])[2].address, X, np.ascontiguousarray(y, dtype=float), out)
+        return out
+
+    def residuals(self, x, y, sigma=None):
+        """Residual function ``p -> (f(x, *p) - y) / sigma`` for :func:`lsq.least_squares`.
+
+        Passed to ``least_squares`` it runs the whole fit in compiled code.
+
+        Examples
+        --------
+        >>> import numpy as np, lsq
+        >>> x = np.linspace(0, 4, 30)
+        >>> res = lsq.least_squares(lsq.models.exponential.residuals(x, 3 * np.exp(-x / 1.5) + 1), [1, 1, 0])
+        >>> np.round(res.x, 6)
+        array([3. , 1.5, 1. ])
+        """
+        from ._model_problem import ModelResiduals
+
+        return ModelResiduals.from_data(self, x, y, sigma)
+
+    # ------------------------------------------------------------------------------------------- compiling
+    def kernels(self, x_dims):
+        """The compiled ``(model, jac, guess, has_jac)`` cfuncs for points with ``x_dims`` coordinates.
+
+        ``jac`` and ``guess`` are None when the model has none.
+        """
+        if self.x_ndim is not None and x_dims != self.x_ndim:
+            raise ValueError(f"model `{self.name}` expects x of shape ({self.x_ndim}, m), got {x_dims} rows.")
+        key = x_dims
+        if key not in self._cfuncs:
+            if self._kernel_funcs is not None:
+                self._cfuncs[key] = self._builtin_cfuncs()
+            else:
+                self._cfuncs[key] = self._user_cfuncs(x_dims)
+        return self._cfuncs[key]
+
+    def _builtin_cfuncs(self):
+        f, j, g = self._kernel_funcs
+        return _cached_cfunc(f, MODEL_SIG), _cached_cfunc(j, JAC_SIG), _cached_cfunc(g, MODEL_SIG), True
+
+    def _user_cfuncs(self, x_dims):
+        if self._jitted is None:
+            self._jitted = _njit_user(self.py_func)
+        xarg = "X[0]" if x_dims == 1 else "X"
+        params = ", ".join(f"p[{j}]" for j in range(self.n_params))
+        src_f = (f"def _model_values(X, p, out):\n"
+                 f"    r = _user({xarg}, {params})\n"
+                 f"    for i in range(out.shape[0]):\n"
+                 f"        out[i] = r[i]\n")
+        fc = _compile_wrapper(src_f, "_model_values", {"_user": self._jitted}, MODEL_SIG, self.name)
+        if self._user_jac is None:
+            return fc, None, None, False
+        src_j = (f"def _model_jacobian(X, p, out):\n"
+                 f"    r = _user({xarg}, {params})\n"
+                 f"    for i in range(out.shape[0]):\n"
+                 f"        for j in range(out.shape[1]):\n"
+                 f"            out[i, j] = r[i, j]\n")
+        jc = _compile_wrapper(src_j, "_model_jacobian", {"_user": _njit_user(self._user_jac)}, JAC_SIG,
+                              self.name)
+        return fc, jc, None, True
+
+    def __getstate__(self):
+        # compiled kernels are process-local; they are rebuilt (from the disk cache) where the model lands
+        state = self.__dict__.copy()
+        state["_cfuncs"] = {}
+        state["_jitted"] = None
+        return state
+
+    def __repr__(self):
+        return f"<lsq.Model {self.name}({', '.join(('x',) + self.param_names)})>"
+
+
+def _njit_user(func):
+    cacheable = inspect.getsourcefile(func) is not None and not func.__code__.co_freevars
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return njit(cache=cacheable, error_model="numpy")(func)
+
+
+def _compile_wrapper(src, name, namespace, sig, model_name):
+    filename = f"<lsq model {model_name}:{name}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    ns = {"np": np, **namespace}
+    exec(compile(src, filename, "exec"), ns)
+    try:
+        return cfunc(sig, error_model="numpy")(ns[name])
+    except NumbaError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((line for line in first if line.strip()), "")
+        raise TypeError(
+            f"model `{model_name}` could not be compiled by numba (write it with NumPy operations on x and "
+            f"float parameters, returning an array of shape (m,)): {detail}"
+        ) from exc
+
+
+def model(func=None, *, jac=None, guess=None, name=None):
+    """Decorator: make ``f(x, p1, ..., pn)`` a compiled :class:`Model`.
+
+    Parameters
+    ----------
+    func : callable
+        ``f(x, p1, ..., pn) -> (m,)`` written with NumPy operations; ``x`` is ``(m,)`` or ``(d, m)``.
+        Parameter names come from the signature.
+    jac : callable, optional
+        Analytic Jacobian ``jac(x, p1, ..., pn) -> (m, n)``. Without one, fits assemble the Jacobian by
+        finite differences in compiled code.
+    guess : callable, optional
+        ``guess(x, y) -> params`` (sequence or dict), used when no ``p0`` is given.
+    name : str, optional
+        Display name (default: the function's name).
+
+    Returns
+    -------
+    Model
+        Compiled lazily on the first fit; numba errors are raised then as TypeError naming the model.
+
+    Examples
+    --------
+    >>> import numpy as np, lsq
+    >>> @lsq.model
+    ... def decay(x, a, tau):
+    ...     return a * np.exp(-x / tau)
+    >>> decay.param_names
+    ('a', 'tau')
+    """
+    def wrap(f):
+        if not callable(f):
+            raise TypeError(f"@lsq.model needs a function, got {type(f).__name__}.")
+        return Model(f, jac=jac, guess=guess, name=name)
+
+    return wrap if func is None else wrap(func)
