@@ -6,7 +6,11 @@ Nothing is compiled at import; kernels compile (or load from the on-disk cache) 
 from . import models
 from .api import least_squares
 from .batch import BatchResult, curve_fit_batch
+from .curve_fit import curve_fit
+from .fit import fit
+from .fit_result import FitResult
 from .model import Model, model
 
-__all__ = ["least_squares", "model", "Model", "models", "curve_fit_batch", "BatchResult"]
+__all__ = ["least_squares", "model", "Model", "models", "curve_fit_batch", "BatchResult", "curve_fit",
+           "fit", "FitResult"]
 __version__ = "0.1.0"

@@ -156,7 +156,7 @@ def least_squares(
         if compiled:
             w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac] if isinstance(jac, str) else 0,
                           diff_step, solver == "qr", history, analytic=callable(jac))
-            nfev = w.ist[I_NFEV] + 1  # the check of fun(x0) above
+            nfev = w.ist[I_NFEV]  # the engine re-evaluates x0; the validation call above is not counted
         else:
             w = make_workspace(m, n, qr=solver == "qr", history=history)
             w.x[:] = x0

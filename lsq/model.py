@@ -8,6 +8,7 @@ compiled once for every model and a new model costs only its own compilation.
 
 import inspect
 import linecache
+import re
 import warnings
 
 import numpy as np
@@ -263,8 +264,9 @@ def _compile_wrapper(src, name, namespace, sig, model_name):
     try:
         return cfunc(sig, error_model="numpy")(ns[name])
     except NumbaError as exc:
-        first = str(exc).strip().splitlines()
-        detail = next((line for line in first if line.strip()), "")
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+        useful = [line for line in lines if line and not line.startswith(("Failed in", "During:", "File ", "^"))]
+        detail = useful[0] if useful else lines[0]
         raise TypeError(
             f"model `{model_name}` could not be compiled by numba (write it with NumPy operations on x and "
             f"float parameters, returning an array of shape (m,)): {detail}"

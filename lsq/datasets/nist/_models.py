@@ -1,8 +1,10 @@
 """NIST StRD model functions ``f(x, b)`` and their exact Jacobians ``J(x, b)`` of shape (m, p)."""
 
 import numpy as np
+from numba.extending import register_jitable
 
 
+@register_jitable
 def _stack(*cols):
     return np.column_stack(cols)
 
@@ -67,18 +69,33 @@ def misra1b_jac(x, b):
     return _stack(1 - q ** (-2), b[0] * x * q ** (-3))
 
 
+@register_jitable
+def _rational_parts(x, b, k):
+    num = b[0] + 0.0 * x  # complex when b is (complex-step derivative checks)
+    for i in range(1, k):
+        num = num + b[i] * x**i
+    den = 1.0 + 0.0 * num
+    for i in range(len(b) - k):
+        den = den + b[k + i] * x ** (i + 1)
+    return num, den
+
+
+@register_jitable
 def rational(x, b, k):
     """Numerator degree k-1 (b[:k]) over 1 + denominator (b[k:])."""
-    num = sum(b[i] * x**i for i in range(k))
-    den = 1 + sum(b[k + i] * x ** (i + 1) for i in range(len(b) - k))
+    num, den = _rational_parts(x, b, k)
     return num / den
 
 
+@register_jitable
 def rational_jac(x, b, k):
-    num = sum(b[i] * x**i for i in range(k))
-    den = 1 + sum(b[k + i] * x ** (i + 1) for i in range(len(b) - k))
-    cols = [x**i / den for i in range(k)] + [-num * x ** (i + 1) / den**2 for i in range(len(b) - k)]
-    return _stack(*cols)
+    num, den = _rational_parts(x, b, k)
+    out = np.empty((x.shape[0], len(b)))
+    for i in range(k):
+        out[:, i] = x**i / den
+    for i in range(len(b) - k):
+        out[:, k + i] = -num * x ** (i + 1) / den**2
+    return out
 
 
 def nelson(x, b):

@@ -1,0 +1,287 @@
+"""``lsq.curve_fit``: SciPy's ``curve_fit`` signature and return values on the lsq engine."""
+
+import inspect
+import warnings
+
+import numpy as np
+from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular, svd
+from scipy.optimize import Bounds, OptimizeWarning
+
+from . import _options as opt
+from ._model_problem import ModelResiduals
+from .api import least_squares
+from .model import Model
+
+__all__ = ["curve_fit", "covariance_from_jacobian"]
+
+LEASTSQ_ONLY = ("epsfcn", "factor", "diag", "col_deriv", "maxfev")
+
+
+def covariance_from_jacobian(J):
+    """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped).
+
+    Returns
+    -------
+    pcov : ndarray, shape (n, n)
+    rank_deficient : bool
+        True when singular values were dropped (the covariance is then a pseudo-inverse).
+    """
+    _, s, VT = svd(J, full_matrices=False)
+    threshold = np.finfo(float).eps * max(J.shape) * (s[0] if s.size else 0.0)
+    keep = s > threshold
+    VT = VT[keep]
+    s = s[keep]
+    return (VT.T / s**2) @ VT, not keep.all()
+
+
+def _n_params(f):
+    if isinstance(f, Model):
+        return f.n_params
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError) as exc:
+        raise ValueError("Unable to determine number of fit parameters.") from exc
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    n = sum(p.kind in kinds for p in params) - 1
+    if n < 1:
+        raise ValueError("Unable to determine number of fit parameters.")
+    return n
+
+
+def _feasible_start(lb, ub):
+    """SciPy's default ``p0``: ones, moved inside the bounds (midpoint of a finite box, 1 away from one bound)."""
+    p0 = np.ones_like(lb)
+    lo, hi = np.isfinite(lb), np.isfinite(ub)
+    both = lo & hi
+    p0[both] = 0.5 * (lb[both] + ub[both])
+    p0[lo & ~hi] = lb[lo & ~hi] + 1
+    p0[~lo & hi] = ub[~lo & hi] - 1
+    return p0
+
+
+def _omit_nan(xdata, ydata, sigma):
+    has_nan = np.isnan(xdata)
+    has_nan = has_nan.any(axis=tuple(range(has_nan.ndim - 1))) if has_nan.ndim else has_nan
+    has_nan = has_nan | np.isnan(ydata)
+    keep = ~has_nan
+    xdata = xdata[..., keep]
+    ydata = ydata[keep]
+    if sigma is not None:
+        sigma = np.asarray(sigma)
+        if sigma.ndim == 1:
+            sigma = sigma[keep]
+        elif sigma.ndim == 2:
+            sigma = sigma[np.ix_(keep, keep)]
+    return xdata, ydata, sigma
+
+
+def _transform(sigma, size):
+    """``1/sigma`` (errors) or the lower Cholesky factor of ``sigma`` (a covariance matrix)."""
+    if sigma is None:
+        return None
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.size == 1 or sigma.shape == (size,):
+        return 1.0 / sigma
+    if sigma.shape == (size, size):
+        try:
+            return cholesky(sigma, lower=True)
+        except LinAlgError as exc:
+            raise ValueError("`sigma` must be positive definite.") from exc
+    raise ValueError(f"`sigma` has incorrect shape {sigma.shape}: expected ({size},) or ({size}, {size}).")
+
+
+def _weigh(transform, v):
+    if transform is None:
+        return v
+    if transform.ndim <= 1:
+        return v * (transform if transform.ndim == 0 else transform.reshape((-1,) + (1,) * (v.ndim - 1)))
+    return solve_triangular(transform, v, lower=True)
+
+
+def _leastsq_kwargs(kwargs, jac):
+    """Translate ``leastsq`` options (accepted by SciPy's ``curve_fit`` with method='lm')."""
+    kwargs = dict(kwargs)
+    if "maxfev" in kwargs:
+        maxfev = kwargs.pop("maxfev")
+        kwargs.setdefault("max_nfev", maxfev)
+    if "epsfcn" in kwargs:
+        eps = kwargs.pop("epsfcn")
+        if eps is not None and eps > 0:
+            kwargs.setdefault("diff_step", np.sqrt(eps))
+    if "diag" in kwargs:
+        diag = kwargs.pop("diag")
+        if diag is not None:
+            kwargs.setdefault("x_scale", 1.0 / np.asarray(diag, dtype=float))
+    kwargs.pop("factor", None)
+    col_deriv = kwargs.pop("col_deriv", False)
+    if col_deriv and callable(jac):
+        inner = jac
+
+        def jac(x, *p):
+            return np.asarray(inner(x, *p)).T
+
+    return kwargs, jac
+
+
+def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_finite=None,
+              bounds=(-np.inf, np.inf), method=None, jac=None, *, full_output=False, nan_policy=None, **kwargs):
+    """Fit ``f(xdata, *params)`` to ``ydata`` (SciPy-compatible).
+
+    Same arguments, defaults, errors, warnings and return values as :func:`scipy.optimize.curve_fit`; the
+    minimisation runs on :func:`lsq.least_squares`. A compiled model (:func:`lsq.model` or
+    :mod:`lsq.models`) with 1-D ``sigma`` runs the whole fit in compiled code.
+
+    Parameters
+    ----------
+    f : callable or Model
+        ``f(xdata, p1, ..., pn)``.
+    xdata : array_like or object
+        Independent variable, passed to ``f`` as is (arrays are converted to float64).
+    ydata : array_like
+        Data, shape ``(m,)`` (a scalar is broadcast).
+    p0 : array_like, optional
+        Starting values; default ones (moved inside finite bounds).
+    sigma : None, array_like (m,) or (m, m)
+        Standard deviations of ``ydata`` or their covariance matrix.
+    absolute_sigma : bool
+        If False, ``pcov`` is scaled by the reduced chi-square (``sigma`` are relative weights).
+    check_finite : bool, optional
+        Raise on NaN/inf in the data (default True unless ``nan_policy`` is given).
+    bounds : 2-tuple or `scipy.optimize.Bounds`
+    method : {None, 'lm', 'trf', 'dogbox', 'levenberg', 'gn'}
+        None is 'lm' without bounds and 'trf' with; 'trf'/'dogbox' are lsq's bounded LM. As in SciPy,
+        'lm' with bounds is an error.
+    jac : callable, str or None
+        ``jac(xdata, *params) -> (m, n)``, or a finite-difference scheme.
+    full_output : bool
+        Also return ``infodict, mesg, ier``.
+    nan_policy : {None, 'raise', 'omit'}
+    **kwargs
+        Passed to :func:`lsq.least_squares` (``maxfev``, ``epsfcn``, ``diag`` of ``leastsq`` are translated).
+
+    Returns
+    -------
+    popt : ndarray
+    pcov : ndarray
+        From a truncated SVD of the weighted Jacobian; filled with inf (and an OptimizeWarning) when it
+        cannot be estimated.
+    infodict, mesg, ier
+        With ``full_output``: ``infodict`` has ``nfev``, ``fvec`` (and ``fjac``, ``ipvt``, ``qtf`` for 'lm').
+
+    Examples
+    --------
+    >>> import numpy as np, lsq
+    >>> x = np.linspace(0, 4, 50)
+    >>> popt, pcov = lsq.curve_fit(lambda x, a, b: a * np.exp(-b * x), x, 2.5 * np.exp(-1.3 * x))
+    >>> np.round(popt, 6)
+    array([2.5, 1.3])
+    """
+    n = _n_params(f) if p0 is None else np.atleast_1d(p0).size
+    if isinstance(bounds, Bounds):
+        lb, ub = np.broadcast_to(bounds.lb, (n,)).astype(float), np.broadcast_to(bounds.ub, (n,)).astype(float)
+    else:
+        lb, ub = (np.broadcast_to(np.asarray(b, dtype=float), (n,)).copy() for b in bounds)
+    p0 = _feasible_start(lb, ub) if p0 is None else np.atleast_1d(np.asarray(p0, dtype=float))
+    bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
+    if method is None:
+        method = "trf" if bounded else "lm"
+    if method not in opt.METHODS and method not in opt.METHOD_ALIASES:
+        raise ValueError(f"`method` must be one of {sorted(opt.METHODS + tuple(opt.METHOD_ALIASES))}, got {method!r}.")
+    if method == "lm" and bounded:
+        raise ValueError("Method 'lm' only works for unconstrained problems in curve_fit (as in SciPy). "
+                         "Use 'trf' or 'dogbox' instead (lsq's bounded Levenberg-Marquardt).")
+    if np.any((p0 < lb) | (p0 > ub)):
+        raise ValueError("Initial guess is outside of provided bounds: `p0` must lie within `bounds`.")
+    if check_finite is None:
+        check_finite = nan_policy is None
+    convert = np.asarray_chkfinite if check_finite else np.asarray
+    ydata = convert(ydata, float)
+    if isinstance(xdata, list | tuple | np.ndarray):
+        xdata = convert(xdata, float)
+    if ydata.size == 0:
+        raise ValueError("`ydata` must not be empty!")
+    if not check_finite and nan_policy is not None:
+        if nan_policy == "propagate":
+            raise ValueError("`nan_policy='propagate'` is not supported by this function.")
+        if nan_policy not in ("raise", "omit"):
+            raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
+        has_nan = np.isnan(ydata).any() or (isinstance(xdata, np.ndarray) and np.isnan(xdata).any())
+        if has_nan and nan_policy == "raise":
+            raise ValueError("The input contains nan values")
+        if has_nan:
+            xdata, ydata, sigma = _omit_nan(xdata, ydata, sigma)
+    if "args" in kwargs:
+        raise ValueError("'args' is not a supported keyword argument.")
+    kwargs, jac = _leastsq_kwargs(kwargs, jac)
+    if method == "lm" and ydata.size != 1 and n > ydata.size:
+        raise TypeError(f"The number of func parameters={n} must not exceed the number of data points={ydata.size}")
+    transform = _transform(sigma, ydata.size)
+
+    fun, jac_arg = _residual_functions(f, xdata, ydata, transform, jac, n)
+    if jac_arg is not None:
+        kwargs["jac"] = jac_arg
+    res = least_squares(fun, p0, bounds=(lb, ub), method=method, **kwargs)
+    if not res.success:
+        raise RuntimeError("Optimal parameters not found: " + res.message)
+
+    popt = res.x
+    pcov, rank_deficient = covariance_from_jacobian(res.jac)
+    ysize = res.fun.size
+    # As SciPy: 'lm' (MINPACK) reports an undetermined covariance as inf, the others a pseudo-inverse.
+    warn_cov = bool(np.isnan(pcov).any()) or (method == "lm" and rank_deficient)
+    if warn_cov:
+        pcov = np.full((n, n), np.inf)
+    elif not absolute_sigma:
+        if ysize > n:
+            pcov = pcov * (2 * res.cost / (ysize - n))
+        else:
+            pcov = np.full((n, n), np.inf)
+            warn_cov = True
+    if warn_cov:
+        warnings.warn("Covariance of the parameters could not be estimated", category=OptimizeWarning, stacklevel=2)
+    if not full_output:
+        return popt, pcov
+    infodict = {"nfev": res.nfev, "fvec": res.fun}
+    if method == "lm":
+        infodict.update(_minpack_factors(res.jac, res.fun))
+    return popt, pcov, infodict, res.message, res.status
+
+
+def _residual_functions(f, xdata, ydata, transform, jac, n):
+    """Residual function (and Jacobian argument) for :func:`least_squares`."""
+    simple_sigma = transform is None or transform.ndim == 1
+    if isinstance(f, Model) and simple_sigma and ydata.ndim == 1 and not callable(jac) and xdata is not None:
+        try:
+            wts = None if transform is None else np.broadcast_to(transform, ydata.shape)
+            fun = ModelResiduals.from_data(f, xdata, ydata, None if wts is None else 1.0 / wts)
+        except ValueError:
+            fun = None
+        if fun is not None:
+            return fun, jac
+
+    def fun(p):
+        return _weigh(transform, np.asarray(f(xdata, *p)) - ydata)  # complex passes through for jac='cs'
+
+    if callable(jac):
+        user_jac = jac
+
+        def jac_arg(p):
+            return _weigh(transform, np.asarray(user_jac(xdata, *p), dtype=float))
+
+        return fun, jac_arg
+    if jac is None and isinstance(f, Model) and f.has_jacobian and xdata is not None:
+        def jac_arg(p):
+            return _weigh(transform, f.jacobian(xdata, *p))
+
+        return fun, jac_arg
+    return fun, jac
+
+
+def _minpack_factors(J, fvec):
+    """``fjac``, ``ipvt``, ``qtf`` as MINPACK's ``lmdif`` reports them (pivoted QR of the final Jacobian)."""
+    m, n = J.shape
+    Q, R, perm = qr(J, mode="economic", pivoting=True)
+    fjac = np.zeros((n, m))
+    k = min(m, n)
+    fjac[:, :k] = R[:k, :n].T
+    return {"fjac": fjac, "ipvt": perm + 1, "qtf": Q.T @ fvec}

@@ -1,0 +1,181 @@
+"""``lsq.fit``: a model fit with named parameters, fixed parameters and per-name bounds -> :class:`FitResult`."""
+
+import inspect
+
+import numpy as np
+
+from .api import least_squares
+from .curve_fit import _n_params, covariance_from_jacobian
+from .fit_result import FitResult
+from .model import Model
+
+__all__ = ["fit"]
+
+
+def _names(model):
+    if isinstance(model, Model):
+        return model.param_names
+    params = list(inspect.signature(model).parameters)[1:]
+    if len(params) != _n_params(model):
+        raise TypeError("`model` must have the signature f(x, p1, ..., pn).")
+    return tuple(params)
+
+
+def _by_name(value, names, what, default):
+    """A per-parameter array from a dict (by name), a sequence, a scalar or None (``default``)."""
+    n = len(names)
+    if value is None:
+        return np.full(n, default, dtype=float)
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"`{what}` names unknown parameters {sorted(unknown)}; the model has {list(names)}.")
+        out = np.full(n, default, dtype=float)
+        for k, v in value.items():
+            out[names.index(k)] = v
+        return out
+    arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)) if np.ndim(value) == 0 else np.asarray(value, float)
+    if arr.shape != (n,):
+        raise ValueError(f"`{what}` must have {n} entries ({list(names)}), got shape {arr.shape}.")
+    return arr.copy()
+
+
+def _bounds(bounds, names):
+    n = len(names)
+    if bounds is None:
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    if isinstance(bounds, dict):
+        lo = {k: v[0] for k, v in bounds.items()}
+        hi = {k: v[1] for k, v in bounds.items()}
+        return _by_name(lo, names, "bounds", -np.inf), _by_name(hi, names, "bounds", np.inf)
+    lo, hi = bounds
+    return _by_name(lo, names, "bounds", -np.inf), _by_name(hi, names, "bounds", np.inf)
+
+
+def _fixed_mask(fixed, names):
+    if fixed is None:
+        return np.zeros(len(names), bool), {}
+    values = dict(fixed) if isinstance(fixed, dict) else {k: None for k in fixed}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"`fixed` names unknown parameters {sorted(unknown)}; the model has {list(names)}.")
+    return np.array([k in values for k in names]), {k: v for k, v in values.items() if v is not None}
+
+
+def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False, **kwargs):
+    """Fit ``model(x, *params)`` to ``y`` with named parameters.
+
+    Parameters
+    ----------
+    model : Model or callable
+        A compiled model (built-in or ``@lsq.model``; the fit then runs in compiled code) or a plain
+        ``f(x, p1, ..., pn)``.
+    x : array_like, shape (m,) or (d, m)
+    y : array_like, shape (m,)
+    p0 : dict, array_like or None
+        Starting values, by name or in order. Missing names, or ``p0=None``, come from ``model.guess(x, y)``
+        when the model has one, else 1.
+    sigma : array_like, shape (m,), optional
+        Standard deviations of ``y`` (weights ``1/sigma``).
+    bounds : dict or 2-tuple, optional
+        ``{"name": (lo, hi)}`` or ``(lower, upper)`` with dicts, sequences or scalars.
+    fixed : dict or iterable of str, optional
+        Parameters held constant: ``{"name": value}`` or names (held at their ``p0`` value).
+    method : str
+        Any method of :func:`lsq.least_squares`.
+    absolute_sigma : bool
+        As in :func:`scipy.optimize.curve_fit`: if False the covariance is scaled by the reduced chi-square.
+    **kwargs
+        Passed to :func:`lsq.least_squares` (``loss``, ``ftol``, ``max_nfev``, ``damping``, ...).
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import numpy as np, lsq
+    >>> x = np.linspace(-3, 3, 61)
+    >>> y = lsq.models.gaussian(x, 2.0, 0.3, 0.7, 0.1)
+    >>> r = lsq.fit(lsq.models.gaussian, x, y)
+    >>> round(r.params["center"], 6)
+    0.3
+    """
+    names = _names(model)
+    n = len(names)
+    x_arr = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"`y` must be 1-D, got shape {y.shape}.")
+    if x_arr.shape[-1] != y.shape[0]:
+        raise ValueError(f"`x` has {x_arr.shape[-1]} points but `y` has {y.shape[0]}.")
+    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(x_arr)):
+        raise ValueError("`x` and `y` must be finite (drop NaN points first, or use lsq.curve_fit(nan_policy='omit')).")
+    if sigma is not None:
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
+        if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
+            raise ValueError("`sigma` must be positive and finite.")
+    start = _start(model, names, x_arr, y, p0)
+    lb, ub = _bounds(bounds, names)
+    held, held_values = _fixed_mask(fixed, names)
+    for k, v in held_values.items():
+        start[names.index(k)] = v
+    free = ~held
+    if not free.any():
+        raise ValueError("`fixed` holds every parameter; nothing to fit.")
+    if p0 is None:
+        start = np.clip(start, lb, ub)
+    outside = [name for j, name in enumerate(names) if not lb[j] <= start[j] <= ub[j]]
+    if outside:
+        raise ValueError(f"`p0` is outside of `bounds` for {outside}.")
+
+    fun, jac = _residuals(model, x_arr, y, sigma, start, free)
+    if jac is not None:
+        kwargs.setdefault("jac", jac)
+    res = least_squares(fun, start[free], bounds=(lb[free], ub[free]), method=method, **kwargs)
+    values = start.copy()
+    values[free] = res.x
+    m, nfree = y.shape[0], int(free.sum())
+    cov_free, _ = covariance_from_jacobian(res.jac)
+    dof = m - nfree
+    chisqr = float(np.sum(res.fun**2))
+    if not absolute_sigma:
+        cov_free = cov_free * (chisqr / dof) if dof > 0 else np.full_like(cov_free, np.inf)
+    cov = np.zeros((n, n))
+    cov[np.ix_(free, free)] = cov_free
+    return FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x_arr, y=y, sigma=sigma,
+                     chisqr=chisqr, dof=dof, result=res, absolute_sigma=absolute_sigma)
+
+
+def _start(model, names, x, y, p0):
+    guess = None
+    if isinstance(model, Model) and model.has_guess and (p0 is None or isinstance(p0, dict)):
+        guess = model.guess(x, y)
+    if p0 is None:
+        return guess.copy() if guess is not None else np.ones(len(names))
+    if isinstance(p0, dict):
+        out = _by_name(p0, names, "p0", np.nan)
+        missing = np.isnan(out)
+        out[missing] = guess[missing] if guess is not None else 1.0
+        return out
+    return _by_name(p0, names, "p0", np.nan)
+
+
+def _residuals(model, x, y, sigma, start, free):
+    """Residual function of the free parameters (compiled when nothing is held fixed) and its Jacobian."""
+    if isinstance(model, Model) and free.all():
+        return model.residuals(x, y, sigma), None
+    wts = 1.0 if sigma is None else 1.0 / sigma
+    full = start.copy()
+
+    def fun(p):
+        full[free] = p
+        return (np.asarray(model(x, *full), dtype=float) - y) * wts
+
+    if isinstance(model, Model) and model.has_jacobian:
+        def jac(p):
+            full[free] = p
+            return model.jacobian(x, *full)[:, free] * (wts if np.ndim(wts) == 0 else wts[:, None])
+
+        return fun, jac
+    return fun, None

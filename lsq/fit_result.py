@@ -1,0 +1,176 @@
+""":class:`FitResult`: named parameters, uncertainties, goodness of fit, report, prediction bands, plot."""
+
+import numpy as np
+from scipy import stats
+
+from .model import Model
+
+__all__ = ["FitResult"]
+
+
+class FitResult:
+    """The outcome of :func:`lsq.fit`.
+
+    Attributes
+    ----------
+    params : dict
+        Parameter name -> fitted value (fixed parameters included).
+    stderr : dict
+        Name -> standard error (0 for fixed parameters, inf when undetermined).
+    values, errors : ndarray
+        The same as arrays, in the model's parameter order.
+    cov, corr : ndarray, shape (n, n)
+        Covariance and correlation matrices (rows/columns of fixed parameters are 0).
+    chisqr, redchi : float
+        ``sum(((f - y) / sigma)**2)`` and ``chisqr / (m - n_free)``.
+    r_squared : float
+        ``1 - SS_res / SS_tot`` of the unweighted residuals.
+    aic, bic : float
+        ``m ln(chisqr/m) + 2 k`` and ``m ln(chisqr/m) + k ln m`` with ``k`` free parameters (lmfit's convention).
+    nfev, nit : int
+    success : bool
+    message : str
+    result : scipy.optimize.OptimizeResult
+        The underlying :func:`lsq.least_squares` result.
+    """
+
+    def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma):
+        self.model = model
+        self.names = tuple(names)
+        self.values = values
+        self.cov = cov
+        self.free = free
+        self.x, self.y, self.sigma = x, y, sigma
+        self.chisqr = chisqr
+        self.dof = dof
+        self.result = result
+        self.absolute_sigma = absolute_sigma
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.errors = np.sqrt(np.diag(cov))
+            scale = np.where(self.errors > 0, self.errors, np.nan)
+            self.corr = cov / np.outer(scale, scale)
+        m = y.shape[0]
+        k = int(free.sum())
+        self.n_data, self.n_free = m, k
+        self.redchi = chisqr / dof if dof > 0 else np.inf
+        resid = y - self.predict(x)
+        ss_tot = float(np.sum((y - y.mean()) ** 2))
+        self.r_squared = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else np.nan
+        with np.errstate(divide="ignore"):
+            base = m * np.log(chisqr / m)
+        self.aic = float(base + 2 * k)
+        self.bic = float(base + np.log(m) * k)
+        self.nfev = int(result.nfev)
+        self.nit = int(result.nit)
+        self.success = bool(result.success)
+        self.message = result.message
+
+    @property
+    def params(self):
+        return dict(zip(self.names, self.values.tolist(), strict=True))
+
+    @property
+    def stderr(self):
+        return dict(zip(self.names, self.errors.tolist(), strict=True))
+
+    @property
+    def model_name(self):
+        return self.model.name if isinstance(self.model, Model) else getattr(self.model, "__name__", "model")
+
+    def predict(self, x):
+        """Model values at ``x`` with the fitted parameters."""
+        return np.asarray(self.model(np.asarray(x, dtype=float), *self.values), dtype=float)
+
+    def confidence_band(self, x, level=0.95):
+        """Pointwise confidence band of the fitted curve at ``x`` (delta method).
+
+        ``f(x) -/+ q * sqrt(diag(G C G^T))`` with ``G`` the model Jacobian at ``x``, ``C`` the covariance, and
+        ``q`` the Student-t quantile with ``m - n_free`` degrees of freedom (normal when ``absolute_sigma``).
+
+        Returns
+        -------
+        lower, upper : ndarray
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"`level` must be in (0, 1), got {level!r}.")
+        x = np.asarray(x, dtype=float)
+        G = self._model_jacobian(x)
+        var = np.einsum("ij,jk,ik->i", G, self.cov, G)
+        q = stats.norm.ppf(0.5 + level / 2) if self.absolute_sigma or self.dof <= 0 else stats.t.ppf(
+            0.5 + level / 2, self.dof)
+        half = q * np.sqrt(np.maximum(var, 0.0))
+        f = self.predict(x)
+        return f - half, f + half
+
+    def _model_jacobian(self, x):
+        if isinstance(self.model, Model):
+            return self.model.jacobian(x, *self.values)
+        p = self.values
+        G = np.empty((np.shape(x)[-1], p.size))
+        for j in range(p.size):
+            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
+            hi, lo = p.copy(), p.copy()
+            hi[j] += h
+            lo[j] -= h
+            G[:, j] = (np.asarray(self.model(x, *hi), float) - np.asarray(self.model(x, *lo), float)) / (2 * h)
+        return G
+
+    def report(self, min_correl=0.1):
+        """A readable text report: fit statistics, parameters with standard errors, notable correlations.
+
+        Parameters
+        ----------
+        min_correl : float
+            Correlations with ``|r|`` at or above this are listed.
+        """
+        lines = [
+            f"[[Model]]\n    {self.model_name}",
+            "[[Fit Statistics]]",
+            f"    # fitting method   = {self.result.method}",
+            f"    # function evals   = {self.nfev}",
+            f"    # iterations       = {self.nit}",
+            f"    # data points      = {self.n_data}",
+            f"    # variables        = {self.n_free}",
+            f"    chi-square         = {self.chisqr:.8g}",
+            f"    reduced chi-square = {self.redchi:.8g}",
+            f"    R-squared          = {self.r_squared:.8g}",
+            f"    Akaike info crit   = {self.aic:.8g}",
+            f"    Bayesian info crit = {self.bic:.8g}",
+            f"    success            = {self.success} ({self.message})",
+            "[[Variables]]",
+        ]
+        width = max(len(n) for n in self.names)
+        for j, name in enumerate(self.names):
+            v, e = self.values[j], self.errors[j]
+            if not self.free[j]:
+                lines.append(f"    {name:<{width}}: {v:.8g} (fixed)")
+            elif np.isfinite(e) and v != 0:
+                lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g} ({abs(e / v) * 100:.2f}%)")
+            else:
+                lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g}")
+        pairs = []
+        for a in range(len(self.names)):
+            for b in range(a + 1, len(self.names)):
+                r = self.corr[a, b]
+                if np.isfinite(r) and abs(r) >= min_correl:
+                    pairs.append((abs(r), r, self.names[a], self.names[b]))
+        if pairs:
+            lines.append(f"[[Correlations]] (unreported correlations are < {min_correl:.3f})")
+            for _, r, a, b in sorted(pairs, reverse=True):
+                lines.append(f"    C({a}, {b}){'':<{max(0, 2 * width - len(a) - len(b))}} = {r:+.4f}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, level=0.95, n_points=400):
+        """Data (with error bars), the fit, its confidence band and a residual panel.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .plot import plot_fit
+
+        return plot_fit(self, level=level, n_points=n_points)
+
+    def __repr__(self):
+        vals = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        return f"<FitResult {self.model_name}: {vals}; redchi={self.redchi:.4g}, success={self.success}>"

@@ -1,0 +1,71 @@
+"""Plots of fits and of solver behaviour (matplotlib; each returns a Figure, nothing is shown)."""
+
+import numpy as np
+
+__all__ = ["plot_fit", "convergence"]
+
+
+def _figure(**kw):
+    from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def plot_fit(result, level=0.95, n_points=400):
+    """Data with error bars, fitted curve, confidence band and residuals of a 1-D :class:`lsq.FitResult`.
+
+    Parameters
+    ----------
+    result : FitResult
+    level : float
+        Confidence level of the band.
+    n_points : int
+        Points of the smooth curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    x = result.x
+    if x.ndim != 1:
+        raise ValueError("plot() draws fits of 1-D x; for (d, m) data plot result.predict(x) yourself.")
+    fig = _figure(figsize=(7, 5.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    xs = np.linspace(x.min(), x.max(), n_points)
+    lo, hi = result.confidence_band(xs, level)
+    top.fill_between(xs, lo, hi, color="C1", alpha=0.3, label=f"{level:.0%} confidence band")
+    top.errorbar(x, result.y, yerr=result.sigma, fmt="o", ms=3, color="C0", label="data")
+    top.plot(xs, result.predict(xs), color="C1", label=f"fit: {result.model_name}")
+    top.set_ylabel("y")
+    top.legend(loc="best")
+    resid = result.y - result.predict(x)
+    bottom.axhline(0.0, color="0.5", lw=0.8)
+    bottom.errorbar(x, resid, yerr=result.sigma, fmt="o", ms=3, color="C0")
+    bottom.set_xlabel("x")
+    bottom.set_ylabel("residual")
+    return fig
+
+
+def convergence(histories, x="iteration", ax=None):
+    """Cost against iteration (or ``'nfev'``) for several solver runs.
+
+    Parameters
+    ----------
+    histories : dict
+        Label -> ``result.history`` (dict with ``cost`` and ``nfev``) of :func:`lsq.least_squares`.
+    x : {'iteration', 'nfev'}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = _figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    for label, h in histories.items():
+        cost = np.asarray(h["cost"])
+        xs = np.arange(cost.size) if x == "iteration" else np.asarray(h["nfev"])
+        ax.semilogy(xs, np.maximum(cost, np.finfo(float).tiny), marker=".", label=label)
+    ax.set_xlabel("iteration" if x == "iteration" else "function evaluations")
+    ax.set_ylabel("cost")
+    ax.legend()
+    return fig
