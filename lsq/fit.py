@@ -115,16 +115,15 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         sigma = np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
         if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
             raise ValueError("`sigma` must be positive and finite.")
-    start = _start(model, names, x_arr, y, p0)
+    start, guessed = _start(model, names, x_arr, y, p0)
     lb, ub = _bounds(bounds, names)
+    start[guessed] = np.clip(start[guessed], lb[guessed], ub[guessed])
     held, held_values = _fixed_mask(fixed, names)
     for k, v in held_values.items():
         start[names.index(k)] = v
     free = ~held
     if not free.any():
         raise ValueError("`fixed` holds every parameter; nothing to fit.")
-    if p0 is None:
-        start = np.clip(start, lb, ub)
     outside = [name for j, name in enumerate(names) if not lb[j] <= start[j] <= ub[j]]
     if outside:
         raise ValueError(f"`p0` is outside of `bounds` for {outside}.")
@@ -148,17 +147,14 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
 
 
 def _start(model, names, x, y, p0):
-    guess = None
-    if isinstance(model, Model) and model.has_guess and (p0 is None or isinstance(p0, dict)):
-        guess = model.guess(x, y)
-    if p0 is None:
-        return guess.copy() if guess is not None else np.ones(len(names))
-    if isinstance(p0, dict):
-        out = _by_name(p0, names, "p0", np.nan)
-        missing = np.isnan(out)
-        out[missing] = guess[missing] if guess is not None else 1.0
-        return out
-    return _by_name(p0, names, "p0", np.nan)
+    """Starting values and a mask of those not given by the user (guessed, or 1 without a guess rule)."""
+    n = len(names)
+    given = _by_name(p0, names, "p0", np.nan) if p0 is not None else np.full(n, np.nan)
+    guessed = np.isnan(given) if isinstance(p0, dict) or p0 is None else np.zeros(n, bool)
+    if guessed.any():
+        fill = model.guess(x, y) if isinstance(model, Model) and model.has_guess else np.ones(n)
+        given[guessed] = fill[guessed]
+    return given, guessed
 
 
 def _residuals(model, x, y, sigma, start, free):

@@ -1,0 +1,126 @@
+"""curve_fit_batch: equal to per-fit fits, failures reported per fit, input shapes, the dask back end."""
+
+import numpy as np
+import pytest
+
+import lsq
+from lsq.models import exponential, gaussian, gaussian_2d
+
+XY = np.stack([g.ravel() for g in np.meshgrid(np.arange(5.0), np.arange(5.0))])
+
+
+def gpufit_like(k, seed=0):
+    """Gpufit's benchmark data: 2-D Gaussian on 5x5 pixels, parameters within +-10 %, SNR 10."""
+    rng = np.random.default_rng(seed)
+    truth = np.array([500.0, 2.0, 2.0, 1.0, 10.0]) * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+    clean = np.array([gaussian_2d(XY, *p) for p in truth])
+    Y = clean + rng.standard_normal(clean.shape) * truth[:, :1] / 10
+    p0 = truth * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+    return truth, Y, p0
+
+
+def test_batch_equals_per_fit_curve_fit():
+    truth, Y, p0 = gpufit_like(300)
+    r = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0)
+    assert r.success.all()
+    for i in range(300):
+        popt, pcov = lsq.curve_fit(gaussian_2d, XY, Y[i], p0=p0[i])
+        np.testing.assert_allclose(r.params[i], popt, rtol=1e-10)
+        np.testing.assert_allclose(r.stderr[i], np.sqrt(np.diag(pcov)), rtol=1e-6)
+
+
+def test_batch_with_guess_and_per_fit_x():
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 6, (50, 40)), axis=1)
+    amp, tau = rng.uniform(1, 5, 50), rng.uniform(0.5, 2, 50)
+    Y = amp[:, None] * np.exp(-x / tau[:, None]) + 0.3 + 0.005 * rng.standard_normal(x.shape)
+    r = lsq.curve_fit_batch(exponential, x, Y)
+    assert r.success.all()
+    np.testing.assert_allclose(r.params[:, 1], tau, rtol=0.05)
+    assert r.param_names == ("amplitude", "decay", "offset")
+
+
+def test_nan_rows_and_hopeless_fits_get_statuses_and_the_rest_succeed():
+    truth, Y, p0 = gpufit_like(60, seed=1)
+    Y[3, 7] = np.nan
+    p0[5, 1] = np.inf
+    Y[9] = 0.0  # no signal: width and centre are undetermined, the fit cannot converge normally
+    p0[9] = [1.0, 50.0, -50.0, 0.01, 0.0]
+    r = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0, max_nfev=50)
+    assert r.status[3] == -4 and r.status[5] == -4
+    assert np.isnan(r.params[3]).all() and not r.success[3]
+    assert not r.success[9] or not np.isclose(r.params[9, 3], 1.0, rtol=0.5)
+    ok = np.setdiff1d(np.arange(60), [3, 5, 9])
+    assert r.success[ok].all()
+    assert "bad input" in r.message(3).lower() or "could not start" in r.message(3).lower()
+
+
+def test_p0_shapes_shared_and_per_fit():
+    truth, Y, p0 = gpufit_like(20, seed=2)
+    tight = dict(ftol=1e-14, xtol=1e-14, gtol=1e-14)
+    shared = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0.mean(axis=0), **tight)
+    per_fit = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0, **tight)
+    np.testing.assert_allclose(shared.params, per_fit.params, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(Y=np.zeros(25)), r"`Y` must have shape \(k, m\)"),
+        (dict(p0=np.zeros(4)), r"`p0` must have shape \(5,\) or \(10, 5\)"),
+        (dict(p0=np.zeros((3, 5))), r"`p0` must have shape"),
+        (dict(sigma=np.ones(24)), r"`sigma` must have shape"),
+        (dict(x=np.zeros((2, 24))), r"`x`"),
+        (dict(method="bfgs"), r"`method` must be one of"),
+        (dict(bounds=([0] * 5, [1] * 5)), r"`p0` is outside of the provided `bounds`"),
+    ],
+)
+def test_bad_shapes_give_clear_errors(kwargs, match):
+    args = dict(x=XY, Y=np.ones((10, 25)), p0=np.array([500.0, 2, 2, 1, 10]))
+    args.update(kwargs)
+    x, Y = args.pop("x"), args.pop("Y")
+    with pytest.raises(ValueError, match=match):
+        lsq.curve_fit_batch(gaussian_2d, x, Y, **args)
+
+
+def test_model_without_guess_needs_p0():
+    @lsq.model
+    def line(x, a, b):
+        return a * x + b
+
+    with pytest.raises(ValueError, match="`p0` is required"):
+        lsq.curve_fit_batch(line, np.arange(5.0), np.ones((3, 5)))
+    r = lsq.curve_fit_batch(line, np.arange(5.0), np.arange(15.0).reshape(3, 5), p0=[0.0, 0.0])
+    np.testing.assert_allclose(r.params, [[1, 0], [1, 5], [1, 10]], atol=1e-10)
+
+
+def test_progress_bar_and_chunks_give_same_results():
+    truth, Y, p0 = gpufit_like(50, seed=4)
+    a = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0, chunk_size=7, progress=True)
+    b = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0)
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_dask_array_equals_numpy_on_a_local_cluster():
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    truth, Y, p0 = gpufit_like(400, seed=5)
+    expected = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        lazy = lsq.curve_fit_batch(gaussian_2d, XY, da.from_array(Y, chunks=(100, 25)), p0=p0)
+        assert hasattr(lazy.params, "compute")
+        got = lsq.curve_fit_batch(gaussian_2d, XY, da.from_array(Y, chunks=(100, 25)), p0=p0, compute=True)
+    np.testing.assert_array_equal(got.params, expected.params)
+    np.testing.assert_array_equal(got.status, expected.status)
+    np.testing.assert_array_equal(lazy.params.compute(scheduler="threads"), expected.params)
+
+
+def test_gaussian_batch_uses_guess_per_fit():
+    x = np.linspace(-5, 5, 60)
+    rng = np.random.default_rng(9)
+    centers = rng.uniform(-2, 2, 30)
+    Y = np.array([gaussian(x, 2.0, c, 0.8, 0.1) for c in centers]) + 0.02 * rng.standard_normal((30, 60))
+    r = lsq.curve_fit_batch(gaussian, x, Y)
+    assert r.success.all()
+    np.testing.assert_allclose(r.params[:, 1], centers, atol=0.05)

@@ -1,0 +1,169 @@
+"""lsq.fit / FitResult / curve_fit uncertainties (NIST certified standard deviations), bands, report, plot, CLI."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lsq
+from lsq.cli import main as cli_main
+from lsq.datasets import load_nist, nist_names
+
+DATA = Path(__file__).parent / "data" / "peak.csv"
+
+
+def lre(value, certified):
+    with np.errstate(divide="ignore"):
+        return np.minimum(-np.log10(np.abs(value - certified) / np.abs(certified)), 15.0)
+
+
+# Lanczos1's certified residual sum of squares is 1.4e-25: its residuals (~1e-13 of the data) are at the
+# rounding level of double precision, so the RSS, and with it every standard deviation, can only be
+# reproduced to ~3 digits (SciPy's trf and lm give the same ratio, 0.9991, in the same test).
+STD_GAPS = {"Lanczos1"}
+
+
+@pytest.mark.parametrize("name", nist_names())
+def test_nist_parameters_and_standard_errors_match_certified_values(name, request):
+    if name in STD_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="RSS below double-precision rounding"))
+    p = load_nist(name)
+
+    def f(x, *b):
+        return p.model(x, np.asarray(b))
+
+    def jac(x, *b):
+        return p.jacobian(x, np.asarray(b))
+
+    with np.errstate(all="ignore"):
+        popt, pcov = lsq.curve_fit(f, p.x, p.y, p0=p.start(2), jac=jac, ftol=1e-15, xtol=1e-15, gtol=1e-15,
+                                   max_nfev=5000)
+    assert lre(popt, p.certified).min() >= 6
+    assert lre(np.sqrt(np.diag(pcov)), p.certified_std).min() >= 4
+
+
+def gaussian_data(seed, sigma=0.05):
+    rng = np.random.default_rng(seed)
+    x = np.linspace(-3, 3, 40)
+    truth = np.array([2.0, 0.3, 0.8, 0.2])
+    return x, truth, lsq.models.gaussian(x, *truth) + sigma * rng.standard_normal(x.size)
+
+
+def test_confidence_band_coverage_is_near_nominal():
+    xs = np.linspace(-3, 3, 50)
+    covered = []
+    for seed in range(300):
+        x, truth, y = gaussian_data(seed)
+        r = lsq.fit(lsq.models.gaussian, x, y)
+        lo, hi = r.confidence_band(xs, 0.95)
+        true_curve = lsq.models.gaussian(xs, *truth)
+        covered.append(np.mean((lo <= true_curve) & (true_curve <= hi)))
+    assert 0.90 <= np.mean(covered) <= 0.99
+
+
+def test_fit_result_statistics_agree_with_curve_fit():
+    x, truth, y = gaussian_data(1)
+    sigma = np.full(x.size, 0.05)
+    tight = dict(ftol=1e-14, xtol=1e-14, gtol=1e-14)
+    r = lsq.fit(lsq.models.gaussian, x, y, sigma=sigma, **tight)
+    popt, pcov = lsq.curve_fit(lsq.models.gaussian, x, y, p0=r.values, sigma=sigma, **tight)
+    np.testing.assert_allclose(r.values, popt, rtol=1e-7)
+    np.testing.assert_allclose(r.cov, pcov, rtol=1e-5)
+    resid = (y - lsq.models.gaussian(x, *r.values)) / sigma
+    assert r.chisqr == pytest.approx(np.sum(resid**2))
+    assert r.redchi == pytest.approx(r.chisqr / (x.size - 4))
+    assert 0.99 < r.r_squared <= 1
+    assert r.aic == pytest.approx(x.size * np.log(r.chisqr / x.size) + 8)
+    assert r.bic == pytest.approx(x.size * np.log(r.chisqr / x.size) + 4 * np.log(x.size))
+    np.testing.assert_allclose(np.diag(r.corr), 1.0)
+    assert set(r.params) == {"amplitude", "center", "sigma", "offset"}
+
+
+def test_absolute_sigma_matches_scipy_semantics():
+    x, truth, y = gaussian_data(2)
+    sigma = np.full(x.size, 0.5)
+    rel = lsq.fit(lsq.models.gaussian, x, y, sigma=sigma)
+    ab = lsq.fit(lsq.models.gaussian, x, y, sigma=sigma, absolute_sigma=True)
+    np.testing.assert_allclose(rel.cov, ab.cov * rel.redchi, rtol=1e-10)
+
+
+def test_report_lists_every_parameter_value_and_stderr():
+    x, truth, y = gaussian_data(3)
+    r = lsq.fit(lsq.models.gaussian, x, y)
+    text = r.report(min_correl=0.0)
+    for name, value in r.params.items():
+        assert name in text
+        assert f"{value:.8g}" in text
+        assert f"{r.stderr[name]:.8g}" in text
+    assert "[[Correlations]]" in text and "C(" in text
+
+
+def test_fixed_parameters_dict_p0_and_named_bounds():
+    x, truth, y = gaussian_data(4)
+    r = lsq.fit(lsq.models.gaussian, x, y, p0={"amplitude": 1.5}, fixed={"offset": 0.2},
+                bounds={"sigma": (0.1, 0.7)})
+    assert r.params["offset"] == 0.2 and r.stderr["offset"] == 0.0
+    assert r.params["sigma"] == pytest.approx(0.7)
+    assert r.n_free == 3
+    assert "(fixed)" in r.report()
+    with pytest.raises(ValueError, match="unknown parameters"):
+        lsq.fit(lsq.models.gaussian, x, y, fixed={"width": 1.0})
+    with pytest.raises(ValueError, match="`p0` is outside of `bounds`"):
+        lsq.fit(lsq.models.gaussian, x, y, p0=[2, 0, 5, 0], bounds={"sigma": (0.1, 0.7)})
+
+
+def test_plain_python_model_and_predict():
+    x = np.linspace(0, 2, 30)
+
+    def line(x, slope, intercept):
+        return slope * x + intercept
+
+    r = lsq.fit(line, x, 3 * x - 1)
+    assert r.params == pytest.approx({"slope": 3.0, "intercept": -1.0})
+    np.testing.assert_allclose(r.predict([0.0, 1.0]), [-1.0, 2.0])
+
+
+def test_plot_writes_a_png(tmp_path):
+    x, truth, y = gaussian_data(5)
+    fig = lsq.fit(lsq.models.gaussian, x, y, sigma=np.full(x.size, 0.05)).plot()
+    out = tmp_path / "fit.png"
+    fig.savefig(out)
+    assert out.stat().st_size > 10_000
+    assert len(fig.axes) == 2
+
+
+def test_cli_fits_a_csv_and_writes_the_plot(tmp_path, capsys):
+    out = tmp_path / "fit.png"
+    rc = cli_main(["fit", str(DATA), "--model", "gaussian", "--x", "time", "--y", "signal", "--sigma", "err",
+                   "--p0", "amplitude=2,center=1", "--plot", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    for name in ("amplitude", "center", "sigma", "offset"):
+        assert name in text
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "missing.csv", "--model", "gaussian"], "cannot read data file"),
+        (["fit", str(DATA), "--model", "gauss"], "unknown model 'gauss'"),
+        (["fit", str(DATA), "--model", "gaussian", "--y", "nope"], "unknown y column 'nope'"),
+        (["fit", str(DATA), "--model", "gaussian", "--x", "7"], "x column index 7 out of range"),
+        (["fit", str(DATA), "--model", "gaussian", "--p0", "width=1"], "unknown parameter 'width'"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_console_script_runs_end_to_end():
+    proc = subprocess.run([sys.executable, "-m", "lsq.cli", "fit", str(DATA), "--model", "gaussian", "--x", "0",
+                           "--y", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "[[Variables]]" in proc.stdout
