@@ -74,7 +74,7 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
                     w.ist[c.I_PENDING] = c.STATUS_CALLBACK
             before = problem.nfev
-            w.J[:] = problem.jacobian(w.x.copy(), w.r)
+            w.Jt[:] = problem.jacobian(w.x.copy(), w.r).T
             w.ist[c.I_NFEV] += problem.nfev - before
         else:
             break

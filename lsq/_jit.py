@@ -7,9 +7,10 @@ engine treats as a rejected step, instead of raising inside compiled code.
 
 from numba import njit
 
-FASTMATH = {"reassoc", "contract"}
-"""Let LLVM vectorise sums (reassociation) and fuse multiply-adds; no flag that assumes finite values,
-because the engine relies on inf/NaN to reject steps."""
+FASTMATH = {"reassoc"}
+"""Let LLVM reorder (and so vectorise) sums. No flag that assumes finite values, because the engine relies on
+inf/NaN to reject steps; no ``contract`` (fused multiply-add) either: it moved one NIST finite-difference run
+below 4 digits here, at no measurable speed gain."""
 
 jit = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 """Decorator for serial kernels."""

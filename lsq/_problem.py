@@ -105,7 +105,8 @@ class PythonProblem:
             return self._as_dense(self.jac_callable(x), m, n)
         fd_steps(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
         h, one_sided = self._h, self._one_sided
-        J = np.empty((m, n))
+        Jt = np.empty((n, m))  # filled by variable, returned as the (m, n) view
+        J = Jt.T
         if self.scheme == SCHEME_CS:
             pts = []
             for j in range(n):
@@ -131,7 +132,7 @@ class PythonProblem:
             f2 = vals[per * j + 1] if per == 2 else f1
             if f1.shape[0] != m or f2.shape[0] != m:
                 raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
-            fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, J, j)
+            fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
         return J
 
     def _evaluate(self, pts):

@@ -18,7 +18,7 @@ TERMINATION_MESSAGES = {
     c.STATUS_FTOL_XTOL: "Both `ftol` and `xtol` termination conditions are satisfied.",
 }
 
-FitState = namedtuple("FitState", ["x", "r", "J", "g", "hist", "ist", "fst", "lb", "ub"])
+FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "ist", "fst", "lb", "ub"])
 """What a result is built from: these fields of a finished :class:`lsq._workspace.Workspace`."""
 
 HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev")
@@ -51,7 +51,7 @@ def build_result(w, method, nfev, njev):
         x=w.x.copy(),
         cost=float(w.fst[c.F_COST]),
         fun=w.r.copy(),
-        jac=w.J.copy(),
+        jac=np.ascontiguousarray(w.Jt.T),
         grad=w.g.copy(),
         optimality=float(w.fst[c.F_OPTIMALITY]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub),

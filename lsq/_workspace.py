@@ -11,9 +11,9 @@ Workspace = namedtuple(
     "Workspace",
     [
         "x", "x_new", "lb", "ub", "d",  # (n,) point, trial point, bounds, scaling diagonal
-        "r", "r_new", "fs",  # (m,) residuals at x and x_new, loss-scaled residuals at x
+        "r", "r_new", "fs", "row_scale",  # (m,) residuals at x and x_new, loss-scaled residuals, loss row scales
         "rho", "rho_new",  # (3, m) loss values and derivatives at x and x_new
-        "J",  # (m, n) Jacobian at x (loss-scaled in place by the engine)
+        "Jt",  # (n, m) Jacobian at x stored by parameter, Jt[j, i] = d f_i / d x_j (loss-scaled by the engine)
         "g", "colsq", "delta", "p", "rhs",  # (n,) gradient, squared column norms, step, work
         "A", "L",  # (n, n) J^T J and its Cholesky factor
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
@@ -41,9 +41,9 @@ def make_workspace(m, n, qr=True, history=1000):
     nqr_rows = m if qr else 1
     return Workspace(
         f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, lb, ub, d
-        f(m), f(m), f(m),  # r, r_new, fs
+        f(m), f(m), f(m), f(m),  # r, r_new, fs, row_scale
         f((3, m)), f((3, m)),  # rho, rho_new
-        f((m, n)),  # J
+        f((n, m)),  # Jt
         f(n), f(n), f(n), f(n), f(n),  # g, colsq, delta, p, rhs
         f((n, n)), f((n, n)),  # A, L
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)

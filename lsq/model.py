@@ -154,9 +154,9 @@ class Model:
         X = as_points(x)
         p = np.asarray(params, dtype=float)
         if self.has_jacobian:
-            out = np.empty((X.shape[1], self.n_params))
+            out = np.empty((self.n_params, X.shape[1]))
             call_jac(self.kernels(X.shape[0])[1].address, X, p, out)
-            return out
+            return np.ascontiguousarray(out.T)
         out = np.empty((X.shape[1], self.n_params))
         for j in range(self.n_params):
             h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
@@ -231,9 +231,9 @@ class Model:
             return fc, None, None, False
         src_j = (f"def _model_jacobian(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
-                 f"    for i in range(out.shape[0]):\n"
-                 f"        for j in range(out.shape[1]):\n"
-                 f"            out[i, j] = r[i, j]\n")
+                 f"    for i in range(out.shape[1]):\n"
+                 f"        for j in range(out.shape[0]):\n"
+                 f"            out[j, i] = r[i, j]\n")
         jc = _compile_wrapper(src_j, "_model_jacobian", {"_user": _njit_user(self._user_jac)}, JAC_SIG,
                               self.name)
         return fc, jc, None, True

@@ -149,9 +149,9 @@ def _python_residuals_with_compiled_arithmetic(m, x, y):
         return out - y
 
     def jac(b):
-        out = np.empty((n_points, b.size))
+        out = np.empty((b.size, n_points))
         call_jac(j_cf.address, X, np.ascontiguousarray(b), out)
-        return out
+        return out.T
 
     return fun, jac
 

@@ -34,13 +34,13 @@ def _finite(v):
 
 @jit
 def parameter_stderr(w, scale, out):
-    """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.J``; inf when singular."""
-    m, n = w.J.shape
+    """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.Jt``; inf when singular."""
+    n, m = w.Jt.shape
     for a in range(n):
         for b in range(a + 1):
             s = 0.0
             for i in range(m):
-                s += w.J[i, a] * w.J[i, b]
+                s += w.Jt[a, i] * w.Jt[b, i]
             w.A[a, b] = s
             w.A[b, a] = s
     if not cholesky_factor(w.A, n, w.L):

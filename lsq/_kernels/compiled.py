@@ -6,7 +6,8 @@ inference):
 
 - ``model(X, p, out)``: model values at the points ``X`` (``(d, m)``, C order) for parameters ``p`` into
   ``out`` (``(m,)``);
-- ``jac(X, p, out)``: the derivatives ``d model_i / d p_j`` into ``out`` (``(m, n)``), or address 0 when
+- ``jac(X, p, out)``: the derivatives ``d model_i / d p_j`` into ``out[j, i]`` (``(n, m)``: one contiguous
+  row per parameter, the layout every engine loop reads), or address 0 when
   ``has_jac`` is false, in which case the Jacobian is assembled here by finite differences column by column.
 
 Residuals are ``(model - y) * wts`` (``wts = 1 / sigma``). The same :func:`run_compiled` serves a single fit
@@ -26,7 +27,7 @@ from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled model ``model(X, p, out)``."""
 JAC_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[:, ::1])
-"""Signature of a compiled model Jacobian ``jac(X, p, out)``."""
+"""Signature of a compiled model Jacobian ``jac(X, p, out)``, ``out`` of shape ``(n, m)``."""
 GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled starting-value rule ``guess(X, y, p_out)``."""
 
@@ -64,17 +65,17 @@ def residuals_into(model, X, y, wts, p, out):
 
 @jit
 def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
-    """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.J``.
+    """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.Jt`` (by parameter).
 
     Returns the number of model evaluations spent (0 with an analytic Jacobian).
     """
-    m, n = w.J.shape
+    n, m = w.Jt.shape
     if has_jac:
-        jac(X, w.x, w.J)
-        for i in range(m):
-            wi = wts[i]
-            for j in range(n):
-                w.J[i, j] *= wi
+        jac(X, w.x, w.Jt)
+        for j in range(n):
+            row = w.Jt[j]
+            for i in range(m):
+                row[i] *= wts[i]
         return 0
     fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
     for j in range(n):
@@ -90,7 +91,7 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
             residuals_into(model, X, y, wts, s.xt, s.f2)
             count += 1
         s.xt[j] = xj
-        fd_column(scheme, s.one_sided[j], s.h[j], w.r, s.f1, s.f2, w.J, j)
+        fd_column(scheme, s.one_sided[j], s.h[j], w.r, s.f1, s.f2, w.Jt, j)
     return count
 
 
@@ -112,7 +113,7 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
           history):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, J, g, hist, ist, fst)``.
+    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, ist, fst)``.
 
     (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.)
     """
@@ -127,7 +128,7 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     s.rel[:] = rel
     reset(w, opts_i)
     run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
-    return w.x, w.r, w.J, w.g, w.hist, w.ist, w.fst
+    return w.x, w.r, w.Jt, w.g, w.hist, w.ist, w.fst
 
 
 @jit
@@ -138,5 +139,5 @@ def call_model(model_addr, X, p, out):
 
 @jit
 def call_jac(jac_addr, X, p, out):
-    """Evaluate a compiled model Jacobian from Python."""
+    """Evaluate a compiled model Jacobian from Python (``out`` of shape ``(n, m)``)."""
     jacobian_at(jac_addr)(X, p, out)

@@ -145,14 +145,12 @@ def _after_jacobian(w, opts_f, opts_i):
     ist = w.ist
     fst = w.fst
     ist[I_NJEV] += 1
-    m, n = w.J.shape
-    J = w.J
-    for i in range(m):
-        for j in range(n):
-            if not math.isfinite(J[i, j]):
-                return _finish(w, STATUS_NONFINITE)
+    n = w.Jt.shape[0]
     _scale_for_loss(w, opts_i[O_LOSS])
     _gradient_and_column_norms(w)
+    for j in range(n):
+        if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
+            return _finish(w, STATUS_NONFINITE)
     first = ist[I_NJEV] == 1
     if opts_i[O_SCALING] == SCALING_JAC:
         for j in range(n):
@@ -198,7 +196,7 @@ def _after_jacobian(w, opts_f, opts_i):
 @jit
 def _scale_for_loss(w, loss):
     """Replace ``J`` and ``fs`` by their robust-loss versions (SciPy's ``scale_for_robust_loss_function``)."""
-    m, n = w.J.shape
+    n, m = w.Jt.shape
     if loss == LOSS_LINEAR:
         w.fs[:] = w.r
         return
@@ -208,22 +206,26 @@ def _scale_for_loss(w, loss):
             s = EPS
         s = s**0.5
         w.fs[i] = w.r[i] * (w.rho[1, i] / s)
-        for j in range(n):
-            w.J[i, j] *= s
+        w.row_scale[i] = s
+    for j in range(n):
+        row = w.Jt[j]
+        for i in range(m):
+            row[i] *= w.row_scale[i]
 
 
 @jit
 def _gradient_and_column_norms(w):
-    m, n = w.J.shape
+    n, m = w.Jt.shape
     for j in range(n):
-        w.g[j] = 0.0
-        w.colsq[j] = 0.0
-    for i in range(m):
-        fi = w.fs[i]
-        for j in range(n):
-            jij = w.J[i, j]
-            w.g[j] += jij * fi
-            w.colsq[j] += jij * jij
+        row = w.Jt[j]
+        g = 0.0
+        c = 0.0
+        for i in range(m):
+            v = row[i]
+            g += v * w.fs[i]
+            c += v * v
+        w.g[j] = g
+        w.colsq[j] = c
 
 
 @jit
@@ -278,23 +280,23 @@ def _select_free(w, bounded):
 @jit
 def _factor(w, solver):
     """Factor the linearisation on the free variables: ``A = J^T J`` (Cholesky) or ``[J | f] -> [R | Q^T f]``."""
-    m = w.J.shape[0]
+    m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
     if solver == SOLVER_CHOLESKY:
         for a in range(nf):
-            ja = w.free[a]
+            ra = w.Jt[w.free[a]]
             for b in range(a + 1):
-                jb = w.free[b]
+                rb = w.Jt[w.free[b]]
                 s = 0.0
                 for i in range(m):
-                    s += w.J[i, ja] * w.J[i, jb]
+                    s += ra[i] * rb[i]
                 w.A[a, b] = s
                 w.A[b, a] = s
     else:
         for a in range(nf):
-            ja = w.free[a]
+            ra = w.Jt[w.free[a]]
             for i in range(m):
-                w.QJ[a, i] = w.J[i, ja]
+                w.QJ[a, i] = ra[i]
         for i in range(m):
             w.QJ[nf, i] = w.fs[i]
         householder_triangularize(w.QJ, m, nf, nf + 1)
@@ -303,7 +305,7 @@ def _factor(w, solver):
 @jit
 def _solve_damped(w, lam, solver):
     """Solve ``(A + lam*diag(d)) delta = -g`` on the free variables into ``w.delta[:nf]``."""
-    m = w.J.shape[0]
+    m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
     if solver == SOLVER_CHOLESKY:
         for a in range(nf):
@@ -339,7 +341,7 @@ def _solve_damped(w, lam, solver):
 @jit
 def _predicted_reduction(w, solver):
     """``-(g.p + 0.5 |J p|^2)`` for the step ``p`` on the free variables, from the factorisation."""
-    m = w.J.shape[0]
+    m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
     gp = 0.0
     for a in range(nf):

@@ -67,18 +67,19 @@ def fd_steps(x, lb, ub, rstep, rel, scheme, h, one_sided):
 
 @jit
 def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
-    """Write the difference quotient for column ``col`` of ``out`` from evaluations at ``x+h`` (``f1``)
-    and, for 3-point, ``x-h`` or ``x+2h`` (``f2``)."""
+    """Write the difference quotient for variable ``col`` into the row ``out[col]`` of a Jacobian stored by
+    variable, from evaluations at ``x+h`` (``f1``) and, for 3-point, ``x-h`` or ``x+2h`` (``f2``)."""
     m = f0.shape[0]
+    row = out[col]
     if scheme == SCHEME_2POINT:
         for i in range(m):
-            out[i, col] = (f1[i] - f0[i]) / h
+            row[i] = (f1[i] - f0[i]) / h
     elif one_sided:
         for i in range(m):
-            out[i, col] = (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / (2.0 * h)
+            row[i] = (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / (2.0 * h)
     else:
         for i in range(m):
-            out[i, col] = (f1[i] - f2[i]) / (2.0 * h)
+            row[i] = (f1[i] - f2[i]) / (2.0 * h)
 
 
 @jit

@@ -19,10 +19,10 @@ def polynomial_values(X, p, out):
 
 def polynomial_jacobian(X, p, out):
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         v = 1.0
         for j in range(p.shape[0]):
-            out[i, j] = v
+            out[j, i] = v
             v *= x[i]
 
 
@@ -38,8 +38,8 @@ def constant_values(X, p, out):
 
 
 def constant_jacobian(X, p, out):
-    for i in range(out.shape[0]):
-        out[i, 0] = 1.0
+    for i in range(out.shape[1]):
+        out[0, i] = 1.0
 
 
 def linear_values(X, p, out):
@@ -50,9 +50,9 @@ def linear_values(X, p, out):
 
 def linear_jacobian(X, p, out):
     x = X[0]
-    for i in range(out.shape[0]):
-        out[i, 0] = x[i]
-        out[i, 1] = 1.0
+    for i in range(out.shape[1]):
+        out[0, i] = x[i]
+        out[1, i] = 1.0
 
 
 def linear_guess(X, y, out):
@@ -70,11 +70,11 @@ def exponential_values(X, p, out):
 def exponential_jacobian(X, p, out):
     a, tau = p[0], p[1]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         e = math.exp(-x[i] / tau)
-        out[i, 0] = e
-        out[i, 1] = a * e * x[i] / (tau * tau)
-        out[i, 2] = 1.0
+        out[0, i] = e
+        out[1, i] = a * e * x[i] / (tau * tau)
+        out[2, i] = 1.0
 
 
 def exponential_guess_kernel(X, y, out):
@@ -94,14 +94,14 @@ def double_exponential_values(X, p, out):
 def double_exponential_jacobian(X, p, out):
     a1, t1, a2, t2 = p[0], p[1], p[2], p[3]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         e1 = math.exp(-x[i] / t1)
         e2 = math.exp(-x[i] / t2)
-        out[i, 0] = e1
-        out[i, 1] = a1 * e1 * x[i] / (t1 * t1)
-        out[i, 2] = e2
-        out[i, 3] = a2 * e2 * x[i] / (t2 * t2)
-        out[i, 4] = 1.0
+        out[0, i] = e1
+        out[1, i] = a1 * e1 * x[i] / (t1 * t1)
+        out[2, i] = e2
+        out[3, i] = a2 * e2 * x[i] / (t2 * t2)
+        out[4, i] = 1.0
 
 
 def double_exponential_guess(X, y, out):
@@ -122,10 +122,10 @@ def power_law_values(X, p, out):
 
 def power_law_jacobian(X, p, out):
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         v = x[i] ** p[1]
-        out[i, 0] = v
-        out[i, 1] = p[0] * v * math.log(x[i]) if x[i] > 0.0 else 0.0
+        out[0, i] = v
+        out[1, i] = p[0] * v * math.log(x[i]) if x[i] > 0.0 else 0.0
 
 
 def power_law_guess(X, y, out):
@@ -162,13 +162,13 @@ def logistic_values(X, p, out):
 def logistic_jacobian(X, p, out):
     a, x0, k = p[0], p[1], p[2]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         s = 1.0 / (1.0 + math.exp(-k * (x[i] - x0)))
         ds = a * s * (1.0 - s)
-        out[i, 0] = s
-        out[i, 1] = -ds * k
-        out[i, 2] = ds * (x[i] - x0)
-        out[i, 3] = 1.0
+        out[0, i] = s
+        out[1, i] = -ds * k
+        out[2, i] = ds * (x[i] - x0)
+        out[3, i] = 1.0
 
 
 def logistic_guess(X, y, out):
@@ -215,14 +215,14 @@ def sine_values(X, p, out):
 def sine_jacobian(X, p, out):
     a, w, ph = p[0], p[1], p[2]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         arg = w * x[i] + ph
         s = math.sin(arg)
         co = a * math.cos(arg)
-        out[i, 0] = s
-        out[i, 1] = co * x[i]
-        out[i, 2] = co
-        out[i, 3] = 1.0
+        out[0, i] = s
+        out[1, i] = co * x[i]
+        out[2, i] = co
+        out[3, i] = 1.0
 
 
 def sine_guess_kernel(X, y, out):
@@ -243,16 +243,16 @@ def damped_sine_values(X, p, out):
 def damped_sine_jacobian(X, p, out):
     a, tau, w, ph = p[0], p[1], p[2], p[3]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         e = math.exp(-x[i] / tau)
         arg = w * x[i] + ph
         s = math.sin(arg)
         co = a * e * math.cos(arg)
-        out[i, 0] = e * s
-        out[i, 1] = a * e * s * x[i] / (tau * tau)
-        out[i, 2] = co * x[i]
-        out[i, 3] = co
-        out[i, 4] = 1.0
+        out[0, i] = e * s
+        out[1, i] = a * e * s * x[i] / (tau * tau)
+        out[2, i] = co * x[i]
+        out[3, i] = co
+        out[4, i] = 1.0
 
 
 def damped_sine_guess(X, y, out):
@@ -289,10 +289,10 @@ def michaelis_menten_values(X, p, out):
 
 def michaelis_menten_jacobian(X, p, out):
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         q = 1.0 / (p[1] + x[i])
-        out[i, 0] = x[i] * q
-        out[i, 1] = -p[0] * x[i] * q * q
+        out[0, i] = x[i] * q
+        out[1, i] = -p[0] * x[i] * q * q
 
 
 def michaelis_menten_guess(X, y, out):

@@ -25,13 +25,13 @@ def gaussian_values(X, p, out):
 def gaussian_jacobian(X, p, out):
     a, mu, s = p[0], p[1], p[2]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         u = (x[i] - mu) / s
         e = math.exp(-0.5 * u * u)
-        out[i, 0] = e
-        out[i, 1] = a * e * u / s
-        out[i, 2] = a * e * u * u / s
-        out[i, 3] = 1.0
+        out[0, i] = e
+        out[1, i] = a * e * u / s
+        out[2, i] = a * e * u * u / s
+        out[3, i] = 1.0
 
 
 def gaussian_guess(X, y, out):
@@ -53,13 +53,13 @@ def lorentzian_values(X, p, out):
 def lorentzian_jacobian(X, p, out):
     a, mu, g = p[0], p[1], p[2]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         u = (x[i] - mu) / g
         q = 1.0 / (1.0 + u * u)
-        out[i, 0] = q
-        out[i, 1] = 2.0 * a * q * q * u / g
-        out[i, 2] = 2.0 * a * q * q * u * u / g
-        out[i, 3] = 1.0
+        out[0, i] = q
+        out[1, i] = 2.0 * a * q * q * u / g
+        out[2, i] = 2.0 * a * q * q * u * u / g
+        out[3, i] = 1.0
 
 
 def lorentzian_guess(X, y, out):
@@ -89,15 +89,15 @@ def voigt_values(X, p, out):
 def voigt_jacobian(X, p, out):
     a, mu, w, eta = p[0], p[1], p[2], p[3]
     x = X[0]
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         t = (x[i] - mu) / w
         G, L, dG, dL = _pseudo_voigt_parts(t)
         dt = a * (eta * dL + (1.0 - eta) * dG)
-        out[i, 0] = eta * L + (1.0 - eta) * G
-        out[i, 1] = -dt / w
-        out[i, 2] = -dt * t / w
-        out[i, 3] = a * (L - G)
-        out[i, 4] = 1.0
+        out[0, i] = eta * L + (1.0 - eta) * G
+        out[1, i] = -dt / w
+        out[2, i] = -dt * t / w
+        out[3, i] = a * (L - G)
+        out[4, i] = 1.0
 
 
 def voigt_guess(X, y, out):
@@ -121,17 +121,17 @@ def gaussian_2d_values(X, p, out):
 def gaussian_2d_jacobian(X, p, out):
     a, x0, y0, w = p[0], p[1], p[2], p[3]
     w2 = w * w
-    for i in range(out.shape[0]):
+    for i in range(out.shape[1]):
         dx = X[0, i] - x0
         dy = X[1, i] - y0
         r2 = dx * dx + dy * dy
         e = math.exp(-0.5 * r2 / w2)
         ae = a * e / w2
-        out[i, 0] = e
-        out[i, 1] = ae * dx
-        out[i, 2] = ae * dy
-        out[i, 3] = ae * r2 / w
-        out[i, 4] = 1.0
+        out[0, i] = e
+        out[1, i] = ae * dx
+        out[2, i] = ae * dy
+        out[3, i] = ae * r2 / w
+        out[4, i] = 1.0
 
 
 def gaussian_2d_guess(X, y, out):
