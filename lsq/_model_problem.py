@@ -59,6 +59,7 @@ class ModelResiduals:
             raise TypeError(f"`model` must be an lsq.Model, got {type(model).__name__}.")
         self.model, self.X, self.y, self.wts = model, X, y, wts
         self.x_user = X[0] if x_user is None and X.shape[0] == 1 else (X if x_user is None else x_user)
+        self._shape_checked = model.py_func is None  # built-in kernels always write exactly m values
 
     @classmethod
     def from_data(cls, model, x, y, sigma=None):
@@ -74,6 +75,16 @@ class ModelResiduals:
         v = np.asarray(self.model(self.x_user, *p))
         v = np.broadcast_to(v, self.y.shape) if v.ndim == 0 else v
         return (v - self.y) * self.wts
+
+    def check_shape(self, p):
+        """Check once, in Python, that the model returns one value per data point (compiled code would
+        read past a short result)."""
+        if not self._shape_checked:
+            v = np.asarray(self.model(self.x_user, *p))
+            if v.shape not in ((), self.y.shape):
+                raise ValueError(f"model `{self.model.name}` returned shape {v.shape} for {self.y.shape[0]} data "
+                                 f"points; it must return one value per point, shape {self.y.shape}.")
+            self._shape_checked = True
 
     def jacobian(self, p):
         """Analytic Jacobian of the residuals, ``(m, n)``."""

@@ -45,6 +45,7 @@ def history_dict(hist, rows):
 def build_result(w, method, nfev, njev):
     """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`)."""
     status = int(w.ist[c.I_STATUS])
+    bounded = np.isfinite(w.lb).any() or np.isfinite(w.ub).any()
     hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
     hist["nfev"] = hist["nfev"].astype(int)
     return OptimizeResult(
@@ -54,7 +55,7 @@ def build_result(w, method, nfev, njev):
         jac=np.ascontiguousarray(w.Jt.T),
         grad=w.g.copy(),
         optimality=float(w.fst[c.F_OPTIMALITY]),
-        active_mask=find_active_constraints(w.x, w.lb, w.ub),
+        active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),
         nfev=int(nfev),
         njev=int(njev),
         nit=int(w.ist[c.I_NIT]),

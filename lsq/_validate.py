@@ -27,8 +27,9 @@ def check_x0(x0):
 
 def check_bounds(bounds, n):
     """Return ``(lb, ub)`` arrays of shape ``(n,)`` from a 2-sequence or a :class:`scipy.optimize.Bounds`."""
-    if bounds is None:
-        lb, ub = -np.inf, np.inf
+    if bounds is None or (isinstance(bounds, tuple) and len(bounds) == 2 and np.isscalar(bounds[0])
+                          and np.isscalar(bounds[1]) and bounds[0] == -np.inf and bounds[1] == np.inf):
+        return np.full(n, -np.inf), np.full(n, np.inf)
     elif isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:

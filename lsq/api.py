@@ -4,7 +4,7 @@ import numpy as np
 
 from . import _options as opt
 from ._driver import run_python
-from ._kernels.codes import I_NFEV, I_NJEV
+from ._kernels.codes import I_NFEV, I_NJEV, I_STATUS, STATUS_NONFINITE
 from ._kernels.engine import reset
 from ._model_problem import ModelResiduals
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
@@ -21,6 +21,8 @@ from ._validate import (
 from ._workspace import make_workspace
 
 __all__ = ["least_squares"]
+
+_NONFINITE_X0 = "Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf."
 
 
 def least_squares(
@@ -139,26 +141,28 @@ def least_squares(
         max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
 
     compiled = _runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
-    mapper = Mapper(None if compiled else workers)
-    try:
+    solver = opt.resolve_linear_solver(linear_solver, n)
+    d0 = np.ones(n) if isinstance(x_scale, str) else 1.0 / x_scale**2
+    bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
+    opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
+                               max_nfev)
+    if compiled:
+        fun.check_shape(x0)
+        w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac], diff_step, solver == "qr", history,
+                      analytic=jac == "2-point")
+        if w.ist[I_STATUS] == STATUS_NONFINITE and w.ist[I_NFEV] == 1:
+            raise ValueError(_NONFINITE_X0)
+        nfev = w.ist[I_NFEV]
+    else:
         if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
-            jac = fun.jacobian  # used by the Python path; the compiled path calls the compiled Jacobian
-        problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
-        f0 = problem.residuals(x0.copy())
-        if not np.all(np.isfinite(f0)):
-            raise ValueError("Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf.")
-        m = f0.shape[0]
-        solver = opt.resolve_linear_solver(linear_solver, n)
-        d0 = np.ones(n) if isinstance(x_scale, str) else 1.0 / x_scale**2
-        bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
-        opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded,
-                                   ftol, xtol, gtol, float(f_scale), max_nfev)
-        if compiled:
-            w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac] if isinstance(jac, str) else 0,
-                          diff_step, solver == "qr", history, analytic=callable(jac))
-            nfev = w.ist[I_NFEV]  # the engine re-evaluates x0; the validation call above is not counted
-        else:
-            w = make_workspace(m, n, qr=solver == "qr", history=history)
+            jac = fun.jacobian
+        mapper = Mapper(workers)
+        try:
+            problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
+            f0 = problem.residuals(x0.copy())
+            if not np.all(np.isfinite(f0)):
+                raise ValueError(_NONFINITE_X0)
+            w = make_workspace(f0.shape[0], n, qr=solver == "qr", history=history)
             w.x[:] = x0
             w.lb[:] = lb
             w.ub[:] = ub
@@ -167,8 +171,8 @@ def least_squares(
             run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
                        f_scale=float(f_scale), callback=callback, verbose=verbose)
             nfev = problem.nfev
-    finally:
-        mapper.close()
+        finally:
+            mapper.close()
     result = build_result(w, method, nfev, w.ist[I_NJEV])
     if verbose >= 1:
         print(result.message)
