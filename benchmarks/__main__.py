@@ -1,8 +1,9 @@
 """Run the benchmark suite: ``python -m benchmarks [--quick | --full] [--out DIR]``.
 
 Prints a table and writes ``report.md`` and PNG plots to ``--out`` (default ``benchmarks/results``).
-``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf and the small-fit overhead;
-``--full`` adds every lsq method and damping rule and SciPy dogbox.
+``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf, the small-fit overhead (Python and
+compiled models), start-up times, and the Gpufit batch benchmark on 10^5 fits; ``--full`` adds every lsq
+method and damping rule, SciPy dogbox, and 10^6 fits in the batch benchmark.
 """
 
 import argparse
@@ -18,10 +19,12 @@ import scipy
 import lsq
 from lsq.datasets import nist_names
 
+from .batch import batch_rows
+from .compiled import compiled_rows, startup_seconds
 from .convergence import convergence_curves
 from .nist import nist_runs, summarise
 from .overhead import overhead_rows
-from .plots import convergence_plot, lre_bars, performance_profile
+from .plots import convergence_plot, lre_bars, performance_profile, throughput_plot
 
 QUICK = ["lsq lm", "scipy lm", "scipy trf"]
 FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox"]
@@ -52,6 +55,35 @@ def overhead_table(rows, base="scipy lm"):
     for r in rows:
         lines.append(f"| {r['solver']} | {1e3 * r['seconds']:.3f} | {r['nfev']} | {r['us_per_call']:.1f} | "
                      f"{r['seconds'] / ref['seconds']:.2f} | {r['cost']:.6g} |")
+    return "\n".join(lines)
+
+
+def compiled_table(rows, base="scipy least_squares lm"):
+    ref = next(r for r in rows if r["solver"] == base)["seconds"]
+    lines = ["| solver | median time per fit (us) | speed-up over " + base + " | max |x - x_scipy| |",
+             "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['solver']} | {1e6 * r['seconds']:.1f} | {ref / r['seconds']:.1f}x | "
+                     f"{np.max(np.abs(r['x'] - rows[2]['x'])):.1e} |")
+    return "\n".join(lines)
+
+
+def batch_section(b):
+    lines = [
+        f"{b['k']:,} fits, {b['threads']} threads (SciPy loop on the first {b['k_scipy']:,}); tolerance 1e-4, "
+        "at most 10 iterations.\n",
+        "| | fits per second | vs SciPy loop | median abs x0 error |",
+        "|---|---|---|---|",
+        f"| lsq.curve_fit_batch, {b['threads']} threads | {b['rate_n']:,.0f} | {b['rate_n'] / b['rate_scipy']:.0f}x | "
+        f"{b['err_lsq']:.4f} |",
+        f"| lsq.curve_fit_batch, 1 thread | {b['rate1']:,.0f} | {b['rate1'] / b['rate_scipy']:.0f}x | |",
+        f"| SciPy curve_fit loop | {b['rate_scipy']:,.0f} | 1x | {b['err_scipy']:.4f} |",
+        "",
+        f"Thread scaling 1 -> {b['threads']}: {b['rate_n'] / b['rate1']:.2f}x; converged {100 * b['converged']:.2f} %; "
+        f"median abs x0 error over all {b['k']:,} fits {b['err_lsq_all']:.4f}. Target (DESIGN.md): 1,000,000 fits/s.",
+        "",
+        "![throughput](batch_throughput.png)",
+    ]
     return "\n".join(lines)
 
 
@@ -92,6 +124,19 @@ def main(argv=None):
     over = overhead_rows(solvers)
     sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
                     + overhead_table(over))
+    comp = compiled_rows()
+    sections.append("## Small fit, compiled model (gaussian, 100 points, 4 parameters, same data and start)\n\n"
+                    + compiled_table(comp) + "\n\nTarget (DESIGN.md): 50x faster than SciPy lm.")
+    start = startup_seconds()
+    if start is not None:
+        sections.append(f"## Start-up in a fresh process (warm numba cache)\n\n`import lsq` {start['import']:.2f} s, "
+                        f"first compiled fit {start['first_fit']:.2f} s, a new @lsq.model's first fit "
+                        f"{start['new_model']:.2f} s. Targets: import + first fit <= 1 s; new model <= 0.5 s more.")
+    k = 1_000_000 if args.full else (2_000 if args.problems else 100_000)
+    b = batch_rows(k, k_scipy=2_000 if args.full else (100 if args.problems else 500),
+                   sizes=[s for s in (100, 1_000, 10_000, 100_000, 1_000_000) if s <= k])
+    throughput_plot(b["sweep"], b["rate_scipy"], out / "batch_throughput.png")
+    sections.append("## Batch: Gpufit's 2-D Gaussian benchmark\n\n" + batch_section(b))
     curves = convergence_curves("MGH09", 1)
     convergence_plot(curves, out / "convergence_mgh09.png", "MGH09 start 1, exact Jacobian")
     sections.append("## Convergence\n\n![convergence](convergence_mgh09.png)\n\n"

@@ -60,3 +60,16 @@ def convergence_plot(curves, path, title):
     ax.set_ylabel("cost")
     ax.set_title(title)
     _save(fig, ax, path)
+
+
+def throughput_plot(sweep, scipy_rate, path):
+    """Fits per second against batch size (log-log), with the SciPy loop's rate as a line."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sizes, rates = zip(*sweep, strict=True)
+    ax.loglog(sizes, rates, "o-", label="lsq.curve_fit_batch")
+    ax.axhline(scipy_rate, color="C3", ls="--", label="SciPy curve_fit loop")
+    ax.axhline(1e6, color="0.5", ls=":", label="target 1 M fits/s")
+    ax.set_xlabel("fits in the batch")
+    ax.set_ylabel("fits per second")
+    ax.set_title("Gpufit 2-D Gaussian benchmark (5x5 px, 5 params)")
+    _save(fig, ax, path)

@@ -250,10 +250,14 @@ class Model:
 
 
 def _njit_user(func):
-    cacheable = inspect.getsourcefile(func) is not None and not func.__code__.co_freevars
+    """``njit`` the user's function, cached on disk when numba can locate its source (a file, not ``-c``)."""
+    cacheable = not func.__code__.co_freevars
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return njit(cache=cacheable, error_model="numpy")(func)
+        try:
+            return njit(cache=cacheable, error_model="numpy")(func)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(error_model="numpy")(func)
 
 
 def _compile_wrapper(src, name, namespace, sig, model_name):

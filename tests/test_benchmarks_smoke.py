@@ -8,7 +8,10 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     for solver in bench.QUICK:
         assert f"| {solver} |" in report
+    for section in ("Small fit, compiled model", "Gpufit's 2-D Gaussian benchmark", "fits per second"):
+        assert section in report
     pngs = list(tmp_path.glob("*.png"))
-    assert len(pngs) >= 7
+    assert len(pngs) >= 8
+    assert (tmp_path / "batch_throughput.png").exists()
     assert all(p.stat().st_size > 1000 for p in pngs)
     assert "NIST StRD" in capsys.readouterr().out

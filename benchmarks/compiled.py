@@ -1,0 +1,79 @@
+"""Compiled models: one small fit against SciPy's lm, and the start-up cost in fresh processes."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+from scipy.optimize import curve_fit as scipy_curve_fit
+from scipy.optimize import least_squares as scipy_least_squares
+
+import lsq
+
+from .overhead import gaussian_problem
+
+
+def _median_seconds(fn, repeats):
+    fn()  # warm-up: compile or load from the cache
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def compiled_rows(repeats=200):
+    """Median seconds per fit of the 100-point gaussian with a compiled model, and SciPy on the same data."""
+    fun, p0 = gaussian_problem()
+    x = np.linspace(-5, 5, 100)
+    y = fun(np.zeros(4)) * -1.0  # fun(p) = model - y, and the model is 0 at p = 0
+    model = lsq.models.gaussian
+    resid = model.residuals(x, y)
+
+    def numpy_gaussian(x, a, b, c, d):
+        return a * np.exp(-0.5 * ((x - b) / c) ** 2) + d
+
+    rows = [
+        ("lsq least_squares, compiled model", lambda: lsq.least_squares(resid, p0)),
+        ("lsq curve_fit, compiled model", lambda: lsq.curve_fit(model, x, y, p0=p0)),
+        ("scipy least_squares lm", lambda: scipy_least_squares(fun, p0, method="lm")),
+        ("scipy curve_fit (lm)", lambda: scipy_curve_fit(numpy_gaussian, x, y, p0=p0)),
+    ]
+    out = []
+    for name, fn in rows:
+        res = fn()
+        x_fit = res.x if hasattr(res, "x") else res[0]
+        out.append(dict(solver=name, seconds=_median_seconds(fn, repeats), x=np.asarray(x_fit)))
+    return out
+
+
+STARTUP = textwrap.dedent("""
+    import time, json
+    t0 = time.perf_counter()
+    import numpy as np, lsq
+    t1 = time.perf_counter()
+    x = np.linspace(-5, 5, 100); y = lsq.models.gaussian(x, 3.0, 0.4, 1.2, 0.5)
+    lsq.least_squares(lsq.models.gaussian.residuals(x, y), [2.0, 0.0, 1.0, 0.0])
+    t2 = time.perf_counter()
+    @lsq.model
+    def bump(x, a, mu, s):
+        return a / (1.0 + ((x - mu) / s) ** 2)
+    lsq.least_squares(bump.residuals(x, bump.py_func(x, 2.0, 0.1, 0.8)), [1.0, 0.0, 1.0])
+    t3 = time.perf_counter()
+    print(json.dumps({"import": t1 - t0, "first_fit": t2 - t1, "new_model": t3 - t2}))
+""")
+
+
+def startup_seconds():
+    """Fresh-process timings (the numba cache is whatever this machine has; run twice for warm)."""
+    import json
+
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            return None
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return runs[-1]
