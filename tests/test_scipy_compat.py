@@ -8,25 +8,12 @@ SciPy's ``lm`` *lacks* a feature that lsq's LM has (bounds, losses, m < n, callb
 ``njev is None``), and the sparse/LinearOperator group, which needs the CG solver (not available yet).
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-import scipy
+from scipy_tests import load_scipy_test_module
 
 import lsq
 
-_PATH = Path(scipy.__file__).parent / "optimize" / "tests" / "test_least_squares.py"
-_NAME = "_lsq_retargeted_scipy_test_least_squares"
-
-if not _PATH.exists():  # pragma: no cover - a SciPy install without its tests
-    pytest.skip(f"SciPy's tests are not installed ({_PATH})", allow_module_level=True)
-
-_spec = importlib.util.spec_from_file_location(_NAME, _PATH)
-T = importlib.util.module_from_spec(_spec)
-sys.modules[_NAME] = T  # so that process pools (test_workers) can pickle the module's functions
-_spec.loader.exec_module(T)
+T = load_scipy_test_module("test_least_squares.py", "_lsq_retargeted_scipy_test_least_squares")
 T.least_squares = lsq.least_squares
 
 DESELECTED = {

@@ -4,25 +4,12 @@ Loaded from the installed SciPy under a private name with its ``curve_fit`` repl
 :func:`lsq.curve_fit`; nothing of SciPy's code is copied here.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-import scipy
+from scipy_tests import load_scipy_test_module
 
 import lsq
 
-_PATH = Path(scipy.__file__).parent / "optimize" / "tests" / "test_minpack.py"
-_NAME = "_lsq_retargeted_scipy_test_minpack"
-
-if not _PATH.exists():  # pragma: no cover - a SciPy install without its tests
-    pytest.skip(f"SciPy's tests are not installed ({_PATH})", allow_module_level=True)
-
-_spec = importlib.util.spec_from_file_location(_NAME, _PATH)
-M = importlib.util.module_from_spec(_spec)
-sys.modules[_NAME] = M
-_spec.loader.exec_module(M)
+M = load_scipy_test_module("test_minpack.py", "_lsq_retargeted_scipy_test_minpack")
 M.curve_fit = lsq.curve_fit
 
 
