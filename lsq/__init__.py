@@ -3,14 +3,24 @@
 Nothing is compiled at import; kernels compile (or load from the on-disk cache) on first use.
 """
 
-from . import models
+from . import models, schedules
 from .api import least_squares
 from .batch import BatchResult, curve_fit_batch
 from .curve_fit import curve_fit
 from .fit import fit
 from .fit_result import FitResult
 from .model import Model, model
+from .selection import (
+    SearchResult,
+    cross_validate,
+    grid_search,
+    kfold,
+    random_search,
+    train_test_split,
+    train_val_test_split,
+)
 
 __all__ = ["least_squares", "model", "Model", "models", "curve_fit_batch", "BatchResult", "curve_fit",
-           "fit", "FitResult"]
+           "fit", "FitResult", "schedules", "train_test_split", "train_val_test_split", "kfold",
+           "cross_validate", "grid_search", "random_search", "SearchResult"]
 __version__ = "0.1.0"

@@ -19,6 +19,7 @@ from ._validate import (
     check_x_scale,
 )
 from ._workspace import make_workspace
+from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
 
@@ -29,7 +30,9 @@ def least_squares(
     fun, x0, jac="2-point", bounds=(-np.inf, np.inf), method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-8,
     x_scale=None, loss="linear", f_scale=1.0, diff_step=None, tr_solver=None, tr_options=None,
     jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
-    *, damping="nielsen", linear_solver="auto", history=1000,
+    *, damping="nielsen", linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
+    beta2=0.999, eps=1e-8, momentum=0.9, batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False,
+    grad=None,
 ):
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
@@ -52,10 +55,12 @@ def least_squares(
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`
         Lower and upper bounds; every method honours them (steps are projected onto the box and the
         variables held at a bound by the gradient are fixed for the step).
-    method : {'lm', 'levenberg', 'gn'}
+    method : {'lm', 'levenberg', 'gn', 'gd', 'sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'auto'}
         Levenberg-Marquardt (``D`` = running max of ``diag(J^T J)``, Moré's scaling), Levenberg
         (``D = I``), or Gauss-Newton with a backtracking line search. ``'trf'`` and ``'dogbox'`` are
-        accepted as aliases of ``'lm'``.
+        accepted as aliases of ``'lm'``. The first-order methods (see :mod:`lsq.first_order`) take one
+        gradient ``J^T f`` per step. ``'auto'`` is ``'lm'`` when the dense Jacobian fits in
+        ``memory_budget`` bytes, else ``'adam'`` on minibatches that do; ``result.method`` says which ran.
     ftol, xtol, gtol : float or None
         Stop when ``dF < ftol * F`` (with gain ratio > 0.25), when ``||dx_s|| < xtol * (xtol + ||x_s||)`` in
         the scaled variables, or when ``||g * v||_inf < gtol`` (``v`` the Coleman-Li scaling, 1 without
@@ -93,6 +98,22 @@ def least_squares(
         ``J^T J + lam D``. A singular system never crashes: ``lam`` is raised until it solves.
     history : int
         Number of iterations recorded in ``result.history``.
+    memory_budget : int
+        Bytes the dense Jacobian may take for ``method='auto'`` to choose LM (default 1 GiB).
+    lr, beta1, beta2, eps, momentum : float
+        First-order hyper-parameters: learning rate (default: ``1 / ||J(x0)||_F**2`` for gd, sgd, momentum
+        and nesterov, ``0.01 * max(1, max|x0|)`` for rmsprop and adam), Adam's moment decays, the
+        denominator guard, and the momentum of ``momentum``/``nesterov``.
+    batch_size, epochs, seed : int, optional
+        Minibatch size (``sgd`` default 32, others full batch), epoch limit, and the seed of the shuffles.
+    schedule : str, Schedule or callable, optional
+        Learning rate per epoch: ``'constant'``, ``'inverse_time'``, ``'step'``, ``'exponential'``,
+        ``'inverse_sqrt'`` (with ``lr`` as the initial rate) or a :mod:`lsq.schedules` object.
+    minibatch : bool
+        If True, ``fun(x, idx)`` (and a callable ``jac(x, idx)``) return only the residuals (rows) ``idx``:
+        an index array for a minibatch, ``slice(None)`` for all (the cost at the end of each epoch).
+    grad : callable, optional
+        ``grad(x) -> (n,)``, the gradient of the cost, used by the first-order methods instead of ``J^T f``.
 
     Returns
     -------
@@ -109,7 +130,7 @@ def least_squares(
     True
     """
     method = opt.METHOD_ALIASES.get(method, method)
-    check_choice("method", method, opt.METHODS)
+    check_choice("method", method, opt.METHODS + tuple(FIRST_ORDER) + ("auto",))
     check_choice("damping", damping, tuple(opt.DAMPING))
     check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
     if not callable(jac):
@@ -137,6 +158,15 @@ def least_squares(
         x_scale = "jac" if method == "lm" else 1.0
     x_scale = check_x_scale(x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
+    if method == "auto":
+        method, batch_size = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size)
+    if method in FIRST_ORDER:
+        if max_nfev is None:
+            max_nfev = max(10_000, 1000 * n)
+        return solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol, max_nfev,
+                                 callback, history, args, kwargs, diff_step, lr=lr, beta1=beta1, beta2=beta2,
+                                 eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs, seed=seed,
+                                 schedule=schedule, minibatch=minibatch, grad=grad)
     if max_nfev is None:
         max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
 
@@ -179,6 +209,17 @@ def least_squares(
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
+
+
+def _choose_method(fun, x0, args, kwargs, budget, batch_size):
+    """``method='auto'``: LM if the dense Jacobian fits in ``budget`` bytes, else Adam on minibatches that do."""
+    if not (isinstance(budget, int | float) and budget > 0):
+        raise ValueError(f"`memory_budget` must be a positive number of bytes, got {budget!r}.")
+    m = fun.y.shape[0] if isinstance(fun, ModelResiduals) else np.atleast_1d(fun(x0, *args, **(kwargs or {}))).size
+    row_bytes = 8 * x0.shape[0]
+    if m * row_bytes <= budget:
+        return "lm", batch_size
+    return "adam", batch_size or max(1, int(budget // row_bytes))
 
 
 def _runs_compiled(fun, jac, loss, callback, workers):
