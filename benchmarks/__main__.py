@@ -3,7 +3,8 @@
 Prints a table and writes ``report.md`` and PNG plots to ``--out`` (default ``benchmarks/results``).
 ``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf, the small-fit overhead (Python and
 compiled models), start-up times, and the Gpufit batch benchmark on 10^5 fits; ``--full`` adds every lsq
-method and damping rule, SciPy dogbox, and 10^6 fits in the batch benchmark.
+method and damping rule, SciPy dogbox, curve_fit, BFGS and L-BFGS-B (on 0.5 ||f||^2), m = 10^6 in the
+size sweep, and 10^6 fits in the batch benchmark.
 """
 
 import argparse
@@ -24,10 +25,12 @@ from .compiled import compiled_rows, startup_seconds
 from .convergence import convergence_curves
 from .nist import nist_runs, summarise
 from .overhead import overhead_rows
-from .plots import convergence_plot, lre_bars, performance_profile, throughput_plot
+from .plots import convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
+from .sizes import size_rows
 
 QUICK = ["lsq lm", "scipy lm", "scipy trf"]
-FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox"]
+FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox",
+        "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
 
 
 def _progress(total, enabled):
@@ -66,6 +69,17 @@ def compiled_table(rows, base="scipy least_squares lm"):
         lines.append(f"| {r['solver']} | {1e6 * r['seconds']:.1f} | {ref / r['seconds']:.1f}x | "
                      f"{np.max(np.abs(r['x'] - rows[2]['x'])):.1e} |")
     return "\n".join(lines)
+
+
+def size_table(rows):
+    sizes = sorted({r["m"] for r in rows})
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    t = {(r["solver"], r["m"]): r["seconds"] for r in rows}
+    lines = ["| solver | " + " | ".join(f"m = {m:,}" for m in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for s in solvers:
+        lines.append(f"| {s} | " + " | ".join(f"{1e3 * t[s, m]:.2f} ms ({t['scipy lm', m] / t[s, m]:.1f}x)"
+                                              for m in sizes) + " |")
+    return "\n".join(lines) + "\n\n(x: speed-up over scipy lm at the same size)"
 
 
 def batch_section(b):
@@ -137,10 +151,19 @@ def main(argv=None):
                    sizes=[s for s in (100, 1_000, 10_000, 100_000, 1_000_000) if s <= k])
     throughput_plot(b["sweep"], b["rate_scipy"], out / "batch_throughput.png")
     sections.append("## Batch: Gpufit's 2-D Gaussian benchmark\n\n" + batch_section(b))
-    curves = convergence_curves("MGH09", 1)
-    convergence_plot(curves, out / "convergence_mgh09.png", "MGH09 start 1, exact Jacobian")
-    sections.append("## Convergence\n\n![convergence](convergence_mgh09.png)\n\n"
-                    "Profiles: `profile_nfev_*.png`, `profile_time_*.png` (Dolan-More, success = LRE >= 4).")
+    sizes = [100, 1_000, 10_000] if args.problems else [100, 1_000, 10_000, 100_000]
+    if args.full:
+        sizes.append(1_000_000)
+    srows = size_rows(sizes)
+    size_plot(srows, out / "time_vs_size.png")
+    sections.append("## Time against problem size (gaussian, 4 parameters)\n\n" + size_table(srows)
+                    + "\n\n![sizes](time_vs_size.png)")
+    conv = ["## Convergence\n"]
+    for k, (title, curves) in enumerate(convergence_curves().items()):
+        convergence_plot(curves, out / f"convergence_{k}.png", title)
+        conv.append(f"![{title}](convergence_{k}.png)")
+    sections.append("\n".join(conv) + "\n\nProfiles: `profile_nfev_*.png`, `profile_time_*.png` "
+                    "(Dolan-More, success = LRE >= 4).")
     report = "\n\n".join(sections) + "\n"
     (out / "report.md").write_text(report)
     print(report)

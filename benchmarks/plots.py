@@ -52,13 +52,29 @@ def performance_profile(rows, path, solvers, metric="nfev"):
 
 
 def convergence_plot(curves, path, title):
-    """Cost against calls of fun."""
+    """Cost against iteration (left) and against seconds (right), one line per solver."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name, c in curves.items():
+        cost = np.maximum(c["cost"], np.finfo(float).tiny)
+        axes[0].semilogy(c["iteration"], cost, marker=".", ms=3, label=name)
+        axes[1].loglog(np.maximum(c["seconds"], 1e-6), cost, marker=".", ms=3, label=name)
+    axes[0].set_xlabel("iteration")
+    axes[1].set_xlabel("seconds")
+    for ax in axes:
+        ax.set_ylabel("cost")
+    axes[0].set_title(title)
+    _save(fig, axes[1], path)
+
+
+def size_plot(rows, path):
+    """Seconds per fit against the number of residuals, one line per solver (log-log)."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, (nfev, cost) in curves.items():
-        ax.semilogy(nfev, cost, marker=".", label=name)
-    ax.set_xlabel("calls of fun")
-    ax.set_ylabel("cost")
-    ax.set_title(title)
+    for solver in dict.fromkeys(r["solver"] for r in rows):
+        pts = [(r["m"], r["seconds"]) for r in rows if r["solver"] == solver]
+        ax.loglog(*zip(*pts, strict=True), "o-", label=solver)
+    ax.set_xlabel("residuals m")
+    ax.set_ylabel("seconds per fit")
+    ax.set_title("gaussian fit, 4 parameters")
     _save(fig, ax, path)
 
 

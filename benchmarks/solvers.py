@@ -3,7 +3,9 @@
 import time
 
 import numpy as np
+from scipy.optimize import curve_fit as scipy_curve_fit
 from scipy.optimize import least_squares as scipy_least_squares
+from scipy.optimize import minimize
 
 import lsq
 
@@ -20,6 +22,39 @@ class Counted:
         return self.fun(x)
 
 
+def quasi_newton(method):
+    """SciPy's ``minimize`` on ``0.5 * ||f||^2`` with the gradient ``J^T f`` (exact J, or 2-point differences)."""
+
+    def solve(f, x0, jac=None, ftol=None, xtol=None, gtol=None, max_nfev=None):
+        def cost(x):
+            r = f(x)
+            return 0.5 * float(r @ r)
+
+        grad = None if jac is None else (lambda x: jac(x).T @ f(x))
+        opts = {"maxiter": max_nfev or 15000}
+        if gtol is not None:
+            opts["gtol"] = gtol
+        return minimize(cost, x0, jac=grad, method=method, options=opts)
+
+    return solve
+
+
+def scipy_curve_fit_as_residuals(f, x0, jac=None, **kw):
+    """SciPy's curve_fit on the same residuals (data 0, model = residual function of the parameters)."""
+    class Res:
+        pass
+
+    kw.pop("xtol", None)
+    kw.pop("gtol", None)
+    popt, _ = scipy_curve_fit(lambda _, *p: f(np.asarray(p)), None, np.zeros(len(f(x0))), p0=x0,
+                              jac=None if jac is None else (lambda _, *p: jac(np.asarray(p))),
+                              **({"ftol": kw["ftol"], "maxfev": kw.get("max_nfev")} if "ftol" in kw else {}))
+    r = Res()
+    r.x = popt
+    r.cost = 0.5 * float(np.sum(f(popt) ** 2))
+    return r
+
+
 SOLVERS = {
     "lsq lm": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", **kw),
     "lsq lm marquardt": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", damping="marquardt", **kw),
@@ -28,6 +63,9 @@ SOLVERS = {
     "scipy lm": lambda f, x0, **kw: scipy_least_squares(f, x0, method="lm", **kw),
     "scipy trf": lambda f, x0, **kw: scipy_least_squares(f, x0, method="trf", **kw),
     "scipy dogbox": lambda f, x0, **kw: scipy_least_squares(f, x0, method="dogbox", **kw),
+    "scipy curve_fit": scipy_curve_fit_as_residuals,
+    "scipy BFGS": quasi_newton("BFGS"),
+    "scipy L-BFGS-B": quasi_newton("L-BFGS-B"),
 }
 
 
