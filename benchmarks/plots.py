@@ -6,6 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from lsq import plot as lsq_plot  # noqa: E402
+
 
 def _save(fig, ax, path):
     """Legend, layout, PNG, and release the figure."""
@@ -31,24 +33,15 @@ def lre_bars(rows, path, solvers):
 
 
 def performance_profile(rows, path, solvers, metric="nfev"):
-    """Dolan-More profile: fraction of problems solved (LRE >= 4) within a factor tau of the best."""
+    """Dolan-More profile (success = LRE >= 4) drawn by :func:`lsq.plot.performance_profile`."""
     keys = list(dict.fromkeys((r["problem"], r["start"]) for r in rows))
-    cost = np.full((len(keys), len(solvers)), np.inf)
+    costs = {s: np.full(len(keys), np.inf) for s in solvers}
     for r in rows:
-        if r["solver"] in solvers and r["lre"] >= 4:
-            cost[keys.index((r["problem"], r["start"])), solvers.index(r["solver"])] = r[metric]
-    best = cost.min(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = cost / best
-    taus = np.logspace(0, 2, 200)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k, s in enumerate(solvers):
-        ax.step(taus, [(ratio[:, k] <= t).mean() for t in taus], where="post", label=s)
-    ax.set_xscale("log")
-    ax.set_xlabel(f"tau (within tau x best {metric})")
-    ax.set_ylabel("fraction of NIST runs solved")
-    ax.set_title(f"Performance profile ({metric}, {rows[0]['jacobian']} Jacobian)")
-    _save(fig, ax, path)
+        if r["solver"] in costs and r["lre"] >= 4:
+            costs[r["solver"]][keys.index((r["problem"], r["start"]))] = r[metric]
+    fig = lsq_plot.performance_profile(costs, xlabel=f"tau (within tau x best {metric})",
+                                       title=f"Performance profile ({metric}, {rows[0]['jacobian']} Jacobian)")
+    fig.savefig(path, dpi=110)
 
 
 def convergence_plot(curves, path, title):

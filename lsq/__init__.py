@@ -3,7 +3,7 @@
 Nothing is compiled at import; kernels compile (or load from the on-disk cache) on first use.
 """
 
-from . import models, schedules
+from . import models, plot, schedules
 from .api import least_squares
 from .batch import BatchResult, curve_fit_batch
 from .curve_fit import curve_fit
@@ -22,5 +22,5 @@ from .selection import (
 
 __all__ = ["least_squares", "model", "Model", "models", "curve_fit_batch", "BatchResult", "curve_fit",
            "fit", "FitResult", "schedules", "train_test_split", "train_val_test_split", "kfold",
-           "cross_validate", "grid_search", "random_search", "SearchResult"]
+           "cross_validate", "grid_search", "random_search", "SearchResult", "plot"]
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["plot_fit", "convergence"]
+__all__ = ["plot_fit", "residuals", "convergence", "performance_profile", "profile_ratios"]
 
 
 def _figure(**kw):
@@ -68,4 +68,79 @@ def convergence(histories, x="iteration", ax=None):
     ax.set_xlabel("iteration" if x == "iteration" else "function evaluations")
     ax.set_ylabel("cost")
     ax.legend()
+    return fig
+
+
+def residuals(result):
+    """Residuals of a 1-D :class:`lsq.FitResult` against x, and their histogram.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    x = result.x
+    if x.ndim != 1:
+        raise ValueError("residuals() draws fits of 1-D x.")
+    r = result.y - result.predict(x)
+    if result.sigma is not None:
+        r = r / result.sigma
+    fig = _figure(figsize=(8, 3.2), layout="constrained")
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
+    left.axhline(0.0, color="0.5", lw=0.8)
+    left.plot(x, r, "o", ms=3)
+    left.set_xlabel("x")
+    left.set_ylabel("weighted residual" if result.sigma is not None else "residual")
+    right.hist(r, bins="auto", orientation="horizontal", color="C0", alpha=0.7)
+    right.set_xlabel("count")
+    return fig
+
+
+def profile_ratios(costs):
+    """Dolan-More ratios: each solver's cost over the best cost on every problem (inf where it failed).
+
+    Parameters
+    ----------
+    costs : dict
+        Solver -> array of a cost per problem (time, evaluations, ...), ``inf`` or NaN for a failure.
+
+    Returns
+    -------
+    dict
+        Solver -> ratio per problem (``inf`` where the solver failed or every solver failed).
+    """
+    names = list(costs)
+    c = np.array([np.asarray(costs[s], dtype=float) for s in names])
+    c = np.where(np.isfinite(c) & (c > 0), c, np.inf)
+    best = c.min(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(np.isfinite(best), c / best, np.inf)
+    return dict(zip(names, ratio, strict=True))
+
+
+def performance_profile(costs, tau_max=100.0, xlabel="tau (within tau x best)", title=None):
+    """Dolan-More performance profile: fraction of problems each solver solves within ``tau`` x the best.
+
+    Parameters
+    ----------
+    costs : dict
+        Solver -> array of a cost per problem, ``inf`` or NaN where the solver failed.
+    tau_max : float
+        Right end of the tau axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ratios = profile_ratios(costs)
+    taus = np.logspace(0, np.log10(tau_max), 200)
+    fig = _figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    for name, r in ratios.items():
+        ax.step(taus, [(r <= t).mean() for t in taus], where="post", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of problems solved")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
     return fig
