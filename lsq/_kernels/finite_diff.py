@@ -82,9 +82,9 @@ def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
             row[i] = (f1[i] - f2[i]) / (2.0 * h)
 
 
-@jit
 def default_rstep(scheme, eps):
-    """Relative step for a scheme given the machine epsilon of the residuals' dtype."""
+    """Relative step for a scheme given the machine epsilon of the residuals' dtype (plain Python: it is
+    computed once per fit, and a jitted call from Python costs more than the arithmetic)."""
     if scheme == SCHEME_3POINT:
         return eps ** (1.0 / 3.0)
     return math.sqrt(eps)
