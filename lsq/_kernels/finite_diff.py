@@ -6,7 +6,6 @@ user gives ``diff_step`` (falling back to the default where that step vanishes);
 (2-point) or a one-sided 3-point formula is used, so no evaluation leaves the box.
 """
 
-import math
 
 from .._jit import jit
 
@@ -85,6 +84,7 @@ def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
 def default_rstep(scheme, eps):
     """Relative step for a scheme given the machine epsilon of the residuals' dtype (plain Python: it is
     computed once per fit, and a jitted call from Python costs more than the arithmetic)."""
+    # ``eps`` may be a numpy float32 scalar: the power then rounds to float32, as SciPy's step does
     if scheme == SCHEME_3POINT:
         return eps ** (1.0 / 3.0)
-    return math.sqrt(eps)
+    return eps**0.5
