@@ -4,7 +4,7 @@ import inspect
 import warnings
 
 import numpy as np
-from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular, svd
+from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
 from . import _options as opt
@@ -26,7 +26,7 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    _, s, VT = svd(J, full_matrices=False)
+    _, s, VT = np.linalg.svd(J, full_matrices=False)  # numpy's: scipy.linalg's input checks cost ~80 us
     threshold = np.finfo(float).eps * max(J.shape) * (s[0] if s.size else 0.0)
     keep = s > threshold
     VT = VT[keep]
@@ -46,6 +46,13 @@ def _n_params(f):
     if n < 1:
         raise ValueError("Unable to determine number of fit parameters.")
     return n
+
+
+def _per_parameter(b, n):
+    """A bound as an ``(n,)`` float array (a scalar is repeated)."""
+    if np.ndim(b) == 0:
+        return np.full(n, float(b))
+    return np.broadcast_to(np.asarray(b, dtype=float), (n,)).copy()
 
 
 def _feasible_start(lb, ub):
@@ -177,10 +184,8 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     array([2.5, 1.3])
     """
     n = _n_params(f) if p0 is None else np.atleast_1d(p0).size
-    if isinstance(bounds, Bounds):
-        lb, ub = np.broadcast_to(bounds.lb, (n,)).astype(float), np.broadcast_to(bounds.ub, (n,)).astype(float)
-    else:
-        lb, ub = (np.broadcast_to(np.asarray(b, dtype=float), (n,)).copy() for b in bounds)
+    lb, ub = (bounds.lb, bounds.ub) if isinstance(bounds, Bounds) else bounds
+    lb, ub = _per_parameter(lb, n), _per_parameter(ub, n)
     p0 = _feasible_start(lb, ub) if p0 is None else np.atleast_1d(np.asarray(p0, dtype=float))
     bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
     if method is None:
@@ -252,8 +257,7 @@ def _residual_functions(f, xdata, ydata, transform, jac, n):
     simple_sigma = transform is None or transform.ndim == 1
     if isinstance(f, Model) and simple_sigma and ydata.ndim == 1 and not callable(jac) and xdata is not None:
         try:
-            wts = None if transform is None else np.broadcast_to(transform, ydata.shape)
-            fun = ModelResiduals.from_data(f, xdata, ydata, None if wts is None else 1.0 / wts)
+            fun = ModelResiduals.from_data(f, xdata, ydata, None if transform is None else 1.0 / transform)
         except ValueError:
             fun = None
         if fun is not None:
