@@ -27,6 +27,7 @@ from .nist import nist_runs, summarise
 from .overhead import overhead_rows
 from .plots import convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
 from .sizes import size_rows
+from .synthetic import synthetic_rows, synthetic_table
 
 QUICK = ["lsq lm", "scipy lm", "scipy trf"]
 FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox",
@@ -154,6 +155,8 @@ def main(argv=None):
                    sizes=[s for s in (100, 1_000, 10_000, 100_000, 1_000_000) if s <= k])
     throughput_plot(b["sweep"], b["rate_scipy"], out / "batch_throughput.png")
     sections.append("## Batch: Gpufit's 2-D Gaussian benchmark\n\n" + batch_section(b))
+    sections.append("## Synthetic curve-fitting problems (built-in models, analytic Jacobians)\n\n"
+                    + synthetic_table(synthetic_rows(full=args.full)))
     sizes = [100, 1_000, 10_000] if args.problems else [100, 1_000, 10_000, 100_000]
     if args.full:
         sizes.append(1_000_000)

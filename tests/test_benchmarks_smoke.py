@@ -8,7 +8,8 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     for solver in bench.QUICK:
         assert f"| {solver} |" in report
-    for section in ("Small fit, compiled model", "Gpufit's 2-D Gaussian benchmark", "fits per second"):
+    for section in ("Small fit, compiled model", "Gpufit's 2-D Gaussian benchmark", "fits per second",
+                    "Synthetic curve-fitting problems", "Time against problem size"):
         assert section in report
     pngs = list(tmp_path.glob("*.png"))
     assert len(pngs) >= 8
