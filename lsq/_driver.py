@@ -10,7 +10,8 @@ from ._kernels.engine import advance
 
 
 def wrap_callback(callback):
-    """Return ``cb(w) -> stop?`` calling ``callback(intermediate_result)`` or ``callback(x)`` as SciPy does."""
+    """Return ``cb(x, fun, cost, nit, nfev) -> stop?`` calling ``callback(intermediate_result)`` or
+    ``callback(x)`` as SciPy decides by the signature; returning True or raising StopIteration means stop."""
     if callback is None:
         return None
     try:
@@ -18,13 +19,15 @@ def wrap_callback(callback):
     except (TypeError, ValueError):
         wants_result = False
 
-    def cb(w):
-        if wants_result:
-            res = OptimizeResult(x=w.x.copy(), fun=w.r.copy(), cost=float(w.fst[c.F_COST]),
-                                 nit=int(w.ist[c.I_NIT]), nfev=int(w.ist[c.I_NFEV]))
-            out = callback(intermediate_result=res)
-        else:
-            out = callback(w.x.copy())
+    def cb(x, fun, cost, nit, nfev):
+        try:
+            if wants_result:
+                res = OptimizeResult(x=x.copy(), fun=fun.copy(), cost=float(cost), nit=int(nit), nfev=int(nfev))
+                out = callback(intermediate_result=res)
+            else:
+                out = callback(x.copy())
+        except StopIteration:
+            return True
         return bool(out) if out is not None else False
 
     return cb
@@ -67,10 +70,7 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
         elif task == c.TASK_EVAL_J:
             nit = int(w.ist[c.I_NIT])
             if nit > 0 and cb is not None:
-                try:
-                    stop = cb(w)
-                except StopIteration:
-                    stop = True
+                stop = cb(w.x, w.r, w.fst[c.F_COST], nit, w.ist[c.I_NFEV])
                 if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
                     w.ist[c.I_PENDING] = c.STATUS_CALLBACK
             before = problem.nfev

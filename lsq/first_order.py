@@ -10,11 +10,10 @@ An epoch is one pass over the residuals: one step for the full-batch methods, ``
 steps for ``sgd`` (and for any method given ``batch_size``), on a reshuffled order each epoch.
 """
 
-import inspect
-
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from ._driver import wrap_callback
 from ._kernels import first_order as fo
 from ._kernels.codes import LOSS_CALLABLE, STATUS_CALLBACK, STATUS_FTOL, STATUS_GTOL, STATUS_MAX_NFEV
 from ._kernels.losses import residual_cost
@@ -65,14 +64,6 @@ class _Evaluator:
                     return self.jac(x, idx, *a, **k)
         return PythonProblem(fun, jac, self.lb, self.ub, self.args, self.kwargs, self.diff_step)
 
-    def residuals(self, x, idx=None):
-        p = self._problem(idx)
-        f = p.residuals(x.copy())
-        self.nfev += p.nfev
-        if idx is not None and not self.minibatch:
-            f = f[idx]
-        return f
-
     def gradient(self, x, idx=None, m_total=None):
         """``(cost, g, f, J)`` on the rows ``idx`` (None: all), the gradient scaled to the full sum."""
         p = self._problem(idx)
@@ -114,6 +105,7 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
         raise ValueError(f"`eps` must be positive, got {eps!r}.")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"`epochs` must be a positive int, got {epochs!r}.")
+    cb = wrap_callback(callback)
     ev = _Evaluator(fun, jac, grad, lb, ub, args, kwargs, diff_step, minibatch, loss, f_scale)
     rng = np.random.default_rng(seed)
     n = x0.shape[0]
@@ -159,7 +151,7 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
             x = x_epoch
             full_cost, g, f, J = ev.gradient(x)
             status = STATUS_MAX_NFEV
-        elif callback is not None and _callback_stops(callback, x, f, full_cost, epoch, ev.nfev):
+        elif cb is not None and cb(x, f, full_cost, epoch, ev.nfev):
             status = STATUS_CALLBACK
         elif ftol and abs(previous - full_cost) <= ftol * full_cost and step_norm > 0:
             status = STATUS_FTOL
@@ -175,18 +167,3 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
                  "nfev": hist[:, 4].astype(int)},
     )
 
-
-def _callback_stops(callback, x, f, cost, epoch, nfev):
-    """Call ``callback(intermediate_result)`` (or ``callback(x)``, as SciPy decides by the signature)."""
-    try:
-        wants_result = set(inspect.signature(callback).parameters) == {"intermediate_result"}
-    except (TypeError, ValueError):
-        wants_result = False
-    try:
-        if wants_result:
-            out = callback(intermediate_result=OptimizeResult(x=x.copy(), fun=f, cost=cost, nit=epoch, nfev=nfev))
-        else:
-            out = callback(x.copy())
-    except StopIteration:
-        return True
-    return bool(out)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .model import Model
+from .model import Model, central_difference_jacobian
 
 __all__ = ["FitResult"]
 
@@ -106,15 +106,7 @@ class FitResult:
     def _model_jacobian(self, x):
         if isinstance(self.model, Model):
             return self.model.jacobian(x, *self.values)
-        p = self.values
-        G = np.empty((np.shape(x)[-1], p.size))
-        for j in range(p.size):
-            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
-            hi, lo = p.copy(), p.copy()
-            hi[j] += h
-            lo[j] -= h
-            G[:, j] = (np.asarray(self.model(x, *hi), float) - np.asarray(self.model(x, *lo), float)) / (2 * h)
-        return G
+        return central_difference_jacobian(self.model, x, self.values)
 
     def report(self, min_correl=0.1):
         """A readable text report: fit statistics, parameters with standard errors, notable correlations.

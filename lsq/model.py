@@ -157,14 +157,7 @@ class Model:
             out = np.empty((self.n_params, X.shape[1]))
             call_jac(self.kernels(X.shape[0])[1].address, X, p, out)
             return np.ascontiguousarray(out.T)
-        out = np.empty((X.shape[1], self.n_params))
-        for j in range(self.n_params):
-            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
-            hi, lo = p.copy(), p.copy()
-            hi[j] += h
-            lo[j] -= h
-            out[:, j] = (np.asarray(self(x, *hi), float) - np.asarray(self(x, *lo), float)) / (2 * h)
-        return out
+        return central_difference_jacobian(self, x, p)
 
     def guess(self, x, y):
         """Data-driven starting values, an ``(n,)`` array (TypeError if the model has no guess rule)."""
@@ -247,6 +240,19 @@ class Model:
 
     def __repr__(self):
         return f"<lsq.Model {self.name}({', '.join(('x',) + self.param_names)})>"
+
+
+def central_difference_jacobian(f, x, p):
+    """``d f(x, *p) / d p``, shape ``(m, n)``, by central differences (step ``eps**(1/3) * max(1, |p_j|)``)."""
+    p = np.asarray(p, dtype=float)
+    out = np.empty((np.shape(x)[-1], p.size))
+    for j in range(p.size):
+        h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
+        hi, lo = p.copy(), p.copy()
+        hi[j] += h
+        lo[j] -= h
+        out[:, j] = (np.asarray(f(x, *hi), float) - np.asarray(f(x, *lo), float)) / (2 * h)
+    return out
 
 
 def _njit_user(func):
