@@ -44,11 +44,15 @@ def print_history(w):
         print(f"{k:^15}{int(row[4]):^15}{row[0]:^15.4e}{red:^15}{step:^15}{row[3]:^15.2e}")
 
 
-def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0):
+def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0, held=None,
+               solver=None, J0=None):
     """Drive the engine with a :class:`lsq._problem.PythonProblem` until it is done.
 
-    ``f0`` are the residuals at ``w.x`` (already evaluated while validating). Finite-difference
-    evaluations are added to the engine's ``nfev`` so that ``max_nfev`` counts every call of ``fun``.
+    ``f0`` are the residuals at ``w.x`` (already evaluated while validating), ``J0`` the Jacobian there if
+    it was evaluated to choose the solver. Finite-difference evaluations are added to the engine's
+    ``nfev`` so that ``max_nfev`` counts every call of ``fun``. With a driver-side solver the Jacobian is
+    kept in ``held`` (:class:`lsq._held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
+    :mod:`lsq._large_solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
     cb = wrap_callback(callback)
     first_f = True
@@ -74,8 +78,21 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
                     w.ist[c.I_PENDING] = c.STATUS_CALLBACK
             before = problem.nfev
-            w.Jt[:] = problem.jacobian(w.x.copy(), w.r).T
+            if J0 is not None:
+                J, J0 = J0, None
+            else:
+                J = problem.jacobian(w.x.copy(), w.r, raw=held is not None)
+            if held is None:
+                w.Jt[:] = J.T
+            else:
+                held.set(J)
             w.ist[c.I_NFEV] += problem.nfev - before
+        elif task == c.TASK_GRADIENT:
+            held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
+        elif task == c.TASK_SOLVE:
+            solver.solve(held, w)
+        elif task == c.TASK_EVAL_JP:
+            held.jp_sq(w)
         else:
             break
     if verbose == 2:

@@ -21,7 +21,9 @@ from ._kernels import codes as c
 METHODS = ("lm", "levenberg", "gn")
 METHOD_ALIASES = {"trf": "lm", "dogbox": "lm"}
 DAMPING = {"nielsen": c.RULE_NIELSEN, "marquardt": c.RULE_MARQUARDT}
-LINEAR_SOLVERS = ("auto", "cholesky", "qr")
+LINEAR_SOLVERS = ("auto", "cholesky", "qr", "cg", "lsmr", "schur")
+DRIVER_SOLVERS = ("cg", "lsmr", "schur")
+"""Solvers that run in the driver on the Jacobian it keeps (dense, sparse or a LinearOperator)."""
 LOSSES = {
     "linear": c.LOSS_LINEAR,
     "soft_l1": c.LOSS_SOFT_L1,
@@ -31,13 +33,44 @@ LOSSES = {
 }
 QR_MAX_N = 64
 """``linear_solver='auto'`` uses QR (accuracy on ill-conditioned fits) up to this many parameters."""
+NORMAL_MIN_ENTRIES = 1_000_000
+"""A dense Jacobian of at least this many entries is not copied into the engine: the driver forms J^T J."""
+SPARSE_CHOLESKY_MAX_N = 300
+"""``'auto'`` with a sparse Jacobian: Cholesky on a dense ``J^T J`` up to this many variables (the
+    engine factors it in O(n^3)), else CG."""
 
 
-def resolve_linear_solver(linear_solver, n):
-    """``'auto'`` -> QR for small ``n`` (cheap, and it never squares the condition number), else Cholesky."""
-    if linear_solver == "auto":
-        return "qr" if n <= QR_MAX_N else "cholesky"
-    return linear_solver
+def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
+    """Pick the linear solver and where it runs.
+
+    ``'auto'``: for a dense ``J``, QR up to :data:`QR_MAX_N` variables (cheap, and it never squares the
+    condition number), else Cholesky; for a sparse ``J``, Cholesky on ``J^T J`` up to
+    :data:`SPARSE_CHOLESKY_MAX_N` variables, else CG (LSMR if SciPy's ``tr_solver='lsmr'`` was asked for);
+    for a ``LinearOperator``, CG (or LSMR).
+
+    Returns
+    -------
+    name : str
+        The solver.
+    engine_code : int
+        ``SOLVER_QR`` / ``SOLVER_CHOLESKY`` (the engine holds ``J``), ``SOLVER_NORMAL`` (the driver holds
+        ``J`` and forms ``J^T J``) or ``SOLVER_EXTERNAL`` (the driver solves).
+    """
+    name = linear_solver
+    if name == "auto":
+        if kind == "dense":
+            name = "qr" if n <= QR_MAX_N else "cholesky"
+        elif tr_solver == "lsmr":
+            name = "lsmr"
+        elif kind == "sparse" and n <= SPARSE_CHOLESKY_MAX_N:
+            name = "cholesky"
+        else:
+            name = "cg"
+    if name in DRIVER_SOLVERS:
+        return name, c.SOLVER_EXTERNAL
+    if name == "cholesky" and (kind != "dense" or m * n >= NORMAL_MIN_ENTRIES):
+        return name, c.SOLVER_NORMAL
+    return name, c.SOLVER_QR if name == "qr" else c.SOLVER_CHOLESKY
 
 
 def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3,
@@ -52,7 +85,7 @@ def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gt
     opts_i = np.zeros(c.N_OPTS_I, dtype=np.int64)
     opts_i[c.O_SCALING] = c.SCALING_JAC if isinstance(x_scale, str) else c.SCALING_FIXED
     opts_i[c.O_RULE] = c.RULE_BACKTRACK if method == "gn" else DAMPING[damping]
-    opts_i[c.O_SOLVER] = c.SOLVER_QR if linear_solver == "qr" else c.SOLVER_CHOLESKY
+    opts_i[c.O_SOLVER] = linear_solver
     opts_i[c.O_LOSS] = c.LOSS_CALLABLE if callable(loss) else LOSSES[loss]
     opts_i[c.O_MAX_NFEV] = max_nfev
     opts_i[c.O_BOUNDED] = int(bounded)

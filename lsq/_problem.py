@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, SCHEME_CS, default_rstep, fd_column, fd_steps
+from ._sparse_fd import GroupedDifferences, check_sparsity
 from ._validate import check_residuals
 
 FD_SCHEMES = {"2-point": SCHEME_2POINT, "3-point": SCHEME_3POINT, "cs": SCHEME_CS}
@@ -72,6 +73,7 @@ class PythonProblem:
     """
 
     def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None):
+        self.grouped = None  # GroupedDifferences when a sparsity pattern is known (set_sparsity)
         self.fun = ArgsWrapper(fun, args, kwargs)
         self.jac_callable = ArgsWrapper(jac, args, kwargs) if callable(jac) else None
         self.scheme = None if callable(jac) else FD_SCHEMES[jac]
@@ -98,13 +100,30 @@ class PythonProblem:
             self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
         return f
 
-    def jacobian(self, x, f0):
-        """Jacobian at ``x`` (where the residuals are ``f0``) as a dense float64 ``(m, n)`` array."""
+    def set_sparsity(self, jac_sparsity, m):
+        """Use coloured finite differences on the pattern ``jac_sparsity`` (checked against ``(m, n)``)."""
+        self.grouped = GroupedDifferences(check_sparsity(jac_sparsity, m, self.lb.shape[0]))
+
+    def jacobian(self, x, f0, raw=False):
+        """Jacobian at ``x`` (where the residuals are ``f0``) as a dense float64 ``(m, n)`` array.
+
+        With ``raw``, a sparse matrix or ``LinearOperator`` returned by ``jac`` (or the CSR matrix of
+        coloured differences) is returned as it is, after a shape check.
+        """
         m, n = f0.shape[0], x.shape[0]
         if self.jac_callable is not None:
-            return self._as_dense(self.jac_callable(x), m, n)
+            J = self.jac_callable(x)
+            if raw and (sp.issparse(J) or isinstance(J, LinearOperator)):
+                if J.shape != (m, n):
+                    raise ValueError(f"The return value of `jac` has wrong shape: expected {(m, n)}, "
+                                     f"actual {J.shape}.")
+                return J
+            return self.as_dense(J, m, n)
         fd_steps(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
         h, one_sided = self._h, self._one_sided
+        if self.grouped is not None:
+            J = self.grouped.jacobian(self._evaluate, x, f0, h, one_sided, self.scheme)
+            return J if raw else self.as_dense(J, m, n)
         Jt = np.empty((n, m))  # filled by variable, returned as the (m, n) view
         J = Jt.T
         if self.scheme == SCHEME_CS:
@@ -140,17 +159,17 @@ class PythonProblem:
         return list(self.mapper.map(self.fun, pts))
 
     @staticmethod
-    def _as_dense(J, m, n):
+    def as_dense(J, m, n):
         if isinstance(J, LinearOperator):
             raise ValueError(
-                "`jac` returned a LinearOperator; the dense solvers need the matrix "
-                "(a LinearOperator Jacobian needs linear_solver='cg', which is not available yet)."
+                "`jac` returned a LinearOperator; the dense solvers (linear_solver='qr' or 'cholesky') need "
+                "the matrix: use linear_solver='cg' or 'lsmr'."
             )
         if sp.issparse(J):
             if m * n > DENSE_LIMIT:
                 raise ValueError(
                     f"`jac` returned a sparse {m}x{n} matrix, too large to densify; "
-                    "sparse solvers are not available yet."
+                    "use linear_solver='cg', 'lsmr' or 'schur'."
                 )
             J = J.toarray()
         J = np.atleast_2d(np.asarray(J))

@@ -42,8 +42,9 @@ def history_dict(hist, rows):
     return {name: hist[:rows, k].copy() for k, name in enumerate(HISTORY_FIELDS)}
 
 
-def build_result(w, method, nfev, njev):
-    """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`)."""
+def build_result(w, method, nfev, njev, jac=None):
+    """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`);
+    ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense)."""
     status = int(w.ist[c.I_STATUS])
     bounded = np.isfinite(w.lb).any() or np.isfinite(w.ub).any()
     hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
@@ -52,7 +53,7 @@ def build_result(w, method, nfev, njev):
         x=w.x.copy(),
         cost=float(w.fst[c.F_COST]),
         fun=w.r.copy(),
-        jac=np.ascontiguousarray(w.Jt.T),
+        jac=np.ascontiguousarray(w.Jt.T) if jac is None else jac,
         grad=w.g.copy(),
         optimality=float(w.fst[c.F_OPTIMALITY]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),

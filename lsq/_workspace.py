@@ -24,7 +24,7 @@ Workspace = namedtuple(
 )
 
 
-def make_workspace(m, n, qr=True, history=1000):
+def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True):
     """Allocate a :class:`Workspace` for ``m`` residuals and ``n`` variables.
 
     Parameters
@@ -35,17 +35,23 @@ def make_workspace(m, n, qr=True, history=1000):
         Allocate the QR buffers (about ``(m + 2n) * (n + 1)`` doubles); otherwise they are 1x1 stubs.
     history : int
         Rows of per-iteration history kept (later iterations are not recorded).
+    holds_jacobian : bool
+        Allocate ``Jt``; False when the driver keeps the Jacobian (``SOLVER_NORMAL``/``SOLVER_EXTERNAL``),
+        and ``Jt`` is then ``(n, 0)``.
+    normal : bool
+        Allocate the ``(n, n)`` matrices ``A`` and ``L``; False for ``SOLVER_EXTERNAL`` (they are 1x1 stubs).
     """
     f = np.zeros
     k = min(m, n)
     nqr_rows = m if qr else 1
+    nj = n if normal else 1
     return Workspace(
         f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, lb, ub, d
         f(m), f(m), f(m), f(m),  # r, r_new, fs, row_scale
         f((3, m)), f((3, m)),  # rho, rho_new
-        f((n, m)),  # Jt
+        f((n, m if holds_jacobian else 0)),  # Jt
         f(n), f(n), f(n), f(n), f(n),  # g, colsq, delta, p, rhs
-        f((n, n)), f((n, n)),  # A, L
+        f((nj, nj)), f((nj, nj)),  # A, L
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
         np.zeros(n, dtype=np.int64),  # free
         f((max(history, 1), 5)),  # hist

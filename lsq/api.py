@@ -4,8 +4,10 @@ import numpy as np
 
 from . import _options as opt
 from ._driver import run_python
-from ._kernels.codes import I_NFEV, I_NJEV, I_STATUS, STATUS_NONFINITE
+from ._held_jacobian import HeldJacobian, jacobian_kind
+from ._kernels.codes import I_NFEV, I_NJEV, I_STATUS, SOLVER_CHOLESKY, SOLVER_EXTERNAL, SOLVER_QR, STATUS_NONFINITE
 from ._kernels.engine import reset
+from ._large_solvers import ConjugateGradient, Lsmr, Schur
 from ._model_problem import ModelResiduals
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
 from ._result import build_result
@@ -23,6 +25,8 @@ from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
 
+TR_OPTIONS = {"atol", "btol", "conlim", "maxiter", "regularize"}
+"""SciPy's ``tr_options`` for LSMR; ``maxiter`` caps CG and LSMR, the others are accepted and unused."""
 _NONFINITE_X0 = "Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf."
 
 
@@ -32,7 +36,7 @@ def least_squares(
     jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
     *, damping="nielsen", linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
     beta2=0.999, eps=1e-8, momentum=0.9, batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False,
-    grad=None,
+    grad=None, schur=None,
 ):
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
@@ -75,9 +79,13 @@ def least_squares(
     diff_step : None or array_like
         Relative finite-difference step.
     tr_solver, tr_options : optional
-        Accepted for SciPy compatibility; dense problems are solved as set by ``linear_solver``.
-    jac_sparsity : None
-        Sparse finite differences are not available yet; giving a pattern raises ValueError.
+        SciPy's names: ``tr_solver='lsmr'`` makes ``linear_solver='auto'`` use LSMR for a sparse or
+        ``LinearOperator`` Jacobian; ``tr_options={'maxiter': k}`` caps the inner iterations of
+        ``'cg'``/``'lsmr'`` (default ``min(n, 500)``).
+    jac_sparsity : None, array_like or sparse matrix, shape (m, n)
+        Pattern of the Jacobian (non-zero where ``f_i`` depends on ``x_j``): finite differences then perturb
+        groups of columns that share no row (greedy colouring, compiled assembly) and return a CSR
+        matrix, so a Jacobian costs one call of ``fun`` per group. Ignored when ``jac`` is callable.
     max_nfev : None or int
         Budget of calls of ``fun``, counting finite-difference calls. Default ``100 * n`` with an analytic
         ``jac`` and ``100 * n * (n + 1)`` otherwise. The final Jacobian is always evaluated, so with finite
@@ -93,9 +101,18 @@ def least_squares(
         Evaluate finite-difference points in parallel (``workers(fun, points)``, or a process pool).
     damping : {'nielsen', 'marquardt'}
         Rule moving ``lam`` for ``lm`` and ``levenberg``.
-    linear_solver : {'auto', 'qr', 'cholesky'}
-        QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for up to 64 parameters) or Cholesky on
-        ``J^T J + lam D``. A singular system never crashes: ``lam`` is raised until it solves.
+    linear_solver : {'auto', 'qr', 'cholesky', 'cg', 'lsmr', 'schur'}
+        QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for dense ``J`` up to 64 parameters),
+        Cholesky on ``J^T J + lam D`` (dense ``J`` above 64 parameters; sparse ``J`` up to 300), Jacobi-
+        preconditioned conjugate gradients using only ``J v`` and ``J^T u`` (sparse ``J`` above 300
+        parameters and ``LinearOperator`` Jacobians), SciPy's LSMR on the damped least-squares form, or the
+        Schur complement given by ``schur``. CG and LSMR solve inexactly, to a relative tolerance that
+        shrinks with the gradient. A singular system never crashes: ``lam`` is raised until it solves.
+    schur : (int, int), optional
+        ``(n_keep, block)`` for ``linear_solver='schur'``: the variables after the first ``n_keep`` come in
+        independent blocks of ``block`` (no residual touches two of them, as the 3-D points of bundle
+        adjustment); they are eliminated block by block and the reduced ``n_keep x n_keep`` system is
+        solved by Cholesky.
     history : int
         Number of iterations recorded in ``result.history``.
     memory_budget : int
@@ -143,8 +160,11 @@ def least_squares(
         raise ValueError(f"`tr_solver` must be None, 'exact' or 'lsmr', got {tr_solver!r}.")
     if tr_options is not None and not isinstance(tr_options, dict):
         raise TypeError("`tr_options` must be a dict or None.")
-    if jac_sparsity is not None:
-        raise ValueError("`jac_sparsity` is not supported yet: pass a dense `jac` or finite differences.")
+    unknown = set(tr_options or ()) - TR_OPTIONS
+    if unknown:
+        raise TypeError(f"`tr_options` got unexpected keys {sorted(unknown)}; known: {sorted(TR_OPTIONS)}.")
+    if linear_solver == "schur" and schur is None:
+        raise ValueError("linear_solver='schur' needs `schur=(n_keep, block)`.")
     if not (np.isscalar(f_scale) and np.isreal(f_scale) and f_scale > 0):
         raise ValueError(f"`f_scale` must be a positive number, got {f_scale!r}.")
     if not isinstance(history, int) or history < 0:
@@ -154,6 +174,7 @@ def least_squares(
     n = x0.shape[0]
     lb, ub = check_bounds(bounds, n)
     check_x0_in_bounds(x0, lb, ub)
+    x_scale_given = x_scale is not None
     if x_scale is None:
         x_scale = "jac" if method == "lm" else 1.0
     x_scale = check_x_scale(x_scale, n)
@@ -170,14 +191,21 @@ def least_squares(
     if max_nfev is None:
         max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
 
-    compiled = _runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
-    solver = opt.resolve_linear_solver(linear_solver, n)
-    d0 = np.ones(n) if isinstance(x_scale, str) else 1.0 / x_scale**2
+    compiled = (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
+                and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky"))
     bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
-    opts_f, opts_i = opt.lower(method, damping, solver, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
-                               max_nfev)
+
+    def lowered(solver_code):
+        d0[:] = 1.0 if isinstance(x_scale, str) else 1.0 / x_scale**2
+        return opt.lower(method, damping, solver_code, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
+                         max_nfev)
+
+    jac_out = None
+    d0 = np.ones(n)
     if compiled:
         fun.check_shape(x0)
+        solver, solver_code = opt.resolve_linear_solver(linear_solver, n)
+        opts_f, opts_i = lowered(solver_code)
         w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac], diff_step, solver == "qr", history,
                       analytic=jac == "2-point")
         if w.ist[I_STATUS] == STATUS_NONFINITE and w.ist[I_NFEV] == 1:
@@ -192,23 +220,65 @@ def least_squares(
             f0 = problem.residuals(x0.copy())
             if not np.all(np.isfinite(f0)):
                 raise ValueError(_NONFINITE_X0)
-            w = make_workspace(f0.shape[0], n, qr=solver == "qr", history=history)
+            m = f0.shape[0]
+            kind, J0 = "dense", None
+            if callable(jac):
+                J0 = problem.jacobian(x0.copy(), f0, raw=True)
+                kind = jacobian_kind(J0)
+            elif jac_sparsity is not None:
+                problem.set_sparsity(jac_sparsity, m)
+                kind = "sparse"
+            if kind != "dense" and tr_solver == "exact":
+                raise ValueError("tr_solver='exact' needs a dense Jacobian; `jac` gives a sparse matrix or "
+                                 "LinearOperator (use tr_solver='lsmr' or linear_solver='cg').")
+            if kind == "operator" and isinstance(x_scale, str):
+                if x_scale_given:
+                    raise ValueError("x_scale='jac' needs the Jacobian's column norms; `jac` returned a "
+                                     "LinearOperator: give a numeric `x_scale`.")
+                x_scale = 1.0
+            solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
+            opts_f, opts_i = lowered(solver_code)
+            in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
+            if in_engine and J0 is not None:
+                J0 = problem.as_dense(J0, m, n)
+            held = None if in_engine else HeldJacobian(m, n)
+            w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
+                               normal=solver_code != SOLVER_EXTERNAL)
             w.x[:] = x0
             w.lb[:] = lb
             w.ub[:] = ub
             w.d[:] = d0
             reset(w, opts_i)
             run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
-                       f_scale=float(f_scale), callback=callback, verbose=verbose)
+                       f_scale=float(f_scale), callback=callback, verbose=verbose, held=held,
+                       solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
             nfev = problem.nfev
+            if held is not None:
+                jac_out = held.Js if held.Js is not None else held.J
         finally:
             mapper.close()
-    result = build_result(w, method, nfev, w.ist[I_NJEV])
+    result = build_result(w, method, nfev, w.ist[I_NJEV], jac=jac_out)
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
+
+
+def _driver_solver(name, n, schur, tr_options):
+    """The driver-side solver object for ``'cg'``, ``'lsmr'`` and ``'schur'``; None otherwise."""
+    maxiter = (tr_options or {}).get("maxiter")
+    if maxiter is not None and not (isinstance(maxiter, int) and maxiter > 0):
+        raise ValueError(f"`tr_options['maxiter']` must be a positive int, got {maxiter!r}.")
+    if name == "cg":
+        return ConjugateGradient(n, maxiter)
+    if name == "lsmr":
+        return Lsmr(n, maxiter)
+    if name == "schur":
+        if not (isinstance(schur, tuple | list) and len(schur) == 2):
+            raise ValueError(f"`schur` must be a pair (n_keep, block), got {schur!r}.")
+        return Schur(n, *schur)
+    return None
 
 
 def _choose_method(fun, x0, args, kwargs, budget, batch_size):

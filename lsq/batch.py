@@ -171,7 +171,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     method = opt.METHOD_ALIASES.get(method, method)
     check_choice("method", method, opt.METHODS)
     check_choice("damping", damping, tuple(opt.DAMPING))
-    check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
+    check_choice("linear_solver", linear_solver, ("auto", "cholesky", "qr"))
     if jac is not None:
         check_choice("jac", jac, ("2-point", "3-point"))
     if tol is not None:
@@ -189,10 +189,10 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     max_nit = 2**62 if max_iterations is None else int(max_iterations)
     if max_nit < 1:
         raise ValueError(f"`max_iterations` must be a positive int, got {max_iterations}.")
-    solver = opt.resolve_linear_solver(linear_solver, n)
+    solver, solver_code = opt.resolve_linear_solver(linear_solver, n)
     bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
     x_scale = "jac" if method == "lm" else 1.0
-    opts_f, opts_i = opt.lower(method, damping, solver, "linear", x_scale, bounded, ftol, xtol, gtol, 1.0,
+    opts_f, opts_i = opt.lower(method, damping, solver_code, "linear", x_scale, bounded, ftol, xtol, gtol, 1.0,
                                int(max_nfev), max_nit=max_nit)
     rstep = float(default_rstep(scheme, np.finfo(float).eps))
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),

@@ -31,7 +31,10 @@ import lsq
         (dict(f_scale=0.0), ValueError, "`f_scale`"),
         (dict(verbose=3), ValueError, "`verbose`"),
         (dict(ftol=None, xtol=None, gtol=None), ValueError, "tolerances"),
-        (dict(jac_sparsity=np.ones((2, 2))), ValueError, "`jac_sparsity`"),
+        (dict(jac_sparsity=np.ones((3, 2))), ValueError, "`jac_sparsity` has wrong shape"),
+        (dict(linear_solver="schur"), ValueError, "`schur=\(n_keep, block\)`"),
+        (dict(linear_solver="schur", schur=(1, 3)), ValueError, "`schur` must be"),
+        (dict(tr_options={"tol": 1e-3}), TypeError, "`tr_options`"),
     ],
 )
 def test_argument_errors(kwargs, exc, match):
@@ -64,14 +67,31 @@ def test_jac_wrong_shape():
         lsq.least_squares(rosenbrock, [1.0, 2.0], jac=lambda x: np.ones((3, 2)))
 
 
-def test_jac_linear_operator_is_a_clear_error():
+@pytest.mark.parametrize("solver", ["cholesky", "qr", "schur"])
+def test_jac_linear_operator_with_a_matrix_solver_is_a_clear_error(solver):
     J = np.array([[1.0, 0.0], [0.0, 1.0]])
     with pytest.raises(ValueError, match="LinearOperator"):
-        lsq.least_squares(lambda x: x, [1.0, 2.0], jac=lambda x: aslinearoperator(J))
+        lsq.least_squares(lambda x: x, [1.0, 2.0], jac=lambda x: aslinearoperator(J), linear_solver=solver,
+                          schur=(0, 1))
 
 
-def test_sparse_jac_is_densified():
-    res = lsq.least_squares(lambda x: x - 3.0, [1.0, 2.0], jac=lambda x: sp.identity(2, format="csr"))
+def test_jac_linear_operator_with_x_scale_jac_is_a_clear_error():
+    J = np.eye(2)
+    with pytest.raises(ValueError, match="x_scale='jac'"):
+        lsq.least_squares(lambda x: x, [1.0, 2.0], jac=lambda x: aslinearoperator(J), x_scale="jac")
+
+
+def test_schur_blocks_that_couple_are_a_clear_error():
+    def fun(x):  # the residual x[1] * x[2] couples the two "point" blocks of size 1
+        return np.array([x[0] - 1.0, x[1] - 2.0, x[1] * x[2] - 3.0])
+
+    with pytest.raises(ValueError, match="`schur`"):
+        lsq.least_squares(fun, [0.5, 1.0, 1.0], linear_solver="schur", schur=(1, 1))
+
+
+def test_sparse_jac_with_qr_is_densified():
+    res = lsq.least_squares(lambda x: x - 3.0, [1.0, 2.0], jac=lambda x: sp.identity(2, format="csr"),
+                            linear_solver="qr")
     np.testing.assert_allclose(res.x, [3.0, 3.0])
 
 

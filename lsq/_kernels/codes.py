@@ -7,6 +7,12 @@ numba treats module-level ints as compile-time constants, so dispatching on them
 TASK_DONE = 0
 TASK_EVAL_F = 1  # driver: r_new <- fun(x_new)   (and rho_new <- loss(z) for a callable loss)
 TASK_EVAL_J = 2  # driver: J <- jac(x)           (raw Jacobian of the residuals, before loss scaling)
+# Only with the driver-side solvers (SOLVER_NORMAL, SOLVER_EXTERNAL), where the driver holds J:
+TASK_GRADIENT = 3  # driver: Js = diag(row_scale) J (J itself for the linear loss); g <- Js^T fs,
+#                    colsq <- squared column norms of Js, and for SOLVER_NORMAL A <- Js^T Js (n, n)
+TASK_SOLVE = 4  # driver: delta[:nfree] <- solve (Js_F^T Js_F + lam diag(d_F)) delta = -g_F on the free set
+#                 F = free[:nfree], lam = fst[F_TRIAL_LAM]; a NaN in delta means "could not solve"
+TASK_EVAL_JP = 5  # driver: fst[F_JP_SQ] <- |Js p|^2 for the step p (zero off the free set)
 
 # Engine phases (what the engine expects to find when it is called again).
 PHASE_START = 0
@@ -14,6 +20,9 @@ PHASE_AFTER_F0 = 1
 PHASE_AFTER_J = 2
 PHASE_AFTER_TRIAL = 3
 PHASE_DONE = 4
+PHASE_AFTER_GRADIENT = 5
+PHASE_AFTER_SOLVE = 6
+PHASE_AFTER_JP = 7
 
 # Integer state slots (work.ist).
 I_PHASE = 0
@@ -25,7 +34,8 @@ I_PENDING = 5  # a termination status decided before the final Jacobian is evalu
 I_NFREE = 6
 I_HIST = 7  # history rows written
 I_NREJECT = 8  # consecutive rejected trials
-N_IST = 9
+I_SOLVE_TRIES = 9  # linear solves tried for the current trial
+N_IST = 10
 
 # Float state slots (work.fst).
 F_COST = 0
@@ -42,7 +52,8 @@ F_X_NORM = 10
 F_LAST_STEP = 11
 F_TRY_GN = 12  # 1.0 when the next trial is an undamped (lam = 0) Gauss-Newton step
 F_TRIAL_LAM = 13  # lam used by the current trial
-N_FST = 14
+F_JP_SQ = 14  # |J p|^2 for the current trial step (from the driver with SOLVER_EXTERNAL)
+N_FST = 15
 
 # Option slots: floats (opts_f) and ints (opts_i).
 O_FTOL = 0
@@ -75,6 +86,8 @@ RULE_BACKTRACK = 2  # Gauss-Newton: lambda = 0, step length halves on rejection
 # Linear solvers.
 SOLVER_CHOLESKY = 0
 SOLVER_QR = 1
+SOLVER_NORMAL = 2  # Cholesky on J^T J + lam D with J^T J formed by the driver (sparse or chunked J)
+SOLVER_EXTERNAL = 3  # the driver solves the damped system (conjugate gradients, LSMR, Schur complement)
 
 # Losses.
 LOSS_LINEAR = 0

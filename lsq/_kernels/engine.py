@@ -25,6 +25,7 @@ from .codes import (
     F_ALPHA,
     F_COST,
     F_COST_NEW,
+    F_JP_SQ,
     F_LAM,
     F_LAST_STEP,
     F_NU,
@@ -43,6 +44,7 @@ from .codes import (
     I_NREJECT,
     I_PENDING,
     I_PHASE,
+    I_SOLVE_TRIES,
     I_STATUS,
     LOSS_CALLABLE,
     LOSS_LINEAR,
@@ -60,13 +62,19 @@ from .codes import (
     O_TAU,
     O_XTOL,
     PHASE_AFTER_F0,
+    PHASE_AFTER_GRADIENT,
     PHASE_AFTER_J,
+    PHASE_AFTER_JP,
+    PHASE_AFTER_SOLVE,
     PHASE_AFTER_TRIAL,
     PHASE_DONE,
     PHASE_START,
     RULE_BACKTRACK,
     SCALING_JAC,
     SOLVER_CHOLESKY,
+    SOLVER_EXTERNAL,
+    SOLVER_NORMAL,
+    SOLVER_QR,
     STATUS_FTOL,
     STATUS_FTOL_XTOL,
     STATUS_GTOL,
@@ -76,6 +84,9 @@ from .codes import (
     TASK_DONE,
     TASK_EVAL_F,
     TASK_EVAL_J,
+    TASK_EVAL_JP,
+    TASK_GRADIENT,
+    TASK_SOLVE,
 )
 from .damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, update_damping
 from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
@@ -123,6 +134,12 @@ def advance(w, opts_f, opts_i):
         return _after_jacobian(w, opts_f, opts_i)
     if phase == PHASE_AFTER_TRIAL:
         return _after_trial(w, opts_f, opts_i)
+    if phase == PHASE_AFTER_GRADIENT:
+        return _after_gradient(w, opts_f, opts_i)
+    if phase == PHASE_AFTER_SOLVE:
+        return _after_solve(w, opts_f, opts_i)
+    if phase == PHASE_AFTER_JP:
+        return _after_model(w, w.fst[F_JP_SQ], opts_f, opts_i)
     return TASK_DONE
 
 
@@ -142,12 +159,20 @@ def _evaluate_cost(w, opts_f, opts_i):
 
 @jit
 def _after_jacobian(w, opts_f, opts_i):
+    w.ist[I_NJEV] += 1
+    _scale_for_loss(w, opts_i[O_LOSS])
+    if opts_i[O_SOLVER] == SOLVER_NORMAL or opts_i[O_SOLVER] == SOLVER_EXTERNAL:
+        w.ist[I_PHASE] = PHASE_AFTER_GRADIENT
+        return TASK_GRADIENT
+    _gradient_and_column_norms(w)
+    return _after_gradient(w, opts_f, opts_i)
+
+
+@jit
+def _after_gradient(w, opts_f, opts_i):
     ist = w.ist
     fst = w.fst
-    ist[I_NJEV] += 1
-    n = w.Jt.shape[0]
-    _scale_for_loss(w, opts_i[O_LOSS])
-    _gradient_and_column_norms(w)
+    n = w.x.shape[0]
     for j in range(n):
         if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
             return _finish(w, STATUS_NONFINITE)
@@ -170,8 +195,7 @@ def _after_jacobian(w, opts_f, opts_i):
     fst[F_X_NORM] = _scaled_norm(w.x, w.d)
     _record_history(w)
     pending = ist[I_PENDING]
-    confirm = pending == STATUS_FTOL or pending == STATUS_XTOL or pending == STATUS_FTOL_XTOL
-    if pending != NO_PENDING and not confirm:
+    if pending != NO_PENDING and not _is_step_test(pending):
         return _finish(w, pending)
     if gtol_reached(fst[F_OPTIMALITY], opts_f[O_GTOL]):
         return _finish(w, STATUS_GTOL)
@@ -179,24 +203,19 @@ def _after_jacobian(w, opts_f, opts_i):
         return _finish(w, STATUS_MAX_NFEV)
     _select_free(w, opts_i[O_BOUNDED])
     _factor(w, opts_i[O_SOLVER])
-    if not _propose(w, opts_i):
-        return _finish(w, STATUS_NONFINITE)
-    if confirm:
-        # A step test held on the last accepted step; stop only if the model at the new point agrees
-        # that the next step would change the cost (ftol) or the point (xtol) as little.
-        ftol_ok = fst[F_PRED] <= opts_f[O_FTOL] * fst[F_COST]
-        xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
-        status = step_status(ftol_ok and pending != STATUS_XTOL, xtol_ok and pending != STATUS_FTOL)
-        if status != 0:
-            return _finish(w, status)
-        ist[I_PENDING] = NO_PENDING
-    return _request_trial(w)
+    return _propose(w, opts_f, opts_i)
+
+
+@jit
+def _is_step_test(status):
+    return status == STATUS_FTOL or status == STATUS_XTOL or status == STATUS_FTOL_XTOL
 
 
 @jit
 def _scale_for_loss(w, loss):
     """Replace ``J`` and ``fs`` by their robust-loss versions (SciPy's ``scale_for_robust_loss_function``)."""
-    n, m = w.Jt.shape
+    n, mj = w.Jt.shape  # mj = 0 when the driver holds J
+    m = w.r.shape[0]
     if loss == LOSS_LINEAR:
         w.fs[:] = w.r
         return
@@ -209,7 +228,7 @@ def _scale_for_loss(w, loss):
         w.row_scale[i] = s
     for j in range(n):
         row = w.Jt[j]
-        for i in range(m):
+        for i in range(mj):
             row[i] *= w.row_scale[i]
 
 
@@ -282,7 +301,13 @@ def _factor(w, solver):
     """Factor the linearisation on the free variables: ``A = J^T J`` (Cholesky) or ``[J | f] -> [R | Q^T f]``."""
     m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
-    if solver == SOLVER_CHOLESKY:
+    if solver == SOLVER_NORMAL:
+        # The driver wrote the full J^T J; restrict it to the free variables in place (free is increasing,
+        # so every entry is read before it is overwritten).
+        for a in range(nf):
+            for b in range(nf):
+                w.A[a, b] = w.A[w.free[a], w.free[b]]
+    elif solver == SOLVER_CHOLESKY:
         for a in range(nf):
             ra = w.Jt[w.free[a]]
             for b in range(a + 1):
@@ -292,7 +317,7 @@ def _factor(w, solver):
                     s += ra[i] * rb[i]
                 w.A[a, b] = s
                 w.A[b, a] = s
-    else:
+    elif solver == SOLVER_QR:
         for a in range(nf):
             ra = w.Jt[w.free[a]]
             for i in range(m):
@@ -307,7 +332,7 @@ def _solve_damped(w, lam, solver):
     """Solve ``(A + lam*diag(d)) delta = -g`` on the free variables into ``w.delta[:nf]``."""
     m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
-    if solver == SOLVER_CHOLESKY:
+    if solver != SOLVER_QR:
         for a in range(nf):
             for b in range(nf):
                 w.L[a, b] = w.A[a, b]
@@ -332,69 +357,96 @@ def _solve_damped(w, lam, solver):
             w.rhs[a] = -S[nf, a]
         if not back_substitute(S, nf, w.rhs, w.delta):
             return False
-    for a in range(nf):
+    return _delta_finite(w)
+
+
+@jit
+def _delta_finite(w):
+    for a in range(w.ist[I_NFREE]):
         if not math.isfinite(w.delta[a]):
             return False
     return True
 
 
 @jit
-def _predicted_reduction(w, solver):
-    """``-(g.p + 0.5 |J p|^2)`` for the step ``p`` on the free variables, from the factorisation."""
+def _quadratic_term(w, solver):
+    """``|J p|^2`` for the step ``p`` on the free variables, from the factorisation."""
     m = w.Jt.shape[1]
     nf = w.ist[I_NFREE]
-    gp = 0.0
-    for a in range(nf):
-        gp += w.g[w.free[a]] * w.p[w.free[a]]
     q = 0.0
-    if solver == SOLVER_CHOLESKY:
-        for a in range(nf):
-            s = 0.0
-            for b in range(nf):
-                s += w.A[a, b] * w.p[w.free[b]]
-            q += s * w.p[w.free[a]]
-    else:
+    if solver == SOLVER_QR:
         for a in range(min(m, nf)):
             s = 0.0
             for b in range(a, nf):
                 s += w.QJ[b, a] * w.p[w.free[b]]
             q += s * s
-    return -(gp + 0.5 * q)
+    else:
+        for a in range(nf):
+            s = 0.0
+            for b in range(nf):
+                s += w.A[a, b] * w.p[w.free[b]]
+            q += s * w.p[w.free[a]]
+    return q
 
 
 @jit
-def _propose(w, opts_i):
-    """Compute a trial point ``x_new``, its scaled step norm and predicted reduction.
+def _propose(w, opts_f, opts_i):
+    """Start a trial: pick ``lam`` (0 for a Gauss-Newton try) and solve for the step."""
+    fst = w.fst
+    fst[F_TRIAL_LAM] = 0.0 if fst[F_TRY_GN] > 0.0 else fst[F_LAM]
+    w.ist[I_SOLVE_TRIES] = 0
+    return _next_solve(w, opts_f, opts_i)
 
-    Returns False when no finite step could be computed even with heavy damping.
+
+@jit
+def _next_solve(w, opts_f, opts_i):
+    """Solve the damped system at ``F_TRIAL_LAM`` (or ask the driver to), damping harder until it solves.
+
+    Ends with no finite step (status -3) only when even heavy damping gives none.
     """
+    solver = opts_i[O_SOLVER]
+    while w.ist[I_SOLVE_TRIES] < MAX_SOLVE_TRIES:
+        w.ist[I_SOLVE_TRIES] += 1
+        if solver == SOLVER_EXTERNAL:
+            w.ist[I_PHASE] = PHASE_AFTER_SOLVE
+            return TASK_SOLVE
+        if _solve_damped(w, w.fst[F_TRIAL_LAM], solver):
+            return _place_step(w, opts_f, opts_i)
+        _damp_harder(w)
+    return _finish(w, STATUS_NONFINITE)
+
+
+@jit
+def _after_solve(w, opts_f, opts_i):
+    if _delta_finite(w):
+        return _place_step(w, opts_f, opts_i)
+    _damp_harder(w)
+    return _next_solve(w, opts_f, opts_i)
+
+
+@jit
+def _damp_harder(w):
+    """Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback)."""
+    fst = w.fst
+    if fst[F_TRY_GN] > 0.0:
+        fst[F_TRY_GN] = 0.0
+        fst[F_TRIAL_LAM] = fst[F_LAM]
+        return
+    lam_floor = 0.0
+    for j in range(w.x.shape[0]):
+        lam_floor = max(lam_floor, w.colsq[j] / w.d[j])
+    lam_floor *= 1e-12
+    fst[F_TRIAL_LAM] = max(10.0 * fst[F_TRIAL_LAM], lam_floor if lam_floor > 0.0 else 1e-300)
+
+
+@jit
+def _place_step(w, opts_f, opts_i):
+    """Trial point ``x_new = clip(x + alpha*delta)``, its scaled step norm, then the model's prediction."""
     fst = w.fst
     n = w.x.shape[0]
     nf = w.ist[I_NFREE]
-    solver = opts_i[O_SOLVER]
-    lam = fst[F_LAM]
-    if fst[F_TRY_GN] > 0.0:
-        lam = 0.0
-    lam_floor = 0.0
-    for j in range(n):
-        lam_floor = max(lam_floor, w.colsq[j] / w.d[j])
-    lam_floor *= 1e-12
-    ok = False
-    for _ in range(MAX_SOLVE_TRIES):
-        if _solve_damped(w, lam, solver):
-            ok = True
-            break
-        # Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback).
-        if fst[F_TRY_GN] > 0.0:
-            fst[F_TRY_GN] = 0.0
-            lam = fst[F_LAM]
-        else:
-            lam = max(10.0 * lam, lam_floor if lam_floor > 0.0 else 1e-300)
-    if not ok:
-        return False
-    fst[F_TRIAL_LAM] = lam
     if opts_i[O_RULE] != RULE_BACKTRACK and fst[F_TRY_GN] == 0.0:
-        fst[F_LAM] = lam
+        fst[F_LAM] = fst[F_TRIAL_LAM]
     alpha = fst[F_ALPHA]
     for j in range(n):
         w.p[j] = 0.0
@@ -407,8 +459,32 @@ def _propose(w, opts_i):
         w.x_new[j] = xj
         w.p[j] = xj - w.x[j]
     fst[F_STEP_NORM] = _scaled_norm(w.p, w.d)
-    fst[F_PRED] = _predicted_reduction(w, solver)
-    return True
+    if opts_i[O_SOLVER] == SOLVER_EXTERNAL:
+        w.ist[I_PHASE] = PHASE_AFTER_JP
+        return TASK_EVAL_JP
+    return _after_model(w, _quadratic_term(w, opts_i[O_SOLVER]), opts_f, opts_i)
+
+
+@jit
+def _after_model(w, q, opts_f, opts_i):
+    """Predicted reduction ``-(g.p + 0.5 q)`` with ``q = |J p|^2``; then confirm a pending step test or
+    request the trial evaluation."""
+    fst = w.fst
+    gp = 0.0
+    for a in range(w.ist[I_NFREE]):
+        gp += w.g[w.free[a]] * w.p[w.free[a]]
+    fst[F_PRED] = -(gp + 0.5 * q)
+    pending = w.ist[I_PENDING]
+    if _is_step_test(pending):
+        # A step test held on the last accepted step; stop only if the model at the new point agrees
+        # that the next step would change the cost (ftol) or the point (xtol) as little.
+        ftol_ok = fst[F_PRED] <= opts_f[O_FTOL] * fst[F_COST]
+        xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
+        status = step_status(ftol_ok and pending != STATUS_XTOL, xtol_ok and pending != STATUS_FTOL)
+        if status != 0:
+            return _finish(w, status)
+        w.ist[I_PENDING] = NO_PENDING
+    return _request_trial(w)
 
 
 @jit
@@ -470,9 +546,7 @@ def _after_trial(w, opts_f, opts_i):
         return _finish(w, status)
     if out_of_budget:
         return _finish(w, STATUS_MAX_NFEV)
-    if not _propose(w, opts_i):
-        return _finish(w, STATUS_NONFINITE)
-    return _request_trial(w)
+    return _propose(w, opts_f, opts_i)
 
 
 @jit

@@ -1,0 +1,235 @@
+"""Compiled pieces of the Schur-complement solve for block-structured sparse Jacobians (bundle adjustment).
+
+Variables ``[0, k)`` are kept ("cameras"); the rest form blocks of ``b`` ("points") that no residual
+couples. With ``H = J^T J = [[C, E], [E^T, B]]`` (``B`` block diagonal) the damped system is reduced to
+``(C + lam Dc - E B^-1 E^T) dc = -gc + E B^-1 gp`` and the blocks follow from
+``dp = B^-1 (-gp - E^T dc)``. Everything here works on the CSR arrays of ``J``; per point block only the
+cameras that see it are touched, so a reduction costs ``sum_p (cameras of p)^2 * b`` operations.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit, jit_parallel
+from .linalg import cholesky_factor, cholesky_solve
+
+
+@jit
+def schur_structure(indptr, indices, k, b, nb):
+    """Group the rows by point block and list the cameras of each block.
+
+    Returns
+    -------
+    ok : bool
+        False when a row touches two point blocks (then the blocks are not independent).
+    block_rows_ptr, block_rows : ndarray
+        Rows of block ``p`` are ``block_rows[block_rows_ptr[p]:block_rows_ptr[p + 1]]``.
+    cams_ptr, cams : ndarray
+        Camera columns touching block ``p`` are ``cams[cams_ptr[p]:cams_ptr[p + 1]]`` (sorted).
+    local : ndarray, shape (nnz,)
+        For a camera non-zero, its position in its block's camera list; -1 for point non-zeros and
+        for rows without a point.
+    """
+    m = indptr.shape[0] - 1
+    row_block = np.full(m, -1, dtype=np.int64)
+    ok = True
+    for i in range(m):
+        for q in range(indptr[i], indptr[i + 1]):
+            j = indices[q]
+            if j >= k:
+                p = (j - k) // b
+                if row_block[i] == -1:
+                    row_block[i] = p
+                elif row_block[i] != p:
+                    ok = False
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    for i in range(m):
+        if row_block[i] >= 0:
+            counts[row_block[i] + 1] += 1
+    block_rows_ptr = np.cumsum(counts)
+    fill = block_rows_ptr[:-1].copy()
+    block_rows = np.empty(block_rows_ptr[-1], dtype=np.int64)
+    for i in range(m):
+        p = row_block[i]
+        if p >= 0:
+            block_rows[fill[p]] = i
+            fill[p] += 1
+    seen = np.full(k, -1, dtype=np.int64)
+    cams_ptr = np.zeros(nb + 1, dtype=np.int64)
+    cams_list = np.empty(indices.shape[0], dtype=np.int64)
+    total = 0
+    for p in range(nb):
+        start = total
+        for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
+            i = block_rows[r]
+            for q in range(indptr[i], indptr[i + 1]):
+                j = indices[q]
+                if j < k and seen[j] != p:
+                    seen[j] = p
+                    cams_list[total] = j
+                    total += 1
+        cams_list[start:total].sort()
+        cams_ptr[p + 1] = total
+    cams = cams_list[:total].copy()
+    local = np.full(indices.shape[0], -1, dtype=np.int64)
+    for p in range(nb):
+        c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+        for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
+            i = block_rows[r]
+            for q in range(indptr[i], indptr[i + 1]):
+                j = indices[q]
+                if j < k:
+                    local[q] = np.searchsorted(cams[c0:c1], j)
+    return ok, block_rows_ptr, block_rows, cams_ptr, cams, local
+
+
+@jit_parallel
+def schur_accumulate(indptr, indices, data, k, b, block_rows_ptr, block_rows, cams_ptr, local, C, B, E, nchunks):
+    """The parts of ``J^T J`` that do not depend on ``lam``: ``C`` (k, k), ``B`` (nb, b, b) and, for each block
+    ``p``, ``E_p`` (its cameras x b) stored flat in ``E`` from ``b * cams_ptr[p]``. Runs ``nchunks`` threads,
+    each with its own copy of ``C``."""
+    m = indptr.shape[0] - 1
+    nb = B.shape[0]
+    parts = np.zeros((nchunks, k, k))
+    for t in prange(nchunks):
+        Ct = parts[t]
+        for i in range(t * m // nchunks, (t + 1) * m // nchunks):  # camera-camera products of every row
+            for q1 in range(indptr[i], indptr[i + 1]):
+                j1 = indices[q1]
+                if j1 < k:
+                    v1 = data[q1]
+                    for q2 in range(indptr[i], indptr[i + 1]):
+                        j2 = indices[q2]
+                        if j2 < k:
+                            Ct[j1, j2] += v1 * data[q2]
+        for p in range(t * nb // nchunks, (t + 1) * nb // nchunks):
+            base = b * cams_ptr[p]
+            E[base: b * cams_ptr[p + 1]] = 0.0
+            B[p] = 0.0
+            for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
+                i = block_rows[r]
+                for q1 in range(indptr[i], indptr[i + 1]):
+                    j1 = indices[q1]
+                    if j1 >= k:
+                        a = (j1 - k) % b
+                        v1 = data[q1]
+                        for q2 in range(indptr[i], indptr[i + 1]):
+                            j2 = indices[q2]
+                            if j2 >= k:
+                                B[p, a, (j2 - k) % b] += v1 * data[q2]
+                            else:
+                                E[base + local[q2] * b + a] += data[q2] * v1
+    C[:] = 0.0
+    for t in range(nchunks):
+        C += parts[t]
+
+
+@jit_parallel
+def schur_reduce(C, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, nchunks):
+    """Form the reduced system ``S dc = rhs`` for one ``lam`` (``lam_d = lam * d``; ``mask`` 0 for variables
+    held at a bound, which get a unit diagonal and no coupling). ``Binv`` receives the Cholesky factors
+    ``L`` of the damped blocks. Returns False when a block is not positive definite.
+
+    With ``B_p = L L^T`` and ``G = E_p L^-T``, block ``p`` subtracts ``G G^T`` from ``S`` (lower triangle,
+    mirrored at the end) and adds ``G L^-1 gp`` to ``rhs``. ``nchunks`` threads each reduce a share of
+    the blocks into their own copy of ``S``.
+    """
+    k = C.shape[0]
+    nb, b, _ = B.shape
+    S_parts = np.zeros((nchunks, k, k))
+    rhs_parts = np.zeros((nchunks, k))
+    failed = np.zeros(nchunks, dtype=np.int64)
+    for t in prange(nchunks):
+        Lb = np.empty((b, b))
+        z = np.empty(b)
+        St = S_parts[t]
+        rt = rhs_parts[t]
+        for p in range(t * nb // nchunks, (t + 1) * nb // nchunks):
+            if not _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, St, rt, Binv, Lb, z):
+                failed[t] = 1
+                break
+    if failed.sum() > 0:
+        return False
+    for a in range(k):
+        for c in range(a + 1):
+            v = C[a, c] * mask[a] * mask[c]
+            for t in range(nchunks):
+                v += S_parts[t, a, c]
+            S[a, c] = v
+        S[a, a] += lam_d[a] * mask[a] + (1.0 - mask[a])
+        v = -g[a] * mask[a]
+        for t in range(nchunks):
+            v += rhs_parts[t, a]
+        rhs[a] = v
+    for a in range(k):
+        for c in range(a):
+            S[c, a] = S[a, c]
+    return True
+
+
+@jit
+def _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, Lb, z):
+    """Subtract block ``p``'s ``G G^T`` from the lower triangle of ``S`` and add its share to ``rhs``."""
+    o = k + p * b
+    for a in range(b):
+        for c in range(b):
+            Lb[a, c] = B[p, a, c] * mask[o + a] * mask[o + c]
+        Lb[a, a] += lam_d[o + a] * mask[o + a] + (1.0 - mask[o + a])
+    if not cholesky_factor(Lb, b, Lb):
+        return False
+    Binv[p] = Lb
+    _forward(Lb, b, g, o, mask, z)  # z = L^-1 gp
+    c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+    nc = c1 - c0
+    base = b * c0
+    G = np.empty((nc, b))
+    for r in range(nc):
+        mr = mask[cams[c0 + r]]
+        for a in range(b):  # forward substitution on the masked row of E_p
+            s = E[base + r * b + a] * mr * mask[o + a]
+            for t in range(a):
+                s -= Lb[a, t] * G[r, t]
+            G[r, a] = s / Lb[a, a]
+    for r in range(nc):
+        jr = cams[c0 + r]
+        s = 0.0
+        for a in range(b):
+            s += G[r, a] * z[a]
+        rhs[jr] += s
+        for t in range(r + 1):
+            s = 0.0
+            for a in range(b):
+                s += G[r, a] * G[t, a]
+            S[jr, cams[c0 + t]] -= s  # cams are sorted: the lower triangle
+    return True
+
+
+@jit
+def _forward(L, b, g, o, mask, z):
+    for a in range(b):
+        s = g[o + a] * mask[o + a]
+        for t in range(a):
+            s -= L[a, t] * z[t]
+        z[a] = s / L[a, a]
+
+
+@jit
+def schur_back_substitute(E, cams_ptr, cams, Binv, g, mask, dc, out):
+    """``dp = B^-1 (-gp - E^T dc)`` per block, written after ``dc`` into ``out`` (length n)."""
+    k = dc.shape[0]
+    nb, b, _ = Binv.shape
+    out[:k] = dc
+    r = np.empty(b)
+    y = np.empty(b)
+    for p in range(nb):
+        o = k + p * b
+        c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+        base = b * c0
+        for a in range(b):
+            s = -g[o + a]
+            for t in range(c1 - c0):
+                s -= E[base + t * b + a] * dc[cams[c0 + t]] * mask[cams[c0 + t]]
+            r[a] = s * mask[o + a]
+        cholesky_solve(Binv[p], b, r, y)
+        for a in range(b):
+            out[o + a] = y[a] * mask[o + a]
