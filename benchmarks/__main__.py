@@ -4,7 +4,8 @@ Prints a table and writes ``report.md`` and PNG plots to ``--out`` (default ``be
 ``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf, the small-fit overhead (Python and
 compiled models), start-up times, and the Gpufit batch benchmark on 10^5 fits; ``--full`` adds every lsq
 method and damping rule, SciPy dogbox, curve_fit, BFGS and L-BFGS-B (on 0.5 ||f||^2), m = 10^6 in the
-size sweep, and 10^6 fits in the batch benchmark.
+size sweep, 10^6 fits in the batch benchmark and m = 10^6 in the dense 20-parameter fit (2 x 10^5 in quick
+mode). Both modes run the synthetic bundle adjustment (about 24k parameters) against SciPy trf + LSMR.
 """
 
 import argparse
@@ -23,9 +24,10 @@ from lsq.datasets import nist_names
 from .batch import batch_rows
 from .compiled import compiled_rows, startup_seconds
 from .convergence import convergence_curves
+from .large import bundle_rows, bundle_table, dense_rows, dense_table
 from .nist import nist_runs, summarise
 from .overhead import overhead_rows
-from .plots import convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
+from .plots import bundle_plot, convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
 from .sizes import size_rows
 from .synthetic import synthetic_rows, synthetic_table
 
@@ -164,6 +166,13 @@ def main(argv=None):
     size_plot(srows, out / "time_vs_size.png")
     sections.append("## Time against problem size (gaussian, 4 parameters)\n\n" + size_table(srows)
                     + "\n\n![sizes](time_vs_size.png)")
+    ba = bundle_rows() if not args.problems else bundle_rows(n_cameras=10, n_points=300)
+    bundle_plot(ba, out / "bundle_adjustment.png")
+    sections.append("## Large sparse: synthetic bundle adjustment (49 cameras, 7,776 points, 4 views each)\n\n"
+                    + bundle_table(ba) + "\n\n![bundle adjustment](bundle_adjustment.png)")
+    m_dense = 1_000_000 if args.full else (20_000 if args.problems else 200_000)
+    sections.append(f"## Large dense: m x 20 fit (six Gaussian peaks and a baseline), each solver in a fresh "
+                    f"process\n\n{dense_table(dense_rows(m_dense), m_dense)}")
     conv = ["## Convergence\n"]
     for k, (title, curves) in enumerate(convergence_curves().items()):
         convergence_plot(curves, out / f"convergence_{k}.png", title)

@@ -82,3 +82,19 @@ def throughput_plot(sweep, scipy_rate, path):
     ax.set_ylabel("fits per second")
     ax.set_title("Gpufit 2-D Gaussian benchmark (5x5 px, 5 params)")
     _save(fig, ax, path)
+
+
+def bundle_plot(b, path):
+    """Bundle adjustment: cost after each Jacobian (left) and seconds per iteration (right), per solver."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for r in b["rows"]:
+        axes[0].semilogy(np.arange(len(r["costs"])), r["costs"], "o-", ms=3, label=r["solver"])
+    axes[0].axhline(b["truth_cost"], color="grey", ls=":", label="cost at the truth")
+    axes[0].set_xlabel("Jacobian evaluations")
+    axes[0].set_ylabel("cost")
+    axes[0].set_title(f"bundle adjustment, n = {b['n']:,}")
+    names = [r["solver"] for r in b["rows"]]
+    axes[1].bar(names, [r["per_iteration"] for r in b["rows"]], color=["C0", "C1", "C2"][: len(names)])
+    axes[1].set_ylabel("seconds per iteration")
+    axes[1].tick_params(axis="x", labelsize=8)
+    _save(fig, axes[0], path)

@@ -15,6 +15,13 @@ N_PROBES = 8
 """Random probes for the column norms of a ``LinearOperator`` Jacobian (Hutchinson's diagonal estimate)."""
 
 
+def dot(u, v):
+    """``u . v`` without BLAS: a threaded BLAS call leaves its threads spinning for a while, which slows
+    the compiled kernels' own threads that run next (measured: about 25 ms per bundle-adjustment
+    iteration)."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def jacobian_kind(J):
     """``'dense'``, ``'sparse'`` or ``'operator'``."""
     if isinstance(J, LinearOperator):
@@ -100,4 +107,4 @@ class HeldJacobian:
     def jp_sq(self, w):
         """Answer ``TASK_EVAL_JP``: ``|Js p|^2``."""
         u = self.matvec(w.p)
-        w.fst[c.F_JP_SQ] = float(u @ u)
+        w.fst[c.F_JP_SQ] = dot(u, u)

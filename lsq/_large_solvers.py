@@ -15,6 +15,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsmr
 
+from ._held_jacobian import dot
 from ._kernels import codes as c
 from ._kernels.linalg import cholesky_factor, cholesky_solve
 from ._kernels.schur import schur_accumulate, schur_back_substitute, schur_reduce, schur_structure
@@ -40,7 +41,7 @@ class _DriverSolver:
 
     def forcing(self, w):
         """Relative tolerance of the inner solve for the current gradient."""
-        gnorm = float(np.linalg.norm(w.g))
+        gnorm = math.sqrt(dot(w.g, w.g))
         if self.g0 is None or w.ist[c.I_NJEV] == 1:
             self.g0 = gnorm
         if self.g0 == 0.0:
@@ -98,19 +99,19 @@ def pcg(matvec, b, diag, rtol, maxiter):
     r = b.copy()
     z = r / diag
     p = z.copy()
-    rz = float(r @ z)
-    target = rtol * float(np.linalg.norm(b))
+    rz = dot(r, z)
+    target = rtol * math.sqrt(dot(b, b))
     its = 0
-    while its < maxiter and float(np.linalg.norm(r)) > target:
+    while its < maxiter and math.sqrt(dot(r, r)) > target:
         Ap = matvec(p)
-        curv = float(p @ Ap)
+        curv = dot(p, Ap)
         if not curv > 0.0:
             break
         alpha = rz / curv
         x += alpha * p
         r -= alpha * Ap
         z = r / diag
-        rz_new = float(r @ z)
+        rz_new = dot(r, z)
         p = z + (rz_new / rz) * p
         rz = rz_new
         its += 1

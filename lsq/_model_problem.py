@@ -13,6 +13,8 @@ from ._kernels.finite_diff import default_rstep
 from ._result import FitState
 from .model import Model, as_points
 
+CHUNK_ROWS = 8192
+"""Rows per chunk when ``J^T J`` is assembled without holding ``J``."""
 EPS = np.finfo(float).eps
 
 
@@ -90,11 +92,13 @@ class ModelResiduals:
         """Analytic Jacobian of the residuals, ``(m, n)``."""
         return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
 
-    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True):
+    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0):
         """Run the whole fit in compiled code; return a :class:`lsq._result.FitState`.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
-        differences by ``scheme`` (2- or 3-point) are assembled in compiled code.
+        differences by ``scheme`` (2- or 3-point) are assembled in compiled code. With ``chunk > 0``
+        (``SOLVER_NORMAL``) ``J^T J`` is accumulated by chunks of ``chunk`` residuals and ``J`` is never
+        stored (the state's ``Jt`` is then None).
         """
         f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
@@ -103,5 +107,16 @@ class ModelResiduals:
         rstep = float(default_rstep(scheme, EPS))
         j_addr = j_cf.address if has_jac else 0
         x, r, Jt, g, hist, ist, fst = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
-                                           rel, opts_f, opts_i, scheme, rstep, qr, history)
-        return FitState(x, r, Jt, g, hist, ist, fst, lb, ub)
+                                           rel, opts_f, opts_i, scheme, rstep, qr, history, chunk)
+        return FitState(x, r, Jt if chunk == 0 else None, g, hist, ist, fst, lb, ub)
+
+    def normal_matrix(self, p, chunk=CHUNK_ROWS):
+        """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""
+        n = len(p)
+        A = np.zeros((n, n))
+        x = self.X if self.X.shape[0] > 1 else self.X[0]
+        for a in range(0, self.y.shape[0], chunk):
+            xc = x[..., a:a + chunk]
+            Jc = self.model.jacobian(xc, *p) * self.wts[a:a + chunk, None]
+            A += Jc.T @ Jc
+        return A

@@ -33,8 +33,11 @@ LOSSES = {
 }
 QR_MAX_N = 64
 """``linear_solver='auto'`` uses QR (accuracy on ill-conditioned fits) up to this many parameters."""
-NORMAL_MIN_ENTRIES = 1_000_000
-"""A dense Jacobian of at least this many entries is not copied into the engine: the driver forms J^T J."""
+NORMAL_MIN_ENTRIES = 4_000_000
+"""From this many Jacobian entries (32 MB) on, a dense Jacobian is not copied into the engine: the driver
+forms ``J^T J`` (a compiled model by chunks of rows, never holding ``J``), and ``'auto'`` means Cholesky."""
+CHUNK_ENTRIES = 2**17
+"""Entries of ``J`` per chunk (1 MB) when ``J^T J`` is assembled by chunks."""
 SPARSE_CHOLESKY_MAX_N = 300
 """``'auto'`` with a sparse Jacobian: Cholesky on a dense ``J^T J`` up to this many variables (the
     engine factors it in O(n^3)), else CG."""
@@ -44,7 +47,8 @@ def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     """Pick the linear solver and where it runs.
 
     ``'auto'``: for a dense ``J``, QR up to :data:`QR_MAX_N` variables (cheap, and it never squares the
-    condition number), else Cholesky; for a sparse ``J``, Cholesky on ``J^T J`` up to
+    condition number), else Cholesky, and Cholesky on ``J^T J`` formed outside the engine from
+    :data:`NORMAL_MIN_ENTRIES` entries on; for a sparse ``J``, Cholesky on ``J^T J`` up to
     :data:`SPARSE_CHOLESKY_MAX_N` variables, else CG (LSMR if SciPy's ``tr_solver='lsmr'`` was asked for);
     for a ``LinearOperator``, CG (or LSMR).
 
@@ -59,7 +63,7 @@ def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     name = linear_solver
     if name == "auto":
         if kind == "dense":
-            name = "qr" if n <= QR_MAX_N else "cholesky"
+            name = "qr" if n <= QR_MAX_N and m * n < NORMAL_MIN_ENTRIES else "cholesky"
         elif tr_solver == "lsmr":
             name = "lsmr"
         elif kind == "sparse" and n <= SPARSE_CHOLESKY_MAX_N:

@@ -144,11 +144,12 @@ class PythonProblem:
                 x2 = x.copy()
                 x2[j] += 2.0 * h[j] if one_sided[j] else -h[j]
                 pts.append(x2)
-        vals = [np.asarray(v, dtype=float).reshape(-1) for v in self._evaluate(pts)]
+        # consumed lazily: with the serial map only one perturbed residual vector exists at a time
+        vals = (np.asarray(v, dtype=float).reshape(-1) for v in self._evaluate(pts))
         per = 2 if self.scheme == SCHEME_3POINT else 1
         for j in range(n):
-            f1 = vals[per * j]
-            f2 = vals[per * j + 1] if per == 2 else f1
+            f1 = next(vals)
+            f2 = next(vals) if per == 2 else f1
             if f1.shape[0] != m or f2.shape[0] != m:
                 raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
             fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
@@ -156,7 +157,7 @@ class PythonProblem:
 
     def _evaluate(self, pts):
         self.nfev += len(pts)
-        return list(self.mapper.map(self.fun, pts))
+        return iter(self.mapper.map(self.fun, pts))
 
     @staticmethod
     def as_dense(J, m, n):

@@ -44,7 +44,8 @@ def history_dict(hist, rows):
 
 def build_result(w, method, nfev, njev, jac=None):
     """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`);
-    ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense)."""
+    ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
+    ``J^T J`` was assembled by chunks and ``J`` never existed whole."""
     status = int(w.ist[c.I_STATUS])
     bounded = np.isfinite(w.lb).any() or np.isfinite(w.ub).any()
     hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
@@ -53,7 +54,7 @@ def build_result(w, method, nfev, njev, jac=None):
         x=w.x.copy(),
         cost=float(w.fst[c.F_COST]),
         fun=w.r.copy(),
-        jac=np.ascontiguousarray(w.Jt.T) if jac is None else jac,
+        jac=jac if jac is not None or w.Jt is None else np.ascontiguousarray(w.Jt.T),
         grad=w.g.copy(),
         optimality=float(w.fst[c.F_OPTIMALITY]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),

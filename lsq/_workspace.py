@@ -24,7 +24,7 @@ Workspace = namedtuple(
 )
 
 
-def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True):
+def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True):
     """Allocate a :class:`Workspace` for ``m`` residuals and ``n`` variables.
 
     Parameters
@@ -40,6 +40,9 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         and ``Jt`` is then ``(n, 0)``.
     normal : bool
         Allocate the ``(n, n)`` matrices ``A`` and ``L``; False for ``SOLVER_EXTERNAL`` (they are 1x1 stubs).
+    robust : bool
+        Allocate the loss buffers ``rho``, ``rho_new`` and ``row_scale`` (7 residual-length vectors); with
+        the linear loss they are empty.
     """
     f = np.zeros
     k = min(m, n)
@@ -47,8 +50,8 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
     nj = n if normal else 1
     return Workspace(
         f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, lb, ub, d
-        f(m), f(m), f(m), f(m),  # r, r_new, fs, row_scale
-        f((3, m)), f((3, m)),  # rho, rho_new
+        f(m), f(m), f(m), f(m if robust else 0),  # r, r_new, fs, row_scale
+        f((3, m if robust else 0)), f((3, m if robust else 0)),  # rho, rho_new
         f((n, m if holds_jacobian else 0)),  # Jt
         f(n), f(n), f(n), f(n), f(n),  # g, colsq, delta, p, rhs
         f((nj, nj)), f((nj, nj)),  # A, L
@@ -65,14 +68,16 @@ Scratch = namedtuple(
         "f1", "f2",  # (m,) residuals at perturbed points
         "xt",  # (n,) perturbed point
         "h", "one_sided", "rel",  # (n,) steps, one-sided flags (int64), user relative steps (<0: default)
+        "Xbuf", "Jbuf",  # (d * chunk,), (n * chunk,): one row chunk of X and of J (chunked normal equations)
     ],
 )
 
 
-def make_scratch(m, n):
-    """Allocate the finite-difference :class:`Scratch` buffers of the compiled driver."""
+def make_scratch(m, n, d=1, chunk=0):
+    """Allocate the :class:`Scratch` buffers of the compiled driver (``chunk > 0``: for assembling
+    ``J^T J`` by chunks of ``chunk`` residuals, see :func:`lsq._kernels.compiled.normal_equations_into`)."""
     return Scratch(np.zeros(m), np.zeros(m), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64),
-                   np.full(n, -1.0))
+                   np.full(n, -1.0), np.zeros(d * chunk), np.zeros(n * chunk))
 
 
 make_workspace_jit = jit(make_workspace)

@@ -5,7 +5,16 @@ import numpy as np
 from . import _options as opt
 from ._driver import run_python
 from ._held_jacobian import HeldJacobian, jacobian_kind
-from ._kernels.codes import I_NFEV, I_NJEV, I_STATUS, SOLVER_CHOLESKY, SOLVER_EXTERNAL, SOLVER_QR, STATUS_NONFINITE
+from ._kernels.codes import (
+    I_NFEV,
+    I_NJEV,
+    I_STATUS,
+    SOLVER_CHOLESKY,
+    SOLVER_EXTERNAL,
+    SOLVER_NORMAL,
+    SOLVER_QR,
+    STATUS_NONFINITE,
+)
 from ._kernels.engine import reset
 from ._large_solvers import ConjugateGradient, Lsmr, Schur
 from ._model_problem import ModelResiduals
@@ -63,8 +72,10 @@ def least_squares(
         Levenberg-Marquardt (``D`` = running max of ``diag(J^T J)``, Moré's scaling), Levenberg
         (``D = I``), or Gauss-Newton with a backtracking line search. ``'trf'`` and ``'dogbox'`` are
         accepted as aliases of ``'lm'``. The first-order methods (see :mod:`lsq.first_order`) take one
-        gradient ``J^T f`` per step. ``'auto'`` is ``'lm'`` when the dense Jacobian fits in
-        ``memory_budget`` bytes, else ``'adam'`` on minibatches that do; ``result.method`` says which ran.
+        gradient ``J^T f`` per step. ``'auto'`` is ``'lm'`` when its Jacobian fits in
+        ``memory_budget`` bytes (dense; sparse by ``jac_sparsity``; or, for a compiled model, ``J^T J``
+        assembled by chunks, about 24 bytes per residual), else ``'adam'`` on minibatches that do;
+        ``result.method`` says which ran.
     ftol, xtol, gtol : float or None
         Stop when ``dF < ftol * F`` (with gain ratio > 0.25), when ``||dx_s|| < xtol * (xtol + ||x_s||)`` in
         the scaled variables, or when ``||g * v||_inf < gtol`` (``v`` the Coleman-Li scaling, 1 without
@@ -179,8 +190,12 @@ def least_squares(
         x_scale = "jac" if method == "lm" else 1.0
     x_scale = check_x_scale(x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
+    force_chunks = False
     if method == "auto":
-        method, batch_size = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size)
+        method, batch_size, chunked = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size, jac_sparsity)
+        if chunked and linear_solver == "auto":
+            linear_solver = "cholesky"
+            force_chunks = True
     if method in FIRST_ORDER:
         if max_nfev is None:
             max_nfev = max(10_000, 1000 * n)
@@ -204,10 +219,14 @@ def least_squares(
     d0 = np.ones(n)
     if compiled:
         fun.check_shape(x0)
-        solver, solver_code = opt.resolve_linear_solver(linear_solver, n)
+        m = fun.y.shape[0]
+        solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m)
+        if force_chunks:
+            solver_code = SOLVER_NORMAL
         opts_f, opts_i = lowered(solver_code)
+        chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
         w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac], diff_step, solver == "qr", history,
-                      analytic=jac == "2-point")
+                      analytic=jac == "2-point", chunk=chunk)
         if w.ist[I_STATUS] == STATUS_NONFINITE and w.ist[I_NFEV] == 1:
             raise ValueError(_NONFINITE_X0)
         nfev = w.ist[I_NFEV]
@@ -243,6 +262,7 @@ def least_squares(
                 J0 = problem.as_dense(J0, m, n)
             held = None if in_engine else HeldJacobian(m, n)
             w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
+                               robust=loss != "linear",
                                normal=solver_code != SOLVER_EXTERNAL)
             w.x[:] = x0
             w.lb[:] = lb
@@ -281,15 +301,33 @@ def _driver_solver(name, n, schur, tr_options):
     return None
 
 
-def _choose_method(fun, x0, args, kwargs, budget, batch_size):
-    """``method='auto'``: LM if the dense Jacobian fits in ``budget`` bytes, else Adam on minibatches that do."""
+def _choose_method(fun, x0, args, kwargs, budget, batch_size, jac_sparsity=None):
+    """``method='auto'``: LM while its Jacobian fits in ``budget`` bytes, else Adam on minibatches that do.
+
+    The Jacobian's memory is ``8 m n`` bytes dense, 12 bytes per non-zero of ``jac_sparsity``, and for a
+    compiled model about ``24 m`` bytes (three residual-length vectors; ``J^T J`` is then assembled by
+    chunks of about 1 MB).
+
+    Returns
+    -------
+    method : str
+    batch_size : int or None
+    chunked : bool
+        True when LM must assemble ``J^T J`` by chunks to stay within the budget.
+    """
     if not (isinstance(budget, int | float) and budget > 0):
         raise ValueError(f"`memory_budget` must be a positive number of bytes, got {budget!r}.")
     m = fun.y.shape[0] if isinstance(fun, ModelResiduals) else np.atleast_1d(fun(x0, *args, **(kwargs or {}))).size
     row_bytes = 8 * x0.shape[0]
     if m * row_bytes <= budget:
-        return "lm", batch_size
-    return "adam", batch_size or max(1, int(budget // row_bytes))
+        return "lm", batch_size, False
+    if jac_sparsity is not None:
+        nnz = jac_sparsity.nnz if hasattr(jac_sparsity, "nnz") else int(np.count_nonzero(jac_sparsity))
+        if 12 * nnz + 24 * m <= budget:
+            return "lm", batch_size, False
+    if isinstance(fun, ModelResiduals) and 24 * m + 8 * opt.CHUNK_ENTRIES <= budget:
+        return "lm", batch_size, True
+    return "adam", batch_size or max(1, int(budget // row_bytes)), False
 
 
 def _runs_compiled(fun, jac, loss, callback, workers):

@@ -17,6 +17,21 @@ __all__ = ["curve_fit", "covariance_from_jacobian"]
 LEASTSQ_ONLY = ("epsfcn", "factor", "diag", "col_deriv", "maxfev")
 
 
+def covariance_of(res, fun):
+    """``(J^T J)^+`` at a solution: from ``res.jac`` (truncated SVD), or, when the fit assembled ``J^T J`` by
+    chunks and never held ``J`` (``res.jac is None``), from ``fun.normal_matrix(res.x)`` (eigen-decomposition,
+    the same truncation)."""
+    if res.jac is not None:
+        return covariance_from_jacobian(res.jac)
+    A = fun.normal_matrix(res.x)
+    lam, V = np.linalg.eigh(A)
+    s = np.sqrt(np.clip(lam, 0.0, None))
+    threshold = np.finfo(float).eps * max(res.fun.shape[0], A.shape[0]) * (s.max() if s.size else 0.0)
+    keep = s > threshold
+    V = V[:, keep]
+    return (V / s[keep] ** 2) @ V.T, not keep.all()
+
+
 def covariance_from_jacobian(J):
     """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped).
 
@@ -230,7 +245,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
         raise RuntimeError("Optimal parameters not found: " + res.message)
 
     popt = res.x
-    pcov, rank_deficient = covariance_from_jacobian(res.jac)
+    pcov, rank_deficient = covariance_of(res, fun)
     ysize = res.fun.size
     # As SciPy: 'lm' (MINPACK) reports an undetermined covariance as inf, the others a pseudo-inverse.
     warn_cov = bool(np.isnan(pcov).any()) or (method == "lm" and rank_deficient)
@@ -248,7 +263,8 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
         return popt, pcov
     infodict = {"nfev": res.nfev, "fvec": res.fun}
     if method == "lm":
-        infodict.update(_minpack_factors(res.jac, res.fun))
+        if res.jac is not None:  # None when J^T J was assembled by chunks (very large m)
+            infodict.update(_minpack_factors(res.jac, res.fun))
     return popt, pcov, infodict, res.message, res.status
 
 

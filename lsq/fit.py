@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from .api import least_squares
-from .curve_fit import _n_params, covariance_from_jacobian
+from .curve_fit import _n_params, covariance_of
 from .fit_result import FitResult
 from .model import Model
 
@@ -135,7 +135,7 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     values = start.copy()
     values[free] = res.x
     m, nfree = y.shape[0], int(free.sum())
-    cov_free, _ = covariance_from_jacobian(res.jac)
+    cov_free, _ = covariance_of(res, fun)
     dof = m - nfree
     chisqr = float(np.sum(res.fun**2))
     if not absolute_sigma:

@@ -32,7 +32,7 @@ import lsq
         (dict(verbose=3), ValueError, "`verbose`"),
         (dict(ftol=None, xtol=None, gtol=None), ValueError, "tolerances"),
         (dict(jac_sparsity=np.ones((3, 2))), ValueError, "`jac_sparsity` has wrong shape"),
-        (dict(linear_solver="schur"), ValueError, "`schur=\(n_keep, block\)`"),
+        (dict(linear_solver="schur"), ValueError, r"`schur=\(n_keep, block\)`"),
         (dict(linear_solver="schur", schur=(1, 3)), ValueError, "`schur` must be"),
         (dict(tr_options={"tol": 1e-3}), TypeError, "`tr_options`"),
     ],

@@ -9,8 +9,14 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     for solver in bench.QUICK:
         assert f"| {solver} |" in report
     for section in ("Small fit, compiled model", "Gpufit's 2-D Gaussian benchmark", "fits per second",
-                    "Synthetic curve-fitting problems", "Time against problem size"):
+                    "Synthetic curve-fitting problems", "Time against problem size", "bundle adjustment",
+                    "Large dense"):
         assert section in report
+    from benchmarks.large import BA_SOLVERS, DENSE_SOLVERS
+    for solver in BA_SOLVERS + DENSE_SOLVERS:
+        assert f"| {solver} |" in report
+    assert "| nan |" not in report  # every dense child process ran
+    assert (tmp_path / "bundle_adjustment.png").exists()
     pngs = list(tmp_path.glob("*.png"))
     assert len(pngs) >= 8
     assert (tmp_path / "batch_throughput.png").exists()

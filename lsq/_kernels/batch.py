@@ -127,7 +127,7 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         start = c * per
         stop = min(k, start + per)
         if start < stop:
-            w = make_workspace_jit(m, n, qr, 0)
+            w = make_workspace_jit(m, n, qr, 0, True, True, False)  # the batch fits use the linear loss
             s = make_scratch_jit(m, n)
             guess = model_at(guess_addr)
             for i in range(start, stop):

@@ -20,7 +20,7 @@ from numba.extending import intrinsic
 
 from .._jit import jit
 from .._workspace import make_scratch_jit, make_workspace_jit
-from .codes import I_NFEV, TASK_EVAL_F, TASK_EVAL_J
+from .codes import I_NFEV, LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
 from .engine import advance, reset
 from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
 
@@ -96,31 +96,115 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
 
 
 @jit
+def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear):
+    """``A = Js^T Js``, ``g = Js^T fs`` and the squared column norms at ``w.x``, with ``J`` assembled one chunk
+    of residuals at a time in ``s.Jbuf`` (the engine's ``TASK_GRADIENT`` with ``SOLVER_NORMAL``).
+
+    No more than one chunk of ``J`` exists at any time: memory is ``n * chunk`` doubles however large ``m``
+    is. Returns the model evaluations spent, in whole-data-set equivalents (``n`` or ``2n`` for finite
+    differences, 0 with an analytic Jacobian).
+    """
+    n = w.x.shape[0]
+    m = y.shape[0]
+    d = X.shape[0]
+    chunk = s.Jbuf.shape[0] // n
+    w.A[:] = 0.0
+    w.g[:] = 0.0
+    w.colsq[:] = 0.0
+    if not has_jac:
+        fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
+    for a in range(0, m, chunk):
+        b = min(a + chunk, m)
+        c = b - a
+        Xc = s.Xbuf[: d * c].reshape((d, c))
+        for k in range(d):
+            for i in range(c):
+                Xc[k, i] = X[k, a + i]
+        Jc = s.Jbuf[: n * c].reshape((n, c))
+        yc = y[a:b]
+        wc = wts[a:b]
+        if has_jac:
+            jac(Xc, w.x, Jc)
+            for j in range(n):
+                for i in range(c):
+                    Jc[j, i] *= wc[i]
+        else:
+            rc = w.r[a:b]
+            f1 = s.f1[:c]
+            f2 = s.f2[:c]
+            for j in range(n):
+                s.xt[j] = w.x[j]
+            for j in range(n):
+                xj = w.x[j]
+                s.xt[j] = xj + s.h[j]
+                residuals_into(model, Xc, yc, wc, s.xt, f1)
+                if scheme == SCHEME_3POINT:
+                    s.xt[j] = xj + (2.0 * s.h[j] if s.one_sided[j] else -s.h[j])
+                    residuals_into(model, Xc, yc, wc, s.xt, f2)
+                s.xt[j] = xj
+                fd_column(scheme, s.one_sided[j], s.h[j], rc, f1, f2, Jc, j)
+        if not loss_linear:
+            for j in range(n):
+                for i in range(c):
+                    Jc[j, i] *= w.row_scale[a + i]
+        for j in range(n):
+            rj = Jc[j]
+            gj = 0.0
+            for i in range(c):
+                gj += rj[i] * w.fs[a + i]
+            w.g[j] += gj
+            for k in range(j + 1):
+                rk = Jc[k]
+                t = 0.0
+                for i in range(c):
+                    t += rj[i] * rk[i]
+                w.A[j, k] += t
+    for j in range(n):
+        w.colsq[j] = w.A[j, j]
+        for k in range(j):
+            w.A[k, j] = w.A[j, k]
+    if has_jac:
+        return 0
+    return n * (2 if scheme == SCHEME_3POINT else 1)
+
+
+@jit
 def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep):
-    """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start)."""
+    """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
+
+    With ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is accumulated by chunks when the engine
+    asks for the gradient.
+    """
     model = model_at(model_addr)
     jac = jacobian_at(jac_addr)
+    loss_linear = opts_i[O_LOSS] == LOSS_LINEAR
     while True:
         task = advance(w, opts_f, opts_i)
         if task == TASK_EVAL_F:
             residuals_into(model, X, y, wts, w.x_new, w.r_new)
         elif task == TASK_EVAL_J:
-            w.ist[I_NFEV] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+            if opts_i[O_SOLVER] != SOLVER_NORMAL:
+                w.ist[I_NFEV] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+        elif task == TASK_GRADIENT:
+            w.ist[I_NFEV] += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
+                                                   loss_linear)
         else:
             return
 
 
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
-          history):
+          history, chunk):
     """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, ist, fst)``.
 
-    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.)
+    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) With
+    ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the
+    solution can be had from :func:`normal_matrix`.
     """
     m = y.shape[0]
     n = x0.shape[0]
-    w = make_workspace_jit(m, n, qr, history)
-    s = make_scratch_jit(m, n)
+    w = make_workspace_jit(m, n, qr, history, chunk == 0, True, opts_i[O_LOSS] != LOSS_LINEAR)
+    s = make_scratch_jit(m, n, X.shape[0], chunk)
     w.x[:] = x0
     w.lb[:] = lb
     w.ub[:] = ub

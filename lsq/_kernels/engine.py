@@ -28,6 +28,7 @@ from .codes import (
     F_JP_SQ,
     F_LAM,
     F_LAST_STEP,
+    F_NO_GN,
     F_NU,
     F_OPTIMALITY,
     F_PRED,
@@ -429,7 +430,10 @@ def _damp_harder(w):
     """Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback)."""
     fst = w.fst
     if fst[F_TRY_GN] > 0.0:
+        # J^T J itself is singular; that is structural as a rule (e.g. the gauge freedom of bundle
+        # adjustment), so later Gauss-Newton tries would fail the same way: stop making them
         fst[F_TRY_GN] = 0.0
+        fst[F_NO_GN] = 1.0
         fst[F_TRIAL_LAM] = fst[F_LAM]
         return
     lam_floor = 0.0
@@ -524,7 +528,8 @@ def _after_trial(w, opts_f, opts_i):
     # After a step the model predicted well, try the undamped Gauss-Newton step first: it converges
     # quadratically near a small-residual solution (and exactly on linear problems); a failed try costs
     # one evaluation and leaves lam untouched.
-    fst[F_TRY_GN] = 1.0 if (accepted and ratio > GN_TRY_RATIO and opts_i[O_RULE] != RULE_BACKTRACK) else 0.0
+    try_gn = accepted and ratio > GN_TRY_RATIO and opts_i[O_RULE] != RULE_BACKTRACK and fst[F_NO_GN] == 0.0
+    fst[F_TRY_GN] = 1.0 if try_gn else 0.0
     out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
     if accepted:
         w.x[:] = w.x_new

@@ -91,15 +91,13 @@ def back_substitute(c, n, rhs, out):
 def cholesky_factor(M, n, L):
     """Cholesky factor ``M[:n, :n] = L L^T`` into the lower triangle of ``L``.
 
-    Returns False when ``M`` is not numerically positive definite (a pivot not above
-    ``n * eps * max diag``), so the caller can damp harder instead of crashing.
+    Returns False when ``M`` is not numerically positive definite (a pivot not above ``n * eps`` times its
+    own diagonal entry: relative to each variable, so a badly scaled but well-posed matrix still factors),
+    so the caller can damp harder instead of crashing.
     """
-    dmax = 0.0
-    for i in range(n):
-        dmax = max(dmax, abs(M[i, i]))
-    tiny = n * 2.220446049250313e-16 * dmax
     for j in range(n):
         s = M[j, j]
+        tiny = n * 2.220446049250313e-16 * s
         for k in range(j):
             s -= L[j, k] * L[j, k]
         if not (s > tiny) or not math.isfinite(s):

@@ -85,43 +85,51 @@ def schur_structure(indptr, indices, k, b, nb):
 
 @jit_parallel
 def schur_accumulate(indptr, indices, data, k, b, block_rows_ptr, block_rows, cams_ptr, local, C, B, E, nchunks):
-    """The parts of ``J^T J`` that do not depend on ``lam``: ``C`` (k, k), ``B`` (nb, b, b) and, for each block
-    ``p``, ``E_p`` (its cameras x b) stored flat in ``E`` from ``b * cams_ptr[p]``. Runs ``nchunks`` threads,
-    each with its own copy of ``C``."""
+    """The parts of ``J^T J`` that do not depend on ``lam``: the lower triangle of ``C`` (k, k), ``B``
+    (nb, b, b) and, for each block ``p``, ``E_p`` (its cameras x b) stored flat in ``E`` from
+    ``b * cams_ptr[p]``. Runs ``nchunks`` threads, each with its own copy of ``C``. The CSR indices must be
+    sorted, so that the camera entries of a row come before its point entries."""
     m = indptr.shape[0] - 1
     nb = B.shape[0]
     parts = np.zeros((nchunks, k, k))
     for t in prange(nchunks):
         Ct = parts[t]
         for i in range(t * m // nchunks, (t + 1) * m // nchunks):  # camera-camera products of every row
-            for q1 in range(indptr[i], indptr[i + 1]):
-                j1 = indices[q1]
-                if j1 < k:
-                    v1 = data[q1]
-                    for q2 in range(indptr[i], indptr[i + 1]):
-                        j2 = indices[q2]
-                        if j2 < k:
-                            Ct[j1, j2] += v1 * data[q2]
+            q0 = indptr[i]
+            qs = _first_point_entry(indices, q0, indptr[i + 1], k)
+            for q1 in range(q0, qs):
+                v1 = data[q1]
+                row = Ct[indices[q1]]
+                for q2 in range(q0, q1 + 1):
+                    row[indices[q2]] += v1 * data[q2]
         for p in range(t * nb // nchunks, (t + 1) * nb // nchunks):
             base = b * cams_ptr[p]
             E[base: b * cams_ptr[p + 1]] = 0.0
             B[p] = 0.0
+            Bp = B[p]
             for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
                 i = block_rows[r]
-                for q1 in range(indptr[i], indptr[i + 1]):
-                    j1 = indices[q1]
-                    if j1 >= k:
-                        a = (j1 - k) % b
-                        v1 = data[q1]
-                        for q2 in range(indptr[i], indptr[i + 1]):
-                            j2 = indices[q2]
-                            if j2 >= k:
-                                B[p, a, (j2 - k) % b] += v1 * data[q2]
-                            else:
-                                E[base + local[q2] * b + a] += data[q2] * v1
+                q0 = indptr[i]
+                q1 = indptr[i + 1]
+                qs = _first_point_entry(indices, q0, q1, k)
+                for qa in range(qs, q1):
+                    a = (indices[qa] - k) % b
+                    v = data[qa]
+                    for qb in range(qs, q1):
+                        Bp[a, (indices[qb] - k) % b] += v * data[qb]
+                    for qc in range(q0, qs):
+                        E[base + local[qc] * b + a] += data[qc] * v
     C[:] = 0.0
     for t in range(nchunks):
         C += parts[t]
+
+
+@jit
+def _first_point_entry(indices, q0, q1, k):
+    q = q0
+    while q < q1 and indices[q] < k:
+        q += 1
+    return q
 
 
 @jit_parallel
@@ -196,11 +204,17 @@ def _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, L
         for a in range(b):
             s += G[r, a] * z[a]
         rhs[jr] += s
-        for t in range(r + 1):
-            s = 0.0
-            for a in range(b):
-                s += G[r, a] * G[t, a]
-            S[jr, cams[c0 + t]] -= s  # cams are sorted: the lower triangle
+        Srow = S[jr]
+        if b == 3:  # the bundle-adjustment case, unrolled
+            g0, g1, g2 = G[r, 0], G[r, 1], G[r, 2]
+            for t in range(r + 1):
+                Srow[cams[c0 + t]] -= g0 * G[t, 0] + g1 * G[t, 1] + g2 * G[t, 2]
+        else:
+            for t in range(r + 1):
+                s = 0.0
+                for a in range(b):
+                    s += G[r, a] * G[t, a]
+                Srow[cams[c0 + t]] -= s  # cams are sorted: the lower triangle
     return True
 
 
