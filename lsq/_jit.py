@@ -17,3 +17,8 @@ jit = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 
 jit_parallel = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, parallel=True)
 """Decorator for kernels that run ``prange`` over independent fits."""
+
+jit_engine = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False)
+"""Decorator for the engine's per-iteration functions, which never allocate: compiled without numba's
+reference counting, whose atomic increments and decrements around every call that passes the workspace
+cost more than the arithmetic on small problems."""

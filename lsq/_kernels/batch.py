@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_parallel
+from .._jit import jit_engine, jit_parallel
 from .._workspace import make_scratch_jit, make_workspace_jit
 from .codes import F_COST, I_NFEV, I_NIT, I_STATUS, STATUS_BAD_INPUT
 from .compiled import model_at, run_compiled
@@ -18,13 +18,7 @@ from .engine import reset
 from .linalg import cholesky_factor, cholesky_solve
 
 
-@jit
-def _row(a, i):
-    """Row ``i`` of ``a``, or row 0 when ``a`` is shared by every fit (a single row)."""
-    return a[i] if a.shape[0] > 1 else a[0]
-
-
-@jit
+@jit_engine
 def _finite(v):
     for j in range(v.shape[0]):
         if not math.isfinite(v[j]):
@@ -32,7 +26,7 @@ def _finite(v):
     return True
 
 
-@jit
+@jit_engine
 def parameter_stderr(w, scale, out):
     """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.Jt``; inf when singular."""
     n, m = w.Jt.shape
@@ -44,48 +38,55 @@ def parameter_stderr(w, scale, out):
             w.A[a, b] = s
             w.A[b, a] = s
     if not cholesky_factor(w.A, n, w.L):
-        out[:] = np.inf
+        for j in range(n):
+            out[j] = np.inf
         return
     for j in range(n):
-        w.rhs[:] = 0.0
+        for a in range(n):
+            w.rhs[a] = 0.0
         w.rhs[j] = 1.0
         cholesky_solve(w.L, n, w.rhs, w.delta)
         out[j] = math.sqrt(w.delta[j] * scale) if w.delta[j] >= 0.0 else np.inf
 
 
-@jit
+@jit_engine
 def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f, opts_i, scheme,
             rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status):
     """Fit row ``i`` of ``Y`` on the workspace ``w`` and write its results."""
     m = Y.shape[1]
     n = params.shape[1]
-    Xi = _row(X, i)
+    Xi = X[i] if X.shape[0] > 1 else X[0]  # per-fit rows, or one row shared by every fit
     y = Y[i]
-    wi = _row(wts, i)
+    wi = wts[i] if wts.shape[0] > 1 else wts[0]
     if use_guess:
         if _finite(y):
             guess(Xi, y, w.x)
         for j in range(n):
             w.x[j] = min(max(w.x[j], lb[j]), ub[j])
     else:
-        w.x[:] = _row(P0, i)
+        p0 = P0[i] if P0.shape[0] > 1 else P0[0]
+        for j in range(n):
+            w.x[j] = p0[j]
     ok = _finite(y) and _finite(wi) and _finite(w.x)
     for j in range(n):
         ok = ok and lb[j] <= w.x[j] <= ub[j]
     if not ok:
-        params[i, :] = np.nan
-        stderr[i, :] = np.nan
+        for j in range(n):
+            params[i, j] = np.nan
+            stderr[i, j] = np.nan
         cost[i] = np.nan
         nit[i] = 0
         nfev[i] = 0
         status[i] = STATUS_BAD_INPUT
         return
-    w.lb[:] = lb
-    w.ub[:] = ub
-    w.d[:] = d0
+    for j in range(n):
+        w.lb[j] = lb[j]
+        w.ub[j] = ub[j]
+        w.d[j] = d0[j]
     reset(w, opts_i)
     run_compiled(model_addr, jac_addr, has_jac, Xi, y, wi, w, s, opts_f, opts_i, scheme, rstep)
-    params[i, :] = w.x
+    for j in range(n):
+        params[i, j] = w.x[j]
     cost[i] = w.fst[F_COST]
     nit[i] = w.ist[I_NIT]
     nfev[i] = w.ist[I_NFEV]

@@ -18,7 +18,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import jit
+from .._jit import jit, jit_engine
 from .._workspace import make_scratch_jit, make_workspace_jit
 from .codes import I_NFEV, LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
 from .engine import advance, reset
@@ -55,7 +55,7 @@ jacobian_at = _function_at(types.FunctionType(JAC_SIG))
 """``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
 
 
-@jit
+@jit_engine
 def residuals_into(model, X, y, wts, p, out):
     """``out = (model(X, p) - y) * wts``."""
     model(X, p, out)
@@ -63,7 +63,7 @@ def residuals_into(model, X, y, wts, p, out):
         out[i] = (out[i] - y[i]) * wts[i]
 
 
-@jit
+@jit_engine
 def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
     """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.Jt`` (by parameter).
 
@@ -95,7 +95,7 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
     return count
 
 
-@jit
+@jit_engine
 def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear):
     """``A = Js^T Js``, ``g = Js^T fs`` and the squared column norms at ``w.x``, with ``J`` assembled one chunk
     of residuals at a time in ``s.Jbuf`` (the engine's ``TASK_GRADIENT`` with ``SOLVER_NORMAL``).
@@ -108,9 +108,11 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
     m = y.shape[0]
     d = X.shape[0]
     chunk = s.Jbuf.shape[0] // n
-    w.A[:] = 0.0
-    w.g[:] = 0.0
-    w.colsq[:] = 0.0
+    for j in range(n):
+        w.g[j] = 0.0
+        w.colsq[j] = 0.0
+        for k in range(n):
+            w.A[j, k] = 0.0
     if not has_jac:
         fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
     for a in range(0, m, chunk):
@@ -168,7 +170,7 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
     return n * (2 if scheme == SCHEME_3POINT else 1)
 
 
-@jit
+@jit_engine
 def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep):
     """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
 

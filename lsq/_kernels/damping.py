@@ -6,7 +6,7 @@ Gauss-Newton keeps ``lam = 0`` and backtracks on ``alpha``. The gain ratio is
 ``rho = actual reduction / predicted reduction`` of the cost.
 """
 
-from .._jit import jit
+from .._jit import jit_engine as jit
 from .codes import F_ALPHA, F_LAM, F_NU, RULE_BACKTRACK, RULE_MARQUARDT, RULE_NIELSEN
 
 ACCEPT_RATIO = 1e-4

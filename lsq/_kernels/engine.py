@@ -19,7 +19,7 @@ the driver has filled the buffer. The Python driver (arbitrary user functions), 
 
 import math
 
-from .._jit import jit
+from .._jit import jit_engine as jit
 from .codes import (
     F_ACTUAL,
     F_ALPHA,
@@ -118,14 +118,14 @@ def advance(w, opts_f, opts_i):
     ist = w.ist
     phase = ist[I_PHASE]
     if phase == PHASE_START:
-        w.x_new[:] = w.x
+        _copy(w.x_new, w.x)
         ist[I_NFEV] += 1
         ist[I_PHASE] = PHASE_AFTER_F0
         return TASK_EVAL_F
     if phase == PHASE_AFTER_F0:
         cost = _evaluate_cost(w, opts_f, opts_i)
-        w.r[:] = w.r_new
-        w.rho[:] = w.rho_new
+        _copy(w.r, w.r_new)
+        _copy2(w.rho, w.rho_new)
         w.fst[F_COST] = cost
         if not math.isfinite(cost):
             return _finish(w, STATUS_NONFINITE)
@@ -142,6 +142,19 @@ def advance(w, opts_f, opts_i):
     if phase == PHASE_AFTER_JP:
         return _after_model(w, w.fst[F_JP_SQ], opts_f, opts_i)
     return TASK_DONE
+
+
+@jit
+def _copy(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@jit
+def _copy2(dst, src):
+    for k in range(dst.shape[0]):
+        for i in range(dst.shape[1]):
+            dst[k, i] = src[k, i]
 
 
 @jit
@@ -218,7 +231,7 @@ def _scale_for_loss(w, loss):
     n, mj = w.Jt.shape  # mj = 0 when the driver holds J
     m = w.r.shape[0]
     if loss == LOSS_LINEAR:
-        w.fs[:] = w.r
+        _copy(w.fs, w.r)
         return
     for i in range(m):
         s = w.rho[1, i] + 2.0 * w.rho[2, i] * w.r[i] * w.r[i]
@@ -532,10 +545,10 @@ def _after_trial(w, opts_f, opts_i):
     fst[F_TRY_GN] = 1.0 if try_gn else 0.0
     out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
     if accepted:
-        w.x[:] = w.x_new
-        w.r[:] = w.r_new
+        _copy(w.x, w.x_new)
+        _copy(w.r, w.r_new)
         if opts_i[O_LOSS] != LOSS_LINEAR:
-            w.rho[:] = w.rho_new
+            _copy2(w.rho, w.rho_new)
         fst[F_COST] = cost_new
         fst[F_LAST_STEP] = fst[F_STEP_NORM]
         ist[I_NIT] += 1
@@ -557,11 +570,14 @@ def _after_trial(w, opts_f, opts_i):
 @jit
 def reset(w, opts_i):
     """Put a workspace back to its start state (``w.x`` must hold the new ``x0``)."""
-    w.ist[:] = 0
+    for k in range(w.ist.shape[0]):
+        w.ist[k] = 0
     w.ist[I_PENDING] = NO_PENDING
-    w.fst[:] = 0.0
+    for k in range(w.fst.shape[0]):
+        w.fst[k] = 0.0
     w.fst[F_ALPHA] = 1.0
     w.fst[F_NU] = 2.0
     if opts_i[O_SCALING] == SCALING_JAC:
-        w.d[:] = 1.0
+        for j in range(w.d.shape[0]):
+            w.d[j] = 1.0
     w.ist[I_PHASE] = PHASE_START

@@ -7,7 +7,7 @@ user gives ``diff_step`` (falling back to the default where that step vanishes);
 """
 
 
-from .._jit import jit
+from .._jit import jit_engine as jit
 
 SCHEME_2POINT = 0
 SCHEME_3POINT = 1
