@@ -77,9 +77,29 @@ def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     return name, c.SOLVER_QR if name == "qr" else c.SOLVER_CHOLESKY
 
 
+_LOWERED = {}
+"""Lowered options by their arguments: the arrays are only read by the kernels, so equal options share them."""
+
+
 def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3,
           max_nit=2**62):
     """Turn validated options into ``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.advance`."""
+    if callable(loss):
+        return _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev,
+                      tau, max_nit)
+    key = (method, damping, int(linear_solver), loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
+           f_scale, int(max_nfev), tau, int(max_nit))
+    out = _LOWERED.get(key)
+    if out is None:
+        if len(_LOWERED) > 256:
+            _LOWERED.clear()
+        out = _LOWERED[key] = _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol,
+                                     f_scale, max_nfev, tau, max_nit)
+    return out
+
+
+def _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau,
+           max_nit):
     opts_f = np.zeros(c.N_OPTS_F)
     opts_f[c.O_FTOL] = ftol
     opts_f[c.O_XTOL] = xtol

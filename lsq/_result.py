@@ -39,7 +39,8 @@ def find_active_constraints(x, lb, ub, rtol=1e-10):
 
 def history_dict(hist, rows):
     """Per-iteration history (row 0 is the starting point) as a dict of arrays."""
-    return {name: hist[:rows, k].copy() for k, name in enumerate(HISTORY_FIELDS)}
+    block = hist[:rows].T.copy()  # one copy; each field is a row of it
+    return dict(zip(HISTORY_FIELDS, block, strict=True))
 
 
 def build_result(w, method, nfev, njev, jac=None):

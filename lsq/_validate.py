@@ -9,7 +9,11 @@ EPS = np.finfo(float).eps
 
 
 def check_x0(x0):
-    """Return ``x0`` as a finite 1-D float array."""
+    """Return ``x0`` as a finite 1-D float array (a copy)."""
+    if type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.size:  # the common case, fast
+        if not np.isfinite(x0).all():
+            raise ValueError("`x0` must be finite; it contains NaN or inf.")
+        return x0.copy()
     if np.iscomplexobj(x0):
         raise ValueError("`x0` must be real.")
     try:

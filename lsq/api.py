@@ -176,7 +176,8 @@ def least_squares(
         raise TypeError(f"`tr_options` got unexpected keys {sorted(unknown)}; known: {sorted(TR_OPTIONS)}.")
     if linear_solver == "schur" and schur is None:
         raise ValueError("linear_solver='schur' needs `schur=(n_keep, block)`.")
-    if not (np.isscalar(f_scale) and np.isreal(f_scale) and f_scale > 0):
+    if not (type(f_scale) in (float, int) and f_scale > 0) and not (np.isscalar(f_scale) and np.isreal(f_scale)
+                                                                     and f_scale > 0):
         raise ValueError(f"`f_scale` must be a positive number, got {f_scale!r}.")
     if not isinstance(history, int) or history < 0:
         raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
@@ -184,7 +185,9 @@ def least_squares(
     x0 = check_x0(x0)
     n = x0.shape[0]
     lb, ub = check_bounds(bounds, n)
-    check_x0_in_bounds(x0, lb, ub)
+    bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
+    if bounded:
+        check_x0_in_bounds(x0, lb, ub)
     x_scale_given = x_scale is not None
     if x_scale is None:
         x_scale = "jac" if method == "lm" else 1.0
@@ -208,7 +211,6 @@ def least_squares(
 
     compiled = (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
                 and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky"))
-    bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
 
     def lowered(solver_code):
         d0[:] = 1.0 if isinstance(x_scale, str) else 1.0 / x_scale**2

@@ -8,6 +8,7 @@ from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
 from . import _options as opt
+from ._jit import jit
 from ._model_problem import ModelResiduals
 from .api import least_squares
 from .model import Model
@@ -41,12 +42,30 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    _, s, VT = np.linalg.svd(J, full_matrices=False)  # numpy's: scipy.linalg's input checks cost ~80 us
-    threshold = np.finfo(float).eps * max(J.shape) * (s[0] if s.size else 0.0)
-    keep = s > threshold
-    VT = VT[keep]
-    s = s[keep]
-    return (VT.T / s**2) @ VT, not keep.all()
+    J = np.ascontiguousarray(J, dtype=float)
+    if not np.isfinite(J).all():
+        n = J.shape[1]
+        return np.full((n, n), np.nan), True
+    return _pinv_normal(J)
+
+
+@jit
+def _pinv_normal(J):
+    # compiled: LAPACK's SVD without numpy's per-call checks, which cost more than a 100 x 4 decomposition
+    _, s, VT = np.linalg.svd(J, full_matrices=False)
+    n = VT.shape[1]
+    threshold = 2.220446049250313e-16 * max(J.shape[0], J.shape[1]) * (s[0] if s.size else 0.0)
+    out = np.zeros((n, n))
+    dropped = False
+    for k in range(s.shape[0]):
+        if s[k] > threshold:
+            w = 1.0 / (s[k] * s[k])
+            for a in range(n):
+                for b in range(n):
+                    out[a, b] += VT[k, a] * w * VT[k, b]
+        else:
+            dropped = True
+    return out, dropped
 
 
 def _n_params(f):
