@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from ._kernels import codes as c
+from ._kernels.coloring import csr_column_sumsq
 
 N_PROBES = 8
 """Random probes for the column norms of a ``LinearOperator`` Jacobian (Hutchinson's diagonal estimate)."""
@@ -54,7 +55,7 @@ class HeldJacobian:
         """Store a newly evaluated Jacobian (its shape is checked by the problem)."""
         self.kind = jacobian_kind(J)
         if self.kind == "sparse":
-            J = sp.csr_matrix(J, dtype=float)
+            J = J if sp.isspmatrix_csr(J) and J.dtype == np.float64 else sp.csr_matrix(J, dtype=float)
         self.J = J
         self.version += 1
 
@@ -66,7 +67,7 @@ class HeldJacobian:
         elif self.kind == "dense":
             Js = J * w.row_scale[:, None]
         elif self.kind == "sparse":
-            Js = sp.diags(w.row_scale) @ J
+            Js = (sp.diags(w.row_scale) @ J).tocsr()
         else:
             Js = aslinearoperator(sp.diags(w.row_scale)) @ J
         self.Js = Js
@@ -78,7 +79,7 @@ class HeldJacobian:
             if self.kind == "dense":
                 w.colsq[:] = np.einsum("ij,ij->j", Js, Js)
             else:
-                w.colsq[:] = np.asarray(Js.multiply(Js).sum(axis=0)).ravel()
+                csr_column_sumsq(Js.indices, Js.data, w.colsq)
         if normal:
             if self.kind == "operator":
                 raise ValueError("linear_solver='cholesky' needs the Jacobian's entries; `jac` returned a "

@@ -177,9 +177,10 @@ class Schur(_DriverSolver):
         if held.kind == "operator":
             raise ValueError("linear_solver='schur' needs the Jacobian's entries; `jac` returned a LinearOperator.")
         J = held.Js if held.kind == "sparse" else sp.csr_matrix(held.Js)
-        J = sp.csr_matrix(J)
-        J.sort_indices()
-        indptr, indices = J.indptr.astype(np.int64), J.indices.astype(np.int64)
+        if not J.has_sorted_indices:
+            J = J.copy()
+            J.sort_indices()
+        indptr, indices = J.indptr, J.indices
         key = (indptr.shape[0], indices.shape[0])
         same = (self._pattern is not None and self._pattern[0] == key
                 and np.array_equal(self._pattern[1], indptr) and np.array_equal(self._pattern[2], indices))

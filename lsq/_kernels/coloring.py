@@ -67,3 +67,11 @@ def assemble_grouped(csr_indptr, csr_indices, colors, h, one_sided, scheme, f0, 
                 data[k] = (-3.0 * f0[i] + 4.0 * F1[g, i] - F2[g, i]) / (2.0 * h[j])
             else:
                 data[k] = (F1[g, i] - F2[g, i]) / (2.0 * h[j])
+
+
+@jit
+def csr_column_sumsq(indices, data, out):
+    """Squared column norms of a CSR (or COO) matrix from its column indices and values."""
+    out[:] = 0.0
+    for k in range(indices.shape[0]):
+        out[indices[k]] += data[k] * data[k]
