@@ -45,13 +45,15 @@ def _progress(total, enabled):
 
 
 def nist_table(summary, base="scipy trf"):
-    lines = ["| solver | LRE>=4 | LRE>=6 | mean LRE | calls of fun | nfev / " + base + " | seconds |",
-             "|---|---|---|---|---|---|---|"]
-    ref = summary[base]["nfev"]
+    lines = ["| solver | LRE>=4 | LRE>=6 | mean LRE | calls of fun | nfev / " + base + " | Jacobians | "
+             "iterations | seconds | seconds / " + base + " |", "|---|---|---|---|---|---|---|---|---|---|"]
+    ref = summary[base]
     for s, v in summary.items():
         lines.append(f"| {s} | {v['lre4']}/{v['runs']} | {v['lre6']}/{v['runs']} | {v['mean_lre']:.2f} | "
-                     f"{v['nfev']} | {v['nfev'] / ref:.2f} | {v['seconds']:.2f} |")
-    return "\n".join(lines)
+                     f"{v['nfev']} | {v['nfev'] / ref['nfev']:.2f} | {v['njev']} | {v['nit']} | {v['seconds']:.2f} | "
+                     f"{v['seconds'] / ref['seconds']:.2f} |")
+    return "\n".join(lines) + ("\n\n(Jacobians: calls of the exact Jacobian, or the solver's own count with "
+                               "finite differences, 0 where it reports none; iterations: nit, else Jacobians.)")
 
 
 def overhead_table(rows, base="scipy lm"):

@@ -4,23 +4,28 @@ import numpy as np
 
 from lsq.datasets import load_nist, nist_names
 
-from .solvers import run
+from .solvers import Counted, run
 
 EXACT_TOLS = dict(ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=10000)
 
 
 def nist_runs(solvers, jacobian, names=None, progress=None):
-    """One row per (solver, problem, start): LRE (min over parameters), calls of fun, seconds."""
+    """One row per (solver, problem, start): LRE (min over parameters), calls of fun, Jacobian evaluations
+    (counted calls of the exact Jacobian; the solver's ``njev`` with finite differences, 0 where it reports
+    none), iterations (``nit`` where the solver reports it, else ``njev``), seconds."""
     rows = []
     for name in names or nist_names():
         p = load_nist(name)
         for start in (1, 2):
             for s in solvers:
-                kw = dict(EXACT_TOLS, jac=p.residual_jacobian) if jacobian == "exact" else {}
-                x, calls, sec, _ = run(s, p.residuals, p.start(start), **kw)
+                jac = Counted(p.residual_jacobian)
+                kw = dict(EXACT_TOLS, jac=jac) if jacobian == "exact" else {}
+                x, calls, sec, res = run(s, p.residuals, p.start(start), **kw)
                 lre = float(p.lre(x).min()) if np.all(np.isfinite(x)) else 0.0
+                njev = jac.calls if jacobian == "exact" else (getattr(res, "njev", None) or 0)
+                nit = getattr(res, "nit", None)
                 rows.append(dict(solver=s, problem=name, start=start, jacobian=jacobian, lre=lre, nfev=calls,
-                                 seconds=sec))
+                                 njev=int(njev), nit=int(nit) if nit is not None else int(njev), seconds=sec))
             if progress is not None:
                 progress.update(1)
     return rows
@@ -34,5 +39,6 @@ def summarise(rows):
         lre = np.array([r["lre"] for r in sel])
         out[s] = dict(runs=len(sel), lre4=int((lre >= 4).sum()), lre6=int((lre >= 6).sum()),
                       mean_lre=float(lre.mean()), nfev=int(sum(r["nfev"] for r in sel)),
+                      njev=int(sum(r["njev"] for r in sel)), nit=int(sum(r["nit"] for r in sel)),
                       seconds=float(sum(r["seconds"] for r in sel)))
     return out
