@@ -8,7 +8,8 @@ each Jacobian, and the whole solve to ``ftol=1e-4``.
 Dense fit: six Gaussian peaks plus a linear baseline (20 parameters) on ``m`` points. Each solver runs in a
 fresh process, which reports its wall time and its peak memory above the process's size before the
 solve (data and residual function included in the baseline): lsq with the compiled model (``J^T J`` by
-chunks, ``J`` never held), lsq with the same residuals as a plain Python function, SciPy lm and trf.
+chunks, ``J`` never held), lsq with the same residuals as a plain Python function (``J`` held once) and
+as a row function ``fun(x, idx)`` with ``minibatch=True`` (``J^T J`` by chunks), SciPy lm and trf.
 """
 
 import json
@@ -24,7 +25,8 @@ import lsq
 from lsq.datasets import make_bundle_adjustment
 
 BA_SOLVERS = ("lsq lm schur", "lsq lm cg", "scipy trf lsmr")
-DENSE_SOLVERS = ("lsq lm, compiled model", "lsq lm, Python residuals", "scipy lm", "scipy trf")
+DENSE_SOLVERS = ("lsq lm, compiled model", "lsq lm, Python residuals", "lsq lm, Python rows fun(x, idx)", "scipy lm",
+                 "scipy trf")
 
 
 def _ba_run(name, p, ftol):
@@ -108,10 +110,14 @@ def dense_child(name, m):
     def resid(p):
         return six_peaks(x, *p) - y
 
+    def rows(p, idx):
+        return six_peaks(x[idx], *p) - y[idx]
+
     compiled = six_peaks.residuals(x, y)
     runs = {
         "lsq lm, compiled model": lambda: lsq.least_squares(compiled, start, jac="2-point"),
         "lsq lm, Python residuals": lambda: lsq.least_squares(resid, start),
+        "lsq lm, Python rows fun(x, idx)": lambda: lsq.least_squares(rows, start, minibatch=True),
         "scipy lm": lambda: scipy_least_squares(resid, start, method="lm"),
         "scipy trf": lambda: scipy_least_squares(resid, start, method="trf"),
     }

@@ -78,6 +78,9 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
                     w.ist[c.I_PENDING] = c.STATUS_CALLBACK
             before = problem.nfev
+            if getattr(held, "deferred", False):  # J^T J by row chunks, when the gradient is asked for
+                held.set_point(w.x.copy())
+                continue
             if J0 is not None:
                 J, J0 = J0, None
             else:
@@ -88,7 +91,10 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 held.set(J)
             w.ist[c.I_NFEV] += problem.nfev - before
         elif task == c.TASK_GRADIENT:
-            held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
+            spent = held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
+            if spent:  # row-chunked differences (lsq._row_chunks), counted in whole-data evaluations
+                w.ist[c.I_NFEV] += spent
+                problem.nfev += spent
         elif task == c.TASK_SOLVE:
             solver.solve(held, w)
         elif task == c.TASK_EVAL_JP:

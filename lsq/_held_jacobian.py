@@ -60,7 +60,10 @@ class HeldJacobian:
         self.version += 1
 
     def linearize(self, w, loss_linear, normal):
-        """Answer ``TASK_GRADIENT``: ``g = Js^T fs``, squared column norms, and ``A = Js^T Js`` if ``normal``."""
+        """Answer ``TASK_GRADIENT``: ``g = Js^T fs``, squared column norms, and ``A = Js^T Js`` if ``normal``.
+
+        Returns 0: no calls of ``fun`` are spent here (see :class:`lsq._row_chunks.RowChunkedJacobian`).
+        """
         J = self.J
         if loss_linear:
             Js = J
@@ -86,6 +89,7 @@ class HeldJacobian:
                                  "LinearOperator: use linear_solver='cg' or 'lsmr'.")
             A = Js.T @ Js
             w.A[:] = A.toarray() if sp.issparse(A) else A
+        return 0
 
     def _probe_column_norms(self, Js):
         """Estimate ``diag(Js^T Js)`` from random sign vectors ``v``: the mean of ``v * (Js^T Js v)``."""

@@ -55,7 +55,7 @@ def build_result(w, method, nfev, njev, jac=None):
         x=w.x.copy(),
         cost=float(w.fst[c.F_COST]),
         fun=w.r.copy(),
-        jac=jac if jac is not None or w.Jt is None else np.ascontiguousarray(w.Jt.T),
+        jac=jac if jac is not None or w.Jt is None or w.Jt.shape[1] == 0 else np.ascontiguousarray(w.Jt.T),
         grad=w.g.copy(),
         optimality=float(w.fst[c.F_OPTIMALITY]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),

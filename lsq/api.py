@@ -20,6 +20,7 @@ from ._large_solvers import ConjugateGradient, Lsmr, Schur
 from ._model_problem import ModelResiduals
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
 from ._result import build_result
+from ._row_chunks import RowChunkedJacobian
 from ._validate import (
     check_bounds,
     check_choice,
@@ -139,7 +140,10 @@ def least_squares(
         ``'inverse_sqrt'`` (with ``lr`` as the initial rate) or a :mod:`lsq.schedules` object.
     minibatch : bool
         If True, ``fun(x, idx)`` (and a callable ``jac(x, idx)``) return only the residuals (rows) ``idx``:
-        an index array for a minibatch, ``slice(None)`` for all (the cost at the end of each epoch).
+        an index array for a minibatch, ``slice(None)`` for all (the cost at the end of each epoch). With
+        ``'lm'``, ``'levenberg'`` or ``'gn'``, ``idx`` is a slice of about 1 MB of ``J`` and ``J^T J`` is
+        assembled chunk by chunk, so the whole Jacobian is never held; ``nfev`` then counts finite
+        differences in whole-data evaluations and ``result.jac`` is None.
     grad : callable, optional
         ``grad(x) -> (n,)``, the gradient of the cost, used by the first-order methods instead of ``J^T f``.
 
@@ -210,7 +214,7 @@ def least_squares(
         max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
 
     compiled = (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
-                and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky"))
+                and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky") and not minibatch)
 
     def lowered(solver_code):
         d0[:] = 1.0 if isinstance(x_scale, str) else 1.0 / x_scale**2
@@ -237,13 +241,19 @@ def least_squares(
             jac = fun.jacobian
         mapper = Mapper(workers)
         try:
+            rows = None
+            if minibatch:
+                fun, jac, rows = _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver)
+                args, kwargs = (), None
             problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
             f0 = problem.residuals(x0.copy())
             if not np.all(np.isfinite(f0)):
                 raise ValueError(_NONFINITE_X0)
             m = f0.shape[0]
             kind, J0 = "dense", None
-            if callable(jac):
+            if rows is not None:
+                pass  # J^T J by row chunks: no Jacobian is evaluated whole
+            elif callable(jac):
                 J0 = problem.jacobian(x0.copy(), f0, raw=True)
                 kind = jacobian_kind(J0)
             elif jac_sparsity is not None:
@@ -258,11 +268,15 @@ def least_squares(
                                      "LinearOperator: give a numeric `x_scale`.")
                 x_scale = 1.0
             solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
+            if rows is not None:
+                solver, solver_code = "cholesky", SOLVER_NORMAL
             opts_f, opts_i = lowered(solver_code)
             in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
             if in_engine and J0 is not None:
                 J0 = problem.as_dense(J0, m, n)
             held = None if in_engine else HeldJacobian(m, n)
+            if rows is not None:
+                held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
             w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
                                robust=loss != "linear",
                                normal=solver_code != SOLVER_EXTERNAL)
@@ -285,6 +299,32 @@ def least_squares(
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
+
+
+def _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver):
+    """``minibatch=True`` with an LM method: ``fun(x, idx)`` (and ``jac(x, idx)``) give rows, and ``J^T J`` is
+    assembled by chunks of rows. Returns the whole-data residual function, the finite-difference scheme
+    for the steps, and ``(fun_rows, jac_rows or None)``."""
+    if jac_sparsity is not None or linear_solver not in ("auto", "cholesky"):
+        raise ValueError("minibatch=True with an LM method assembles J^T J by chunks of rows: `linear_solver` "
+                         "must be 'auto' or 'cholesky' and `jac_sparsity` None.")
+    if jac == "cs":
+        raise ValueError("minibatch=True with an LM method supports jac='2-point', '3-point' or a callable "
+                         "jac(x, idx), not 'cs'.")
+    kw = kwargs or {}
+
+    def fun_rows(x, idx):
+        return fun(x, idx, *args, **kw)
+
+    def fun_all(x):
+        return fun(x, slice(None), *args, **kw)
+
+    jac_rows = None
+    if callable(jac):
+        def jac_rows(x, idx):
+            return jac(x, idx, *args, **kw)
+
+    return fun_all, "2-point" if callable(jac) else jac, (fun_rows, jac_rows)
 
 
 def _driver_solver(name, n, schur, tr_options):

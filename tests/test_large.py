@@ -235,3 +235,50 @@ def test_auto_keeps_lm_within_a_small_memory_budget():
     res = lsq.least_squares(broyden, -np.ones(n), jac_sparsity=broyden_pattern(n), method="auto",
                             memory_budget=8 * n * n // 10)
     assert res.method == "lm" and res.cost < 1e-20
+
+
+def _rows_problem(m=200_000):
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 10, m)
+    y = 3.0 * np.exp(-0.4 * t) + 0.5 * np.sin(1.3 * t) + 0.01 * rng.standard_normal(m)
+
+    def rows(p, idx):
+        tt = t[idx]
+        return p[0] * np.exp(-p[1] * tt) + p[2] * np.sin(p[3] * tt) - y[idx]
+
+    def jac_rows(p, idx):
+        tt = t[idx]
+        e = np.exp(-p[1] * tt)
+        return np.column_stack([e, -p[0] * tt * e, np.sin(p[3] * tt), p[2] * tt * np.cos(p[3] * tt)])
+
+    return rows, jac_rows, np.array([2.5, 0.5, 0.4, 1.25])
+
+
+@pytest.mark.parametrize("jac", ["2-point", "3-point", "callable"])
+def test_python_rows_assemble_normal_equations_by_chunks(jac):
+    rows, jac_rows, p0 = _rows_problem()
+    seen = []
+
+    def counted(p, idx):
+        seen.append(idx)
+        return rows(p, idx)
+
+    whole = lsq.least_squares(lambda p: rows(p, slice(None)), p0, ftol=1e-12, xtol=1e-12)
+    res = lsq.least_squares(counted, p0, jac=jac_rows if jac == "callable" else jac, minibatch=True, ftol=1e-12,
+                            xtol=1e-12)
+    assert res.success and res.jac is None
+    np.testing.assert_allclose(res.x, whole.x, rtol=1e-9)
+    chunks = [s for s in seen if s != slice(None)]
+    if jac != "callable":  # differences ask for row chunks only, never the whole data set
+        assert chunks and max(s.stop - s.start for s in chunks) <= 2**17 // 4
+
+
+def test_python_rows_with_loss_and_bounds_match_whole_data():
+    rows, _, p0 = _rows_problem(50_000)
+    kw = dict(loss="soft_l1", bounds=([0, 0, 0, 0], [10, 10, 10, 1.28]))
+    whole = lsq.least_squares(lambda p: rows(p, slice(None)), p0, **kw)
+    res = lsq.least_squares(rows, p0, minibatch=True, **kw)
+    np.testing.assert_allclose(res.cost, whole.cost, rtol=1e-10)
+    np.testing.assert_allclose(res.x, whole.x, rtol=1e-8)
+    with pytest.raises(ValueError, match="minibatch=True"):
+        lsq.least_squares(rows, p0, minibatch=True, linear_solver="qr")
