@@ -73,7 +73,8 @@ def startup_seconds():
     runs = []
     for _ in range(2):
         proc = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            return None
+        if proc.returncode != 0:  # say why in the report instead of leaving the section out
+            lines = (proc.stderr or proc.stdout or "no output").strip().splitlines()
+            return {"error": f"exit status {proc.returncode}: {lines[-1] if lines else ''}"}
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return runs[-1]
