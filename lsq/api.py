@@ -217,12 +217,10 @@ def least_squares(
                 and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky") and not minibatch)
 
     def lowered(solver_code):
-        d0[:] = 1.0 if isinstance(x_scale, str) else 1.0 / x_scale**2
         return opt.lower(method, damping, solver_code, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
                          max_nfev)
 
     jac_out = None
-    d0 = np.ones(n)
     if compiled:
         fun.check_shape(x0)
         m = fun.y.shape[0]
@@ -231,8 +229,8 @@ def least_squares(
             solver_code = SOLVER_NORMAL
         opts_f, opts_i = lowered(solver_code)
         chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
-        w = fun.solve(x0, lb, ub, d0, opts_f, opts_i, FD_SCHEMES[jac], diff_step, solver == "qr", history,
-                      analytic=jac == "2-point", chunk=chunk)
+        w = fun.solve(x0, lb, ub, _initial_scaling(x_scale, n), opts_f, opts_i, FD_SCHEMES[jac], diff_step,
+                      solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
         if w.ist[I_STATUS] == STATUS_NONFINITE and w.ist[I_NFEV] == 1:
             raise ValueError(_NONFINITE_X0)
         nfev = w.ist[I_NFEV]
@@ -283,7 +281,7 @@ def least_squares(
             w.x[:] = x0
             w.lb[:] = lb
             w.ub[:] = ub
-            w.d[:] = d0
+            w.d[:] = _initial_scaling(x_scale, n)
             reset(w, opts_i)
             run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
                        f_scale=float(f_scale), callback=callback, verbose=verbose, held=held,
@@ -299,6 +297,11 @@ def least_squares(
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
+
+
+def _initial_scaling(x_scale, n):
+    """The engine's starting ``d``: ones for ``'jac'`` (replaced by the column norms), else ``1 / x_scale**2``."""
+    return np.ones(n) if isinstance(x_scale, str) else 1.0 / x_scale**2
 
 
 def _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver):

@@ -69,29 +69,38 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
 
     Returns the number of model evaluations spent (0 with an analytic Jacobian).
     """
-    n, m = w.Jt.shape
+    if not has_jac:
+        fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
+    return _residual_jacobian(model, jac, has_jac, X, y, wts, w.x, w.r, s, scheme, s.f1, s.f2, w.Jt)
+
+
+@jit_engine
+def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2, out):
+    """``out[j, i] = d r_i / d x_j`` for the points ``X`` (residuals ``r0`` at ``x``): the analytic Jacobian
+    times ``wts``, or differences with the steps already in ``s.h``/``s.one_sided``. Returns the model
+    evaluations spent."""
+    n, m = out.shape
     if has_jac:
-        jac(X, w.x, w.Jt)
+        jac(X, x, out)
         for j in range(n):
-            row = w.Jt[j]
+            row = out[j]
             for i in range(m):
                 row[i] *= wts[i]
         return 0
-    fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
     for j in range(n):
-        s.xt[j] = w.x[j]
+        s.xt[j] = x[j]
     count = 0
     for j in range(n):
-        xj = w.x[j]
+        xj = x[j]
         s.xt[j] = xj + s.h[j]
-        residuals_into(model, X, y, wts, s.xt, s.f1)
+        residuals_into(model, X, y, wts, s.xt, f1)
         count += 1
         if scheme == SCHEME_3POINT:
             s.xt[j] = xj + (2.0 * s.h[j] if s.one_sided[j] else -s.h[j])
-            residuals_into(model, X, y, wts, s.xt, s.f2)
+            residuals_into(model, X, y, wts, s.xt, f2)
             count += 1
         s.xt[j] = xj
-        fd_column(scheme, s.one_sided[j], s.h[j], w.r, s.f1, s.f2, w.Jt, j)
+        fd_column(scheme, s.one_sided[j], s.h[j], r0, f1, f2, out, j)
     return count
 
 
@@ -123,28 +132,8 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
             for i in range(c):
                 Xc[k, i] = X[k, a + i]
         Jc = s.Jbuf[: n * c].reshape((n, c))
-        yc = y[a:b]
-        wc = wts[a:b]
-        if has_jac:
-            jac(Xc, w.x, Jc)
-            for j in range(n):
-                for i in range(c):
-                    Jc[j, i] *= wc[i]
-        else:
-            rc = w.r[a:b]
-            f1 = s.f1[:c]
-            f2 = s.f2[:c]
-            for j in range(n):
-                s.xt[j] = w.x[j]
-            for j in range(n):
-                xj = w.x[j]
-                s.xt[j] = xj + s.h[j]
-                residuals_into(model, Xc, yc, wc, s.xt, f1)
-                if scheme == SCHEME_3POINT:
-                    s.xt[j] = xj + (2.0 * s.h[j] if s.one_sided[j] else -s.h[j])
-                    residuals_into(model, Xc, yc, wc, s.xt, f2)
-                s.xt[j] = xj
-                fd_column(scheme, s.one_sided[j], s.h[j], rc, f1, f2, Jc, j)
+        _residual_jacobian(model, jac, has_jac, Xc, y[a:b], wts[a:b], w.x, w.r[a:b], s, scheme, s.f1[:c],
+                           s.f2[:c], Jc)
         if not loss_linear:
             for j in range(n):
                 for i in range(c):
