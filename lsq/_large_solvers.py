@@ -227,5 +227,5 @@ class Schur(_DriverSolver):
             except (np.linalg.LinAlgError, ValueError):
                 return self.store(w, nan)
         step = np.empty(self.n)
-        schur_back_substitute(self.E, cams_ptr, cams, Binv, w.g, mask, dc, step)
+        schur_back_substitute(self.E, cams_ptr, cams, Binv, w.g, mask, dc, step, self.nchunks)
         self.store(w, step[free])

@@ -41,12 +41,9 @@ class GroupedDifferences:
     def __init__(self, pattern):
         self.pattern = pattern
         self.m, self.n = pattern.shape
-        csc = pattern.tocsc()
-        csc.sort_indices()
         self.indptr = pattern.indptr.astype(np.int64)
         self.indices = pattern.indices.astype(np.int64)
-        self.colors, self.ngroups = color_columns(csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
-                                                  self.indptr, self.indices, self.n)
+        self.colors, self.ngroups = color_columns(self.indptr, self.indices, self.n)
         self.members = [np.flatnonzero(self.colors == g) for g in range(self.ngroups)]
 
     def evaluations(self, scheme):

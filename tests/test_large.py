@@ -125,6 +125,24 @@ def test_colouring_never_groups_columns_that_share_a_row(m, n, density, seed):
     assert grouped.ngroups >= dense.sum(axis=1).max(initial=0)
 
 
+def _greedy_colours(dense):
+    """Reference: each column takes the smallest colour no column sharing a row has taken."""
+    colours = []
+    for j in range(dense.shape[1]):
+        taken = {colours[i] for i in range(j) if np.any(dense[:, i] & dense[:, j])}
+        colours.append(min(set(range(j + 1)) - taken))
+    return np.array(colours)
+
+
+@pytest.mark.parametrize("n, density", [(40, 0.2), (150, 1.0)])  # 150 dense columns need 150 colours (3 words)
+def test_colouring_is_the_column_order_greedy(n, density):
+    m = 30
+    pattern = sp.random(m, n, density=density, random_state=1, format="csr")
+    dense = pattern.toarray() != 0
+    grouped = GroupedDifferences(check_sparsity(pattern, m, n))
+    np.testing.assert_array_equal(grouped.colors, _greedy_colours(dense))
+
+
 def test_grouped_jacobian_matches_analytic_on_a_random_pattern():
     rng = np.random.default_rng(3)
     m, n = 40, 25

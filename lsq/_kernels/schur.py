@@ -27,17 +27,23 @@ def schur_structure(indptr, indices, k, b, nb):
     cams_ptr, cams : ndarray
         Camera columns touching block ``p`` are ``cams[cams_ptr[p]:cams_ptr[p + 1]]`` (sorted).
     local : ndarray, shape (nnz,)
-        For a camera non-zero, its position in its block's camera list; -1 for point non-zeros and
-        for rows without a point.
+        For a camera non-zero, its position in its block's camera list; for a point non-zero, its offset
+        in the block; -1 in rows without a point.
     """
     m = indptr.shape[0] - 1
+    block_of = np.empty(nb * b, dtype=np.int64)  # a table, not integer division per non-zero (slow here)
+    offset_of = np.empty(nb * b, dtype=np.int64)
+    for p in range(nb):
+        for a in range(b):
+            block_of[p * b + a] = p
+            offset_of[p * b + a] = a
     row_block = np.full(m, -1, dtype=np.int64)
     ok = True
     for i in range(m):
         for q in range(indptr[i], indptr[i + 1]):
             j = indices[q]
             if j >= k:
-                p = (j - k) // b
+                p = block_of[j - k]
                 if row_block[i] == -1:
                     row_block[i] = p
                 elif row_block[i] != p:
@@ -68,19 +74,33 @@ def schur_structure(indptr, indices, k, b, nb):
                     seen[j] = p
                     cams_list[total] = j
                     total += 1
-        cams_list[start:total].sort()
+        _insertion_sort(cams_list, start, total)
         cams_ptr[p + 1] = total
     cams = cams_list[:total].copy()
     local = np.full(indices.shape[0], -1, dtype=np.int64)
+    position = np.empty(k, dtype=np.int64)  # position[j]: column j's place in the current block's list
     for p in range(nb):
         c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+        for c in range(c0, c1):
+            position[cams[c]] = c - c0
         for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
             i = block_rows[r]
             for q in range(indptr[i], indptr[i + 1]):
                 j = indices[q]
-                if j < k:
-                    local[q] = np.searchsorted(cams[c0:c1], j)
+                local[q] = position[j] if j < k else offset_of[j - k]
     return ok, block_rows_ptr, block_rows, cams_ptr, cams, local
+
+
+@jit
+def _insertion_sort(a, lo, hi):
+    """Sort ``a[lo:hi]`` in place; the lists are short (one block's columns), where this beats quicksort."""
+    for i in range(lo + 1, hi):
+        v = a[i]
+        j = i - 1
+        while j >= lo and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
 
 
 @jit_parallel
@@ -113,10 +133,10 @@ def schur_accumulate(indptr, indices, data, k, b, block_rows_ptr, block_rows, ca
                 q1 = indptr[i + 1]
                 qs = _first_point_entry(indices, q0, q1, k)
                 for qa in range(qs, q1):
-                    a = (indices[qa] - k) % b
+                    a = local[qa]
                     v = data[qa]
                     for qb in range(qs, q1):
-                        Bp[a, (indices[qb] - k) % b] += v * data[qb]
+                        Bp[a, local[qb]] += v * data[qb]
                     for qc in range(q0, qs):
                         E[base + local[qc] * b + a] += data[qc] * v
     C[:] = 0.0
@@ -147,13 +167,17 @@ def schur_reduce(C, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, nchunks)
     S_parts = np.zeros((nchunks, k, k))
     rhs_parts = np.zeros((nchunks, k))
     failed = np.zeros(nchunks, dtype=np.int64)
+    most = 0
+    for p in range(nb):
+        most = max(most, cams_ptr[p + 1] - cams_ptr[p])
     for t in prange(nchunks):
         Lb = np.empty((b, b))
         z = np.empty(b)
+        G = np.empty((most, b))
         St = S_parts[t]
         rt = rhs_parts[t]
         for p in range(t * nb // nchunks, (t + 1) * nb // nchunks):
-            if not _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, St, rt, Binv, Lb, z):
+            if not _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, St, rt, Binv, Lb, z, G):
                 failed[t] = 1
                 break
     if failed.sum() > 0:
@@ -176,7 +200,7 @@ def schur_reduce(C, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, nchunks)
 
 
 @jit
-def _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, Lb, z):
+def _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, Lb, z, G):
     """Subtract block ``p``'s ``G G^T`` from the lower triangle of ``S`` and add its share to ``rhs``."""
     o = k + p * b
     for a in range(b):
@@ -190,7 +214,6 @@ def _reduce_block(p, k, b, B, E, cams_ptr, cams, g, lam_d, mask, S, rhs, Binv, L
     c0, c1 = cams_ptr[p], cams_ptr[p + 1]
     nc = c1 - c0
     base = b * c0
-    G = np.empty((nc, b))
     for r in range(nc):
         mr = mask[cams[c0 + r]]
         for a in range(b):  # forward substitution on the masked row of E_p
@@ -227,23 +250,31 @@ def _forward(L, b, g, o, mask, z):
         z[a] = s / L[a, a]
 
 
-@jit
-def schur_back_substitute(E, cams_ptr, cams, Binv, g, mask, dc, out):
-    """``dp = B^-1 (-gp - E^T dc)`` per block, written after ``dc`` into ``out`` (length n)."""
+@jit_parallel
+def schur_back_substitute(E, cams_ptr, cams, Binv, g, mask, dc, out, nchunks):
+    """``dp = B^-1 (-gp - E^T dc)`` per block, written after ``dc`` into ``out`` (length n); ``nchunks``
+    threads take a share of the blocks each."""
     k = dc.shape[0]
     nb, b, _ = Binv.shape
     out[:k] = dc
-    r = np.empty(b)
-    y = np.empty(b)
-    for p in range(nb):
-        o = k + p * b
-        c0, c1 = cams_ptr[p], cams_ptr[p + 1]
-        base = b * c0
-        for a in range(b):
-            s = -g[o + a]
-            for t in range(c1 - c0):
-                s -= E[base + t * b + a] * dc[cams[c0 + t]] * mask[cams[c0 + t]]
-            r[a] = s * mask[o + a]
-        cholesky_solve(Binv[p], b, r, y)
-        for a in range(b):
-            out[o + a] = y[a] * mask[o + a]
+    for t in prange(nchunks):
+        r = np.empty(b)
+        y = np.empty(b)
+        for p in range(t * nb // nchunks, (t + 1) * nb // nchunks):
+            _back_substitute_block(p, k, b, E, cams_ptr, cams, Binv, g, mask, dc, out, r, y)
+
+
+@jit
+def _back_substitute_block(p, k, b, E, cams_ptr, cams, Binv, g, mask, dc, out, r, y):
+    """Block ``p`` of :func:`schur_back_substitute`."""
+    o = k + p * b
+    c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+    base = b * c0
+    for a in range(b):
+        s = -g[o + a]
+        for t in range(c1 - c0):
+            s -= E[base + t * b + a] * dc[cams[c0 + t]] * mask[cams[c0 + t]]
+        r[a] = s * mask[o + a]
+    cholesky_solve(Binv[p], b, r, y)
+    for a in range(b):
+        out[o + a] = y[a] * mask[o + a]
