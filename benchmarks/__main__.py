@@ -156,7 +156,9 @@ def main(argv=None):
     else:
         sections.append(f"{title}`import lsq` {start['import']:.2f} s, "
                         f"first compiled fit {start['first_fit']:.2f} s, a new @lsq.model's first fit "
-                        f"{start['new_model']:.2f} s. Targets: import + first fit <= 1 s; new model <= 0.5 s more.")
+                        f"{start['new_model']:.2f} s. Targets: import + first fit <= 1 s; new model <= 0.5 s more."
+                        + (f" The floor of any numba package on this machine (`import numpy, numba` and the first call "
+                           f"of a trivial cached function): {start['floor']:.2f} s." if "floor" in start else ""))
     k = 1_000_000 if args.full else (2_000 if args.problems else 100_000)
     b = batch_rows(k, k_scipy=2_000 if args.full else (100 if args.problems else 500),
                    sizes=[s for s in (100, 1_000, 10_000, 100_000, 1_000_000) if s <= k])

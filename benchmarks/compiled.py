@@ -66,15 +66,55 @@ STARTUP = textwrap.dedent("""
 """)
 
 
-def startup_seconds():
-    """Fresh-process timings (the numba cache is whatever this machine has; run twice for warm)."""
+FLOOR_MODULE = textwrap.dedent("""
+    from numba import njit
+
+    @njit(cache=True)
+    def add_one(x):
+        return x + 1.0
+""")
+
+FLOOR = textwrap.dedent("""
+    import time, json, sys
+    t0 = time.perf_counter()
+    import numpy, numba
+    t1 = time.perf_counter()
+    sys.path.insert(0, sys.argv[1])
+    import floor_module
+    floor_module.add_one(1.0)
+    t2 = time.perf_counter()
+    print(json.dumps({"import": t1 - t0, "first_call": t2 - t1}))
+""")
+
+
+def _fresh_process(code, *argv):
+    """Run ``code`` twice in fresh interpreters (the second with a warm cache); its last JSON line, or an
+    ``error`` saying why it failed."""
     import json
 
-    runs = []
+    out = None
     for _ in range(2):
-        proc = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:  # say why in the report instead of leaving the section out
             lines = (proc.stderr or proc.stdout or "no output").strip().splitlines()
             return {"error": f"exit status {proc.returncode}: {lines[-1] if lines else ''}"}
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return runs[-1]
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def startup_seconds():
+    """Fresh-process timings of lsq (the numba cache is whatever this machine has; run twice for warm), and
+    the floor any numba package has here: ``import numpy, numba`` plus the first call of a trivial cached
+    function, whose cache load initialises numba's compiler."""
+    import tempfile
+    from pathlib import Path
+
+    out = _fresh_process(STARTUP)
+    if "error" in out:
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "floor_module.py").write_text(FLOOR_MODULE)
+        floor = _fresh_process(FLOOR, tmp)
+    if "error" not in floor:
+        out["floor"] = floor["import"] + floor["first_call"]
+    return out

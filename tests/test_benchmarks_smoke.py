@@ -10,7 +10,7 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
         assert f"| {solver} |" in report
     for section in ("Small fit, compiled model", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
                     "fits per second", "Synthetic curve-fitting problems", "Time against problem size",
-                    "bundle adjustment", "Large dense"):
+                    "bundle adjustment", "Large dense", "The floor of any numba package"):
         assert section in report
     from benchmarks.large import BA_SOLVERS, DENSE_SOLVERS
     for solver in BA_SOLVERS + DENSE_SOLVERS:
