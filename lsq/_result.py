@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from ._kernels import codes as c
+from ._validate import has_bounds
 
 TERMINATION_MESSAGES = {
     c.STATUS_BAD_INPUT: "A fit could not start: non-finite data or starting point.",
@@ -48,7 +49,7 @@ def build_result(w, method, nfev, njev, jac=None):
     ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
     ``J^T J`` was assembled by chunks and ``J`` never existed whole."""
     status = int(w.ist[c.I_STATUS])
-    bounded = np.isfinite(w.lb).any() or np.isfinite(w.ub).any()
+    bounded = has_bounds(w.lb, w.ub)
     hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
     hist["nfev"] = hist["nfev"].astype(int)
     return OptimizeResult(

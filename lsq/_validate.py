@@ -29,11 +29,32 @@ def check_x0(x0):
     return x.copy()
 
 
+_UNBOUNDED = {}
+
+
+def _unbounded(n):
+    """Shared read-only ``(-inf, inf)`` bound arrays of length ``n`` (the common case costs no allocation)."""
+    if n not in _UNBOUNDED:
+        lb, ub = np.full(n, -np.inf), np.full(n, np.inf)
+        lb.flags.writeable = ub.flags.writeable = False
+        _UNBOUNDED[n] = (lb, ub)
+    return _UNBOUNDED[n]
+
+
+def has_bounds(lb, ub):
+    """Whether any bound is finite."""
+    if len(_UNBOUNDED) and lb.shape[0] in _UNBOUNDED and lb is _UNBOUNDED[lb.shape[0]][0] \
+            and ub is _UNBOUNDED[lb.shape[0]][1]:
+        return False
+    return bool(np.isfinite(lb).any() or np.isfinite(ub).any())
+
+
 def check_bounds(bounds, n):
-    """Return ``(lb, ub)`` arrays of shape ``(n,)`` from a 2-sequence or a :class:`scipy.optimize.Bounds`."""
+    """Return ``(lb, ub)`` arrays of shape ``(n,)`` from a 2-sequence or a :class:`scipy.optimize.Bounds`
+    (read-only shared arrays when there are no bounds)."""
     if bounds is None or (isinstance(bounds, tuple) and len(bounds) == 2 and np.isscalar(bounds[0])
                           and np.isscalar(bounds[1]) and bounds[0] == -np.inf and bounds[1] == np.inf):
-        return np.full(n, -np.inf), np.full(n, np.inf)
+        return _unbounded(n)
     elif isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:

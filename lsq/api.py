@@ -29,6 +29,7 @@ from ._validate import (
     check_x0,
     check_x0_in_bounds,
     check_x_scale,
+    has_bounds,
 )
 from ._workspace import make_workspace
 from .first_order import FIRST_ORDER, solve_first_order
@@ -189,7 +190,7 @@ def least_squares(
     x0 = check_x0(x0)
     n = x0.shape[0]
     lb, ub = check_bounds(bounds, n)
-    bounded = bool(np.isfinite(lb).any() or np.isfinite(ub).any())
+    bounded = has_bounds(lb, ub)
     if bounded:
         check_x0_in_bounds(x0, lb, ub)
     x_scale_given = x_scale is not None
