@@ -30,28 +30,33 @@ def check_x0(x0):
 
 
 _UNBOUNDED = {}
+UNBOUNDED_CACHE_MAX_N = 1024
+"""Lengths up to which the ``(-inf, inf)`` bound arrays are shared (small fits, where allocation shows)."""
 
 
 def _unbounded(n):
-    """Shared read-only ``(-inf, inf)`` bound arrays of length ``n`` (the common case costs no allocation)."""
-    if n not in _UNBOUNDED:
-        lb, ub = np.full(n, -np.inf), np.full(n, np.inf)
-        lb.flags.writeable = ub.flags.writeable = False
-        _UNBOUNDED[n] = (lb, ub)
-    return _UNBOUNDED[n]
+    """``(-inf, inf)`` bound arrays of length ``n``, shared between calls for small ``n``. Callers never
+    write to bound arrays; the arrays stay writeable because numba compiles a read-only array as another
+    type (a second specialisation of every kernel they reach)."""
+    pair = _UNBOUNDED.get(n)
+    if pair is None:
+        pair = np.full(n, -np.inf), np.full(n, np.inf)
+        if n <= UNBOUNDED_CACHE_MAX_N:
+            _UNBOUNDED[n] = pair
+    return pair
 
 
 def has_bounds(lb, ub):
     """Whether any bound is finite."""
-    if len(_UNBOUNDED) and lb.shape[0] in _UNBOUNDED and lb is _UNBOUNDED[lb.shape[0]][0] \
-            and ub is _UNBOUNDED[lb.shape[0]][1]:
+    pair = _UNBOUNDED.get(lb.shape[0])
+    if pair is not None and lb is pair[0] and ub is pair[1]:
         return False
     return bool(np.isfinite(lb).any() or np.isfinite(ub).any())
 
 
 def check_bounds(bounds, n):
     """Return ``(lb, ub)`` arrays of shape ``(n,)`` from a 2-sequence or a :class:`scipy.optimize.Bounds`
-    (read-only shared arrays when there are no bounds)."""
+    (arrays shared between calls when there are no bounds: do not write to them)."""
     if bounds is None or (isinstance(bounds, tuple) and len(bounds) == 2 and np.isscalar(bounds[0])
                           and np.isscalar(bounds[1]) and bounds[0] == -np.inf and bounds[1] == np.inf):
         return _unbounded(n)
