@@ -56,8 +56,23 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
     """
     cb = wrap_callback(callback)
     first_f = True
+    reported = 0  # iterations already shown to the callback
+    report = None  # (nit, nfev) of an accepted point, shown once the engine has kept it
     while True:
         task = advance(w, opts_f, opts_i)
+        if report is not None and task != c.TASK_GRADIENT:
+            # The engine has linearised at the new point and kept it (an undone step goes back to
+            # PHASE_AFTER_F0): only now is it an iterate the callback should see.
+            nit, nfev = report
+            report = None
+            if w.ist[c.I_PHASE] != c.PHASE_AFTER_F0:
+                reported = nit
+                if cb(w.x, w.r, w.fst[c.F_COST], nit, nfev) and task != c.TASK_DONE:
+                    if task == c.TASK_EVAL_F:  # the trial was asked for, never evaluated
+                        w.ist[c.I_NFEV] -= 1
+                    w.ist[c.I_STATUS] = c.STATUS_CALLBACK
+                    w.ist[c.I_PHASE] = c.PHASE_DONE
+                    break
         if task == c.TASK_EVAL_F:
             if first_f:
                 f = f0
@@ -73,10 +88,8 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 w.rho_new[:] = rho
         elif task == c.TASK_EVAL_J:
             nit = int(w.ist[c.I_NIT])
-            if nit > 0 and cb is not None:
-                stop = cb(w.x, w.r, w.fst[c.F_COST], nit, w.ist[c.I_NFEV])
-                if stop and w.ist[c.I_PENDING] == c.NO_PENDING:
-                    w.ist[c.I_PENDING] = c.STATUS_CALLBACK
+            if nit > reported and cb is not None:
+                report = (nit, int(w.ist[c.I_NFEV]))
             before = problem.nfev
             if getattr(held, "deferred", False):  # J^T J by row chunks, when the gradient is asked for
                 held.set_point(w.x.copy())

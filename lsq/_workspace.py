@@ -10,11 +10,13 @@ from ._kernels.codes import N_FST, N_IST
 Workspace = namedtuple(
     "Workspace",
     [
-        "x", "x_new", "lb", "ub", "d",  # (n,) point, trial point, bounds, scaling diagonal
+        "x", "x_new", "x_prev", "lb", "ub", "d",  # (n,) point, trial point, point before the last step, bounds,
+        # scaling diagonal
         "r", "r_new", "fs", "row_scale",  # (m,) residuals at x and x_new, loss-scaled residuals, loss row scales
         "rho", "rho_new",  # (3, m) loss values and derivatives at x and x_new
         "Jt",  # (n, m) Jacobian at x stored by parameter, Jt[j, i] = d f_i / d x_j (loss-scaled by the engine)
-        "g", "colsq", "delta", "p", "rhs",  # (n,) gradient, squared column norms, step, work
+        "g", "colsq", "colsq_prev", "delta", "p", "rhs",  # (n,) gradient, squared column norms (at x and at
+        # x_prev), step, work
         "A", "L",  # (n, n) J^T J and its Cholesky factor
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
         "free",  # (n,) int64 indices of the free variables
@@ -49,11 +51,11 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
     nqr_rows = m if qr else 1
     nj = n if normal else 1
     return Workspace(
-        f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, lb, ub, d
+        f(n), f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, x_prev, lb, ub, d
         f(m), f(m), f(m), f(m if robust else 0),  # r, r_new, fs, row_scale
         f((3, m if robust else 0)), f((3, m if robust else 0)),  # rho, rho_new
         f((n, m if holds_jacobian else 0)),  # Jt
-        f(n), f(n), f(n), f(n), f(n),  # g, colsq, delta, p, rhs
+        f(n), f(n), f(n), f(n), f(n), f(n),  # g, colsq, colsq_prev, delta, p, rhs
         f((nj, nj)), f((nj, nj)),  # A, L
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
         np.zeros(n, dtype=np.int64),  # free

@@ -9,7 +9,6 @@ import lsq
 from lsq.datasets import load_nist, nist_names
 
 RUNS = [(name, start) for name in nist_names() for start in (1, 2)]
-EXACT_GAPS = {("BoxBOD", 1)}  # converges to the b2 -> inf plateau (a local minimiser of the data fit)
 
 
 def fit(p, start, exact, **kw):
@@ -20,8 +19,6 @@ def fit(p, start, exact, **kw):
 
 @pytest.mark.parametrize(("name", "start"), RUNS)
 def test_exact_jacobian_reaches_six_digits(name, start):
-    if (name, start) in EXACT_GAPS:
-        pytest.xfail("known gap: converges to a plateau far from the certified values")
     p = load_nist(name)
     with np.errstate(all="ignore"):
         res = fit(p, start, exact=True)

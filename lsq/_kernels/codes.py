@@ -35,7 +35,8 @@ I_NFREE = 6
 I_HIST = 7  # history rows written
 I_NREJECT = 8  # consecutive rejected trials
 I_SOLVE_TRIES = 9  # linear solves tried for the current trial
-N_IST = 10
+I_UNDONE = 10  # accepted steps undone because they wiped out a column of J
+N_IST = 11
 
 # Float state slots (work.fst).
 F_COST = 0

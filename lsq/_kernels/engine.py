@@ -47,6 +47,7 @@ from .codes import (
     I_PHASE,
     I_SOLVE_TRIES,
     I_STATUS,
+    I_UNDONE,
     LOSS_CALLABLE,
     LOSS_LINEAR,
     NO_PENDING,
@@ -97,6 +98,10 @@ from .termination import ftol_reached, gtol_reached, step_status, xtol_reached
 EPS = 2.220446049250313e-16
 MAX_SOLVE_TRIES = 80
 GN_TRY_RATIO = 0.75
+COLLAPSE = 1e-12
+"""A step after which a squared column norm of ``J`` is below this fraction of its value before is undone."""
+MAX_UNDO = 30
+"""Undone steps per fit; past this the fit goes on from wherever its steps lead (no undo cycles)."""
 
 
 @jit
@@ -190,6 +195,11 @@ def _after_gradient(w, opts_f, opts_i):
     for j in range(n):
         if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
             return _finish(w, STATUS_NONFINITE)
+    pending = ist[I_PENDING]
+    if (ist[I_NIT] > 0 and ist[I_UNDONE] < MAX_UNDO and (pending == NO_PENDING or _is_step_test(pending))
+            and _sensitivity_lost(w)):
+        return _undo_step(w, opts_i)
+    _copy(w.colsq_prev, w.colsq)
     first = ist[I_NJEV] == 1
     if opts_i[O_SCALING] == SCALING_JAC:
         for j in range(n):
@@ -208,7 +218,6 @@ def _after_gradient(w, opts_f, opts_i):
     fst[F_OPTIMALITY] = _optimality(w, opts_i[O_BOUNDED])
     fst[F_X_NORM] = _scaled_norm(w.x, w.d)
     _record_history(w)
-    pending = ist[I_PENDING]
     if pending != NO_PENDING and not _is_step_test(pending):
         return _finish(w, pending)
     if gtol_reached(fst[F_OPTIMALITY], opts_f[O_GTOL]):
@@ -218,6 +227,37 @@ def _after_gradient(w, opts_f, opts_i):
     _select_free(w, opts_i[O_BOUNDED])
     _factor(w, opts_i[O_SOLVER])
     return _propose(w, opts_f, opts_i)
+
+
+@jit
+def _sensitivity_lost(w):
+    """True when the last step wiped out a column of ``J`` (its norm fell by more than ``1e6``).
+
+    That is a step onto a plateau where the residuals no longer depend on some parameter (an exponential
+    that underflows, a saturated rational): the gain ratio can look fine, but no later step can bring
+    the parameter back, and the fit ends far from the minimum (BoxBOD from its first NIST start).
+    """
+    for j in range(w.x.shape[0]):
+        if w.colsq[j] < COLLAPSE * w.colsq_prev[j]:
+            return True
+    return False
+
+
+@jit
+def _undo_step(w, opts_i):
+    """Go back to the point before the last step, damp as after a rejected step, and re-linearise there."""
+    ist = w.ist
+    fst = w.fst
+    ist[I_NIT] -= 1
+    ist[I_UNDONE] += 1
+    ist[I_PENDING] = NO_PENDING
+    _copy(w.x, w.x_prev)
+    _copy(w.x_new, w.x_prev)
+    fst[F_TRY_GN] = 0.0
+    update_damping(opts_i[O_RULE], False, -math.inf, fst)
+    ist[I_NFEV] += 1
+    ist[I_PHASE] = PHASE_AFTER_F0
+    return TASK_EVAL_F
 
 
 @jit
@@ -512,12 +552,30 @@ def _request_trial(w):
 
 
 @jit
+def _actual_reduction(w, loss):
+    """``F(x) - F(x_new)`` summed term by term: ``0.5 (r - r_new)(r + r_new)`` for the linear loss.
+
+    Near a minimum the two costs agree to the last digit while the residuals still differ, so the
+    difference of the two sums is rounding noise; the sum of differences resolves the decrease down to
+    the rounding of the residuals themselves, which the final digits of the parameters need.
+    """
+    s = 0.0
+    if loss == LOSS_LINEAR:
+        for i in range(w.r.shape[0]):
+            s += (w.r[i] - w.r_new[i]) * (w.r[i] + w.r_new[i])
+    else:
+        for i in range(w.r.shape[0]):
+            s += w.rho[0, i] - w.rho_new[0, i]
+    return 0.5 * s
+
+
+@jit
 def _after_trial(w, opts_f, opts_i):
     ist = w.ist
     fst = w.fst
     cost_new = _evaluate_cost(w, opts_f, opts_i)
     fst[F_COST_NEW] = cost_new
-    actual = fst[F_COST] - cost_new
+    actual = _actual_reduction(w, opts_i[O_LOSS]) if math.isfinite(cost_new) else -math.inf
     pred = fst[F_PRED]
     if math.isfinite(cost_new) and pred > 0.0:
         ratio = actual / pred
@@ -529,12 +587,15 @@ def _after_trial(w, opts_f, opts_i):
     ftol_ok = accepted and ftol_reached(actual, fst[F_COST], ratio, opts_f[O_FTOL])
     xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
     status = step_status(ftol_ok, xtol_ok)
-    if not accepted and status != 0:
+    if not accepted:
         # A rejected step is small because of damping, not convergence: stop only when the damping
-        # cannot grow further or the step is below the resolution of x (stagnation).
+        # cannot grow further or the step is below the resolution of x (stagnation), and then whatever
+        # the tolerances, since no later trial can differ from this one.
         stagnant = fst[F_STEP_NORM] <= EPS * fst[F_X_NORM] or fst[F_LAM] >= LAM_MAX
         if not stagnant:
             status = 0
+        elif status == 0:
+            status = STATUS_XTOL
     tried_gn = fst[F_TRY_GN] > 0.0
     if accepted or not tried_gn:
         update_damping(opts_i[O_RULE], accepted, ratio, fst)
@@ -545,6 +606,7 @@ def _after_trial(w, opts_f, opts_i):
     fst[F_TRY_GN] = 1.0 if try_gn else 0.0
     out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
     if accepted:
+        _copy(w.x_prev, w.x)
         _copy(w.x, w.x_new)
         _copy(w.r, w.r_new)
         if opts_i[O_LOSS] != LOSS_LINEAR:
