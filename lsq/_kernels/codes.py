@@ -55,7 +55,8 @@ F_TRY_GN = 12  # 1.0 when the next trial is an undamped (lam = 0) Gauss-Newton s
 F_TRIAL_LAM = 13  # lam used by the current trial
 F_JP_SQ = 14  # |J p|^2 for the current trial step (from the driver with SOLVER_EXTERNAL)
 F_NO_GN = 15  # 1.0 once an undamped system was singular: no more Gauss-Newton tries in this fit
-N_FST = 16
+F_POLISH = 16  # 1.0 while the last step, taken after a step test was confirmed, is evaluated
+N_FST = 17
 
 # Option slots: floats (opts_f) and ints (opts_i).
 O_FTOL = 0

@@ -31,6 +31,7 @@ from .codes import (
     F_NO_GN,
     F_NU,
     F_OPTIMALITY,
+    F_POLISH,
     F_PRED,
     F_RHO,
     F_STEP_NORM,
@@ -101,6 +102,7 @@ GN_TRY_RATIO = 0.75
 COLLAPSE = 1e-12
 """A step after which a squared column norm of ``J`` is below this fraction of its value before is undone."""
 MAX_UNDO = 30
+POLISH_SLACK = 32.0
 """Undone steps per fit; past this the fit goes on from wherever its steps lead (no undo cycles)."""
 
 
@@ -500,26 +502,29 @@ def _damp_harder(w):
 def _place_step(w, opts_f, opts_i):
     """Trial point ``x_new = clip(x + alpha*delta)``, its scaled step norm, then the model's prediction."""
     fst = w.fst
-    n = w.x.shape[0]
-    nf = w.ist[I_NFREE]
     if opts_i[O_RULE] != RULE_BACKTRACK and fst[F_TRY_GN] == 0.0:
         fst[F_LAM] = fst[F_TRIAL_LAM]
-    alpha = fst[F_ALPHA]
-    for j in range(n):
-        w.p[j] = 0.0
-        w.x_new[j] = w.x[j]
-    for a in range(nf):
-        j = w.free[a]
-        xj = w.x[j] + alpha * w.delta[a]
-        if opts_i[O_BOUNDED]:
-            xj = min(max(xj, w.lb[j]), w.ub[j])
-        w.x_new[j] = xj
-        w.p[j] = xj - w.x[j]
-    fst[F_STEP_NORM] = _scaled_norm(w.p, w.d)
+    _place(w, fst[F_ALPHA], opts_i[O_BOUNDED])
     if opts_i[O_SOLVER] == SOLVER_EXTERNAL:
         w.ist[I_PHASE] = PHASE_AFTER_JP
         return TASK_EVAL_JP
     return _after_model(w, _quadratic_term(w, opts_i[O_SOLVER]), opts_f, opts_i)
+
+
+@jit
+def _place(w, alpha, bounded):
+    """``x_new = clip(x + alpha*delta)``, ``p = x_new - x`` and its scaled norm."""
+    for j in range(w.x.shape[0]):
+        w.p[j] = 0.0
+        w.x_new[j] = w.x[j]
+    for a in range(w.ist[I_NFREE]):
+        j = w.free[a]
+        xj = w.x[j] + alpha * w.delta[a]
+        if bounded:
+            xj = min(max(xj, w.lb[j]), w.ub[j])
+        w.x_new[j] = xj
+        w.p[j] = xj - w.x[j]
+    w.fst[F_STEP_NORM] = _scaled_norm(w.p, w.d)
 
 
 @jit
@@ -539,7 +544,7 @@ def _after_model(w, q, opts_f, opts_i):
         xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
         status = step_status(ftol_ok and pending != STATUS_XTOL, xtol_ok and pending != STATUS_FTOL)
         if status != 0:
-            return _finish(w, status)
+            return _polish(w, status, True, opts_i)
         w.ist[I_PENDING] = NO_PENDING
     return _request_trial(w)
 
@@ -570,9 +575,63 @@ def _actual_reduction(w, loss):
 
 
 @jit
+def _polish(w, status, trial_unevaluated, opts_i):
+    """The fit stops with ``status``; first evaluate one last Gauss-Newton step from ``x`` and keep it
+    unless the cost rose above its rounding level (:func:`_after_polish`). Near a minimum that step is
+    worth digits in ``x`` that the cost cannot resolve any more.
+
+    Without an undamped step (singular ``J^T J``, a driver-side solver) the pending damped trial is
+    evaluated instead if it has not been (``trial_unevaluated``). The kept step is not an iteration:
+    ``nit`` and the history count linearisations, and the returned ``x`` is one step past the last.
+    """
+    fst = w.fst
+    if w.ist[I_NFEV] >= opts_i[O_MAX_NFEV]:
+        return _finish(w, status)
+    solver = opts_i[O_SOLVER]
+    if fst[F_TRIAL_LAM] == 0.0 and not trial_unevaluated:
+        # the trial just rejected was the Gauss-Newton step itself
+        if math.isfinite(fst[F_COST_NEW]) and fst[F_ACTUAL] >= -POLISH_SLACK * EPS * fst[F_COST]:
+            _keep_trial_point(w, fst[F_COST_NEW], opts_i[O_LOSS])
+        return _finish(w, status)
+    if solver != SOLVER_EXTERNAL and _solve_damped(w, 0.0, solver):
+        _place(w, 1.0, opts_i[O_BOUNDED])
+    elif not trial_unevaluated:
+        return _finish(w, status)
+    w.ist[I_PENDING] = status
+    fst[F_POLISH] = 1.0
+    return _request_trial(w)
+
+
+@jit
+def _after_polish(w, opts_f, opts_i):
+    """Keep the last step unless the cost rose above its rounding level (no new linearisation), and stop.
+
+    At a converged point the cost is flat to its last digits, so equal costs up to rounding cannot
+    rank the two points; the step, which zeroes the model's gradient, is then the better estimate.
+    """
+    cost_new = _evaluate_cost(w, opts_f, opts_i)
+    if math.isfinite(cost_new) and _actual_reduction(w, opts_i[O_LOSS]) >= -POLISH_SLACK * EPS * w.fst[F_COST]:
+        _keep_trial_point(w, cost_new, opts_i[O_LOSS])
+    return _finish(w, w.ist[I_PENDING])
+
+
+@jit
+def _keep_trial_point(w, cost_new, loss):
+    _copy(w.x_prev, w.x)
+    _copy(w.x, w.x_new)
+    _copy(w.r, w.r_new)
+    if loss != LOSS_LINEAR:
+        _copy2(w.rho, w.rho_new)
+    w.fst[F_COST] = cost_new
+    w.fst[F_LAST_STEP] = w.fst[F_STEP_NORM]
+
+
+@jit
 def _after_trial(w, opts_f, opts_i):
     ist = w.ist
     fst = w.fst
+    if fst[F_POLISH] > 0.0:
+        return _after_polish(w, opts_f, opts_i)
     cost_new = _evaluate_cost(w, opts_f, opts_i)
     fst[F_COST_NEW] = cost_new
     actual = _actual_reduction(w, opts_i[O_LOSS]) if math.isfinite(cost_new) else -math.inf
@@ -606,13 +665,7 @@ def _after_trial(w, opts_f, opts_i):
     fst[F_TRY_GN] = 1.0 if try_gn else 0.0
     out_of_budget = ist[I_NFEV] >= opts_i[O_MAX_NFEV]
     if accepted:
-        _copy(w.x_prev, w.x)
-        _copy(w.x, w.x_new)
-        _copy(w.r, w.r_new)
-        if opts_i[O_LOSS] != LOSS_LINEAR:
-            _copy2(w.rho, w.rho_new)
-        fst[F_COST] = cost_new
-        fst[F_LAST_STEP] = fst[F_STEP_NORM]
+        _keep_trial_point(w, cost_new, opts_i[O_LOSS])
         ist[I_NIT] += 1
         ist[I_NREJECT] = 0
         if status != 0:
@@ -623,7 +676,7 @@ def _after_trial(w, opts_f, opts_i):
         return TASK_EVAL_J
     ist[I_NREJECT] += 1
     if status != 0:
-        return _finish(w, status)
+        return _polish(w, status, False, opts_i)
     if out_of_budget:
         return _finish(w, STATUS_MAX_NFEV)
     return _propose(w, opts_f, opts_i)
