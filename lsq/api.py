@@ -153,7 +153,10 @@ def least_squares(
     OptimizeResult
         ``x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status, message, success`` as in
         SciPy, plus ``nit``, ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality,
-        nfev``; row 0 is the starting point). ``nfev`` counts every call of ``fun``.
+        nfev``; row 0 is the starting point). ``nfev`` counts every call of ``fun``. ``jac``, ``grad`` and
+        ``optimality`` are those of the last linearisation: when a damped fit stops, ``x`` (with ``fun`` and
+        ``cost``) may be one final Gauss-Newton step past it, kept only if the cost did not rise above its
+        rounding level, and not counted in ``nit`` or ``history``.
 
     Examples
     --------
