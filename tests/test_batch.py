@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lsq
+from lsq.datasets import load_nist
 from lsq.models import exponential, gaussian, gaussian_2d
 
 XY = np.stack([g.ravel() for g in np.meshgrid(np.arange(5.0), np.arange(5.0))])
@@ -124,3 +125,23 @@ def test_gaussian_batch_uses_guess_per_fit():
     r = lsq.curve_fit_batch(gaussian, x, Y)
     assert r.success.all()
     np.testing.assert_allclose(r.params[:, 1], centers, atol=0.05)
+
+
+@lsq.model
+def rise(x, a, k):
+    return a * (1 - np.exp(-k * x))
+
+
+def test_batch_undoes_steps_onto_a_plateau_like_a_single_fit():
+    """BoxBOD from its first NIST start, four times in one batch: the first steps send k to about 100,
+    where exp(-k x) underflows; each fit undoes them as the single (compiled and Python) fits do, and
+    reaches the certified values."""
+    p = load_nist("BoxBOD")
+    r = lsq.curve_fit_batch(rise, p.x, np.tile(p.y, (4, 1)), p0=p.start(1))
+    assert r.success.all()
+    compiled = lsq.least_squares(rise.residuals(p.x, p.y), p.start(1))
+    with np.errstate(all="ignore"):
+        python = lsq.least_squares(p.residuals, p.start(1))
+    for fit in (*r.params, compiled.x, python.x):
+        assert p.lre(fit).min() >= 4, fit
+    np.testing.assert_allclose(r.params, np.tile(compiled.x, (4, 1)), rtol=1e-8)
