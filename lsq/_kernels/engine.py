@@ -10,6 +10,10 @@ Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub``. At a
 3. Judge: ``rho = (F(x) - F(x + p)) / pred``; accept when ``rho > 1e-4`` and ``F`` is finite, move
    ``lam``/``alpha`` by the damping rule, test ``ftol``/``xtol``; go to 1 after an accepted step, to 2 after
    a rejected one. Non-finite residuals at a trial point count as a rejected step.
+4. Guard: an accepted step after which a column of ``J`` collapsed (a plateau where the residuals no
+   longer depend on a parameter) is undone and damped (:func:`_undo_step`).
+5. Stop: on a confirmed step test or stagnation, one last Gauss-Newton step is evaluated and kept unless
+   the cost rose above its rounding level (:func:`_polish`).
 
 The engine never calls the residual function. It is a reverse-communication state machine:
 :func:`advance` returns a task (evaluate ``f`` at ``x_new``, or ``J`` at ``x``) and is called again once
@@ -102,8 +106,9 @@ GN_TRY_RATIO = 0.75
 COLLAPSE = 1e-12
 """A step after which a squared column norm of ``J`` is below this fraction of its value before is undone."""
 MAX_UNDO = 30
-POLISH_SLACK = 32.0
 """Undone steps per fit; past this the fit goes on from wherever its steps lead (no undo cycles)."""
+POLISH_SLACK = 32.0
+"""The final Gauss-Newton step is kept unless the cost rose by more than this many ``eps * F``."""
 
 
 @jit
