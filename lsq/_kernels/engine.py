@@ -647,7 +647,8 @@ def _after_trial(w, opts_f, opts_i):
         ratio = -math.inf
     fst[F_ACTUAL] = actual
     fst[F_RHO] = ratio
-    accepted = ratio > ACCEPT_RATIO and actual > 0.0
+    # the summed cost must not rise either (by an ulp), so the recorded costs never increase
+    accepted = ratio > ACCEPT_RATIO and actual > 0.0 and cost_new <= fst[F_COST]
     ftol_ok = accepted and ftol_reached(actual, fst[F_COST], ratio, opts_f[O_FTOL])
     xtol_ok = xtol_reached(fst[F_STEP_NORM], fst[F_X_NORM], opts_f[O_XTOL])
     status = step_status(ftol_ok, xtol_ok)
