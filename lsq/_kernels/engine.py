@@ -595,7 +595,7 @@ def _polish(w, status, trial_unevaluated, opts_i):
     solver = opts_i[O_SOLVER]
     if fst[F_TRIAL_LAM] == 0.0 and not trial_unevaluated:
         # the trial just rejected was the Gauss-Newton step itself
-        if math.isfinite(fst[F_COST_NEW]) and fst[F_ACTUAL] >= -POLISH_SLACK * EPS * fst[F_COST]:
+        if _not_worse_to_rounding(w, fst[F_COST_NEW], fst[F_ACTUAL]):
             _keep_trial_point(w, fst[F_COST_NEW], opts_i[O_LOSS])
         return _finish(w, status)
     if solver != SOLVER_EXTERNAL and _solve_damped(w, 0.0, solver):
@@ -615,9 +615,15 @@ def _after_polish(w, opts_f, opts_i):
     rank the two points; the step, which zeroes the model's gradient, is then the better estimate.
     """
     cost_new = _evaluate_cost(w, opts_f, opts_i)
-    if math.isfinite(cost_new) and _actual_reduction(w, opts_i[O_LOSS]) >= -POLISH_SLACK * EPS * w.fst[F_COST]:
+    if _not_worse_to_rounding(w, cost_new, _actual_reduction(w, opts_i[O_LOSS])):
         _keep_trial_point(w, cost_new, opts_i[O_LOSS])
     return _finish(w, w.ist[I_PENDING])
+
+
+@jit
+def _not_worse_to_rounding(w, cost_new, actual):
+    """The final step's cost is finite and above ``F`` by at most ``POLISH_SLACK * eps * F``."""
+    return math.isfinite(cost_new) and actual >= -POLISH_SLACK * EPS * w.fst[F_COST]
 
 
 @jit
