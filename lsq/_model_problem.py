@@ -74,9 +74,18 @@ class ModelResiduals:
         return self.model.has_jacobian
 
     def __call__(self, p):
+        self.check_params(p, "x")
         v = np.asarray(self.model(self.x_user, *p))
         v = np.broadcast_to(v, self.y.shape) if v.ndim == 0 else v
         return (v - self.y) * self.wts
+
+    def check_params(self, p, name="x0"):
+        """Raise a ValueError naming ``name`` unless ``p`` has one entry per model parameter (compiled kernels
+        read exactly ``n_params`` values and write ``n_params`` Jacobian columns)."""
+        n = self.model.n_params
+        if np.shape(p) != (n,):
+            raise ValueError(f"`{name}` must have {n} entries, one per parameter of model `{self.model.name}` "
+                             f"{list(self.model.param_names)}; got shape {np.shape(p)}.")
 
     def check_shape(self, p):
         """Check once, in Python, that the model returns one value per data point (compiled code would
@@ -90,6 +99,7 @@ class ModelResiduals:
 
     def jacobian(self, p):
         """Analytic Jacobian of the residuals, ``(m, n)``."""
+        self.check_params(p, "x")
         return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
 
     def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0):
@@ -100,6 +110,7 @@ class ModelResiduals:
         (``SOLVER_NORMAL``) ``J^T J`` is accumulated by chunks of ``chunk`` residuals and ``J`` is never
         stored (the state's ``Jt`` is then None).
         """
+        self.check_params(x0)
         f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
         n = x0.shape[0]
@@ -112,6 +123,7 @@ class ModelResiduals:
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
         """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""
+        self.check_params(p, "x")
         n = len(p)
         A = np.zeros((n, n))
         x = self.X if self.X.shape[0] > 1 else self.X[0]

@@ -153,6 +153,8 @@ def check_choice(name, value, choices):
 def check_residuals(f, m_expected, x, where="fun"):
     """Return the residual vector as float64 1-D, checking shape (and finiteness at ``x0``)."""
     f = np.asarray(f)
+    if f.dtype.kind not in "biufc":
+        raise TypeError(f"`{where}` must return numbers (array_like of float), got dtype {f.dtype} at x = {x!r}.")
     if f.ndim > 1:
         raise ValueError(f"`{where}` must return at most 1-d array_like, got shape {f.shape}.")
     f = np.atleast_1d(f)

@@ -191,6 +191,8 @@ def least_squares(
         raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
     max_nfev = check_max_nfev(max_nfev)
     x0 = check_x0(x0)
+    if isinstance(fun, ModelResiduals):
+        fun.check_params(x0)
     n = x0.shape[0]
     lb, ub = check_bounds(bounds, n)
     bounded = has_bounds(lb, ub)

@@ -82,11 +82,50 @@ def _n_params(f):
     return n
 
 
-def _per_parameter(b, n):
+def _check_p0(p0, f):
+    """``p0`` as a finite 1-D float array; for a compiled model, one entry per parameter."""
+    if np.iscomplexobj(p0):
+        raise ValueError("`p0` must be real.")
+    try:
+        p = np.atleast_1d(np.asarray(p0, dtype=float))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`p0` must be array_like of real numbers, got {type(p0).__name__}.") from exc
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"`p0` must be a non-empty 1-D sequence, got shape {p.shape}.")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("`p0` must be finite; it contains NaN or inf.")
+    if isinstance(f, Model) and p.size != f.n_params:
+        raise ValueError(f"`p0` must have {f.n_params} entries, one per parameter of model `{f.name}` "
+                         f"{list(f.param_names)}; got {p.size}.")
+    return p
+
+
+def _split_bounds(bounds, n):
+    """``(lb, ub)`` as ``(n,)`` float arrays from a 2-tuple (scalars repeated) or a `scipy.optimize.Bounds`."""
+    if isinstance(bounds, Bounds):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        try:
+            lb, ub = bounds
+        except (TypeError, ValueError) as exc:
+            raise ValueError("`bounds` must be a 2-tuple (lower, upper) or a scipy.optimize.Bounds.") from exc
+    return _per_parameter(lb, n, "lower"), _per_parameter(ub, n, "upper")
+
+
+def _per_parameter(b, n, which):
     """A bound as an ``(n,)`` float array (a scalar is repeated)."""
-    if np.ndim(b) == 0:
+    try:
+        b = np.asarray(b, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The {which} `bounds` must be numbers, got {b!r}.") from exc
+    if b.ndim == 0:
         return np.full(n, float(b))
-    return np.broadcast_to(np.asarray(b, dtype=float), (n,)).copy()
+    if b.shape != (n,):
+        raise ValueError(f"The {which} `bounds` have shape {b.shape}; expected a scalar or ({n},), "
+                         f"one per parameter.")
+    if np.isnan(b).any():
+        raise ValueError(f"The {which} `bounds` must not contain NaN.")
+    return b.copy()
 
 
 def _feasible_start(lb, ub):
@@ -217,10 +256,11 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     >>> np.round(popt, 6)
     array([2.5, 1.3])
     """
-    n = _n_params(f) if p0 is None else np.atleast_1d(p0).size
-    lb, ub = (bounds.lb, bounds.ub) if isinstance(bounds, Bounds) else bounds
-    lb, ub = _per_parameter(lb, n), _per_parameter(ub, n)
-    p0 = _feasible_start(lb, ub) if p0 is None else np.atleast_1d(np.asarray(p0, dtype=float))
+    if p0 is not None:
+        p0 = _check_p0(p0, f)
+    n = _n_params(f) if p0 is None else p0.size
+    lb, ub = _split_bounds(bounds, n)
+    p0 = _feasible_start(lb, ub) if p0 is None else p0
     bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
     if method is None:
         method = "trf" if bounded else "lm"
@@ -299,7 +339,14 @@ def _residual_functions(f, xdata, ydata, transform, jac, n):
             return fun, jac
 
     def fun(p):
-        return _weigh(transform, np.asarray(f(xdata, *p)) - ydata)  # complex passes through for jac='cs'
+        v = np.asarray(f(xdata, *p))
+        try:
+            d = v - ydata  # complex passes through for jac='cs'
+        except (TypeError, ValueError) as exc:
+            raise _model_output_error(v, ydata) from exc
+        if d.shape != ydata.shape and ydata.ndim:  # e.g. (m, 1) - (m,) would broadcast to (m, m)
+            raise _model_output_error(v, ydata)
+        return _weigh(transform, d)
 
     if callable(jac):
         user_jac = jac
@@ -314,6 +361,13 @@ def _residual_functions(f, xdata, ydata, transform, jac, n):
 
         return fun, jac_arg
     return fun, jac
+
+
+def _model_output_error(v, ydata):
+    """The error for an ``f(xdata, *p)`` whose value does not match ``ydata``."""
+    what = f"dtype {v.dtype}" if v.dtype.kind not in "biufc" else f"shape {v.shape}"
+    return ValueError(f"`f(xdata, *p)` returned {what}; it must return numbers matching `ydata` (shape "
+                      f"{ydata.shape}). Check that `xdata` and `ydata` describe the same points.")
 
 
 def _minpack_factors(J, fvec):

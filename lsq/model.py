@@ -138,21 +138,36 @@ class Model:
         return self._user_guess is not None or (self._kernel_funcs is not None and self._kernel_funcs[2] is not None)
 
     # -------------------------------------------------------------------------------------------- evaluation
-    def __call__(self, x, *params):
+    def _check_count(self, params):
         if len(params) != self.n_params:
             raise TypeError(f"model `{self.name}` takes {self.n_params} parameters "
                             f"{self.param_names}, got {len(params)}.")
+
+    def _scalars(self, params):
+        """The parameters as an ``(n,)`` float array for a compiled kernel (which reads exactly ``n``)."""
+        try:
+            p = np.asarray(params, dtype=float)
+        except (TypeError, ValueError):
+            p = np.asarray(params, dtype=object)
+        if p.shape != (self.n_params,) or p.dtype != float:
+            raise TypeError(f"model `{self.name}`: compiled evaluation needs one scalar per parameter "
+                            f"{self.param_names}, got values of shape {p.shape}.")
+        return p
+
+    def __call__(self, x, *params):
+        self._check_count(params)
         if self.py_func is not None:
             return self.py_func(x, *params)
         X = as_points(x)
         out = np.empty(X.shape[1])
-        call_model(self.kernels(X.shape[0])[0].address, X, np.asarray(params, dtype=float), out)
+        call_model(self.kernels(X.shape[0])[0].address, X, self._scalars(params), out)
         return out.reshape(np.shape(x)[-1:]) if np.ndim(x) else out
 
     def jacobian(self, x, *params):
         """``d f / d p`` at ``x``, shape ``(m, n)``: analytic, or central differences when none is attached."""
+        self._check_count(params)
         X = as_points(x)
-        p = np.asarray(params, dtype=float)
+        p = self._scalars(params)
         if self.has_jacobian:
             out = np.empty((self.n_params, X.shape[1]))
             call_jac(self.kernels(X.shape[0])[1].address, X, p, out)

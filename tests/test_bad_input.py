@@ -98,3 +98,60 @@ def test_sparse_jac_with_qr_is_densified():
 def test_unknown_keyword_is_type_error():
     with pytest.raises(TypeError):
         lsq.least_squares(rosenbrock, [1.0, 2.0], options={"a": 1})
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Inputs that once reached compiled code unchecked (a heap corruption or a segfault later in the process).
+
+_BAD_CALLS = {
+    "short p0 for a built-in": ("lsq.curve_fit(lsq.models.gaussian, x, y, p0=[1, 2])", ValueError, "`p0` must have 4"),
+    "long p0 for a built-in": ("lsq.curve_fit(lsq.models.gaussian, x, y, p0=list(range(1, 9)))", ValueError,
+                               "`p0` must have 4"),
+    "short x0 for model residuals": ("lsq.least_squares(lsq.models.gaussian.residuals(x, y), [1.0, 2.0])",
+                                     ValueError, "`x0` must have 4"),
+    "short x0, Python path": ("lsq.least_squares(lsq.models.gaussian.residuals(x, y), [1.0, 2.0], "
+                              "callback=lambda r: None)", ValueError, "`x0` must have 4"),
+    "short bounds": ("lsq.curve_fit(lsq.models.gaussian, x, y, p0=[1, 0, 1, 0], bounds=([0, 0], [10, 10]))",
+                     ValueError, "lower `bounds` have shape"),
+    "ydata one short": ("lsq.curve_fit(lambda x, a, b: a * x + b, x, y[:-1])", ValueError, "`ydata`"),
+    "model output (m, 1)": ("lsq.curve_fit(lambda x, a, b: (a * x + b)[:, None], x, y)", ValueError, "`ydata`"),
+    "fun returns a string": ("lsq.least_squares(lambda p: 'a', [1.0])", TypeError, "`fun` must return numbers"),
+    "built-in jacobian, short p": ("lsq.models.gaussian.jacobian(x, 1.0, 2.0)", TypeError, "takes 4 parameters"),
+    "built-in call, array p": ("lsq.models.gaussian(x, 1.0, 2.0, 3.0, [1.0, 2.0])", TypeError, "one scalar"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_CALLS))
+def test_bad_call_is_a_clear_error(case):
+    x = np.linspace(-3, 3, 80)
+    y = lsq.models.gaussian(x, 2.0, 0.3, 0.7, 0.1)
+    src, exc, match = _BAD_CALLS[case]
+    with pytest.raises(exc, match=match):
+        eval(src, {"lsq": lsq, "x": x, "y": y})
+
+
+def test_bad_calls_leave_the_process_working():
+    """Each bad call 100 times in one process, then a normal fit: a crash (abort, segfault) fails the test
+    instead of killing pytest, because it runs in a child process."""
+    import subprocess
+    import sys
+
+    script = f"""
+import numpy as np, lsq
+x = np.linspace(-3, 3, 80)
+y = lsq.models.gaussian(x, 2.0, 0.3, 0.7, 0.1)
+for src in {[v[0] for v in _BAD_CALLS.values()]!r}:
+    for _ in range(100):
+        try:
+            eval(src)
+        except (TypeError, ValueError):
+            pass
+        else:
+            raise SystemExit('no error from ' + src)
+popt, _ = lsq.curve_fit(lsq.models.gaussian, x, y, p0=[1.5, 0.0, 1.0, 0.0])
+assert np.allclose(popt, [2.0, 0.3, 0.7, 0.1], atol=1e-8), popt
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")
