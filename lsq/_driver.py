@@ -37,7 +37,7 @@ def print_history(w):
     """SciPy-style iteration table (``verbose=2``) from the recorded history."""
     print(f"{'Iteration':^15}{'Total nfev':^15}{'Cost':^15}{'Cost reduction':^15}"
           f"{'Step norm':^15}{'Optimality':^15}")
-    hist = w.hist[: int(w.ist[c.I_HIST])]
+    hist = w.hist[: int(w.state[0]["hist_rows"])]
     for k, row in enumerate(hist):
         red = "" if k == 0 else f"{hist[k - 1, 0] - row[0]:.2e}"
         step = "" if k == 0 else f"{row[2]:.2e}"
@@ -55,6 +55,7 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
     :mod:`lsq._large_solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
     cb = wrap_callback(callback)
+    s = w.state[0]  # a view: the engine's writes show through
     first_f = True
     reported = 0  # iterations already shown to the callback
     report = None  # (nit, nfev) of an accepted point, shown once the engine has kept it
@@ -65,13 +66,13 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
             # PHASE_AFTER_F0): only now is it an iterate the callback should see.
             nit, nfev = report
             report = None
-            if w.ist[c.I_PHASE] != c.PHASE_AFTER_F0:
+            if s["phase"] != c.PHASE_AFTER_F0:
                 reported = nit
-                if cb(w.x, w.r, w.fst[c.F_COST], nit, nfev) and task != c.TASK_DONE:
+                if cb(w.x, w.r, s["cost"], nit, nfev) and task != c.TASK_DONE:
                     if task == c.TASK_EVAL_F:  # the trial was asked for, never evaluated
-                        w.ist[c.I_NFEV] -= 1
-                    w.ist[c.I_STATUS] = c.STATUS_CALLBACK
-                    w.ist[c.I_PHASE] = c.PHASE_DONE
+                        s["nfev"] -= 1
+                    s["status"] = c.STATUS_CALLBACK
+                    s["phase"] = c.PHASE_DONE
                     break
         if task == c.TASK_EVAL_F:
             if first_f:
@@ -87,9 +88,9 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                     raise ValueError(f"The callable `loss` must return shape (3, m), got {rho.shape}.")
                 w.rho_new[:] = rho
         elif task == c.TASK_EVAL_J:
-            nit = int(w.ist[c.I_NIT])
+            nit = int(s["nit"])
             if nit > reported and cb is not None:
-                report = (nit, int(w.ist[c.I_NFEV]))
+                report = (nit, int(s["nfev"]))
             before = problem.nfev
             if getattr(held, "deferred", False):  # J^T J by row chunks, when the gradient is asked for
                 held.set_point(w.x.copy())
@@ -102,11 +103,11 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 w.Jt[:] = J.T
             else:
                 held.set(J)
-            w.ist[c.I_NFEV] += problem.nfev - before
+            s["nfev"] += problem.nfev - before
         elif task == c.TASK_GRADIENT:
             spent = held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
             if spent:  # row-chunked differences (lsq._row_chunks), counted in whole-data evaluations
-                w.ist[c.I_NFEV] += spent
+                s["nfev"] += spent
                 problem.nfev += spent
         elif task == c.TASK_SOLVE:
             solver.solve(held, w)

@@ -9,7 +9,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from ._kernels import codes as c
 from ._kernels.coloring import csr_column_sumsq
 
 N_PROBES = 8
@@ -112,4 +111,4 @@ class HeldJacobian:
     def jp_sq(self, w):
         """Answer ``TASK_EVAL_JP``: ``|Js p|^2``."""
         u = self.matvec(w.p)
-        w.fst[c.F_JP_SQ] = dot(u, u)
+        w.state[0]["jp_sq"] = dot(u, u)

@@ -16,7 +16,6 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsmr
 
 from ._held_jacobian import dot
-from ._kernels import codes as c
 from ._kernels.linalg import cholesky_factor, cholesky_solve
 from ._kernels.schur import schur_accumulate, schur_back_substitute, schur_reduce, schur_structure
 
@@ -42,7 +41,7 @@ class _DriverSolver:
     def forcing(self, w):
         """Relative tolerance of the inner solve for the current gradient."""
         gnorm = math.sqrt(dot(w.g, w.g))
-        if self.g0 is None or w.ist[c.I_NJEV] == 1:
+        if self.g0 is None or w.state[0]["njev"] == 1:
             self.g0 = gnorm
         if self.g0 == 0.0:
             return ETA_MIN
@@ -50,12 +49,12 @@ class _DriverSolver:
 
     @staticmethod
     def free(w):
-        return w.free[: int(w.ist[c.I_NFREE])]
+        return w.free[: int(w.state[0]["nfree"])]
 
     @staticmethod
     def store(w, step):
         """Write the step on the free set; no progress at all counts as "could not solve" (more damping)."""
-        nf = int(w.ist[c.I_NFREE])
+        nf = int(w.state[0]["nfree"])
         if not np.any(step):
             step = np.full(nf, np.nan)
         w.delta[:nf] = step
@@ -68,7 +67,7 @@ class ConjugateGradient(_DriverSolver):
 
     def solve(self, held, w):
         free = self.free(w)
-        lam = float(w.fst[c.F_TRIAL_LAM])
+        lam = float(w.state[0]["trial_lam"])
         d = w.d[free]
         full = np.zeros(self.n)
 
@@ -125,7 +124,7 @@ class Lsmr(_DriverSolver):
 
     def solve(self, held, w):
         free = self.free(w)
-        lam = float(w.fst[c.F_TRIAL_LAM])
+        lam = float(w.state[0]["trial_lam"])
         sd = np.sqrt(w.d[free])
         full = np.zeros(self.n)
 
@@ -206,7 +205,7 @@ class Schur(_DriverSolver):
         nan = np.full(free.shape[0], np.nan)
         mask = np.zeros(self.n)
         mask[free] = 1.0
-        lam_d = float(w.fst[c.F_TRIAL_LAM]) * w.d
+        lam_d = float(w.state[0]["trial_lam"]) * w.d
         _, _, cams_ptr, cams, _ = self._structure
         S = np.empty((self.k, self.k))
         rhs = np.empty(self.k)

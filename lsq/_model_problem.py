@@ -117,9 +117,9 @@ class ModelResiduals:
         rel = np.full(n, -1.0) if diff_step is None else np.broadcast_to(np.asarray(diff_step, float), (n,)).copy()
         rstep = float(default_rstep(scheme, EPS))
         j_addr = j_cf.address if has_jac else 0
-        x, r, Jt, g, hist, ist, fst = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
+        x, r, Jt, g, hist, state = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
                                            rel, opts_f, opts_i, scheme, rstep, qr, history, chunk)
-        return FitState(x, r, Jt if chunk == 0 else None, g, hist, ist, fst, lb, ub)
+        return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
         """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""

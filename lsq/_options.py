@@ -20,7 +20,7 @@ from ._kernels import codes as c
 
 METHODS = ("lm", "levenberg", "gn")
 METHOD_ALIASES = {"trf": "lm", "dogbox": "lm"}
-DAMPING = {"nielsen": c.RULE_NIELSEN, "marquardt": c.RULE_MARQUARDT}
+DAMPING = {"nielsen": c.RULE_NIELSEN, "marquardt": c.RULE_MARQUARDT, "trust-region": c.RULE_TRUST_REGION}
 LINEAR_SOLVERS = ("auto", "cholesky", "qr", "cg", "lsmr", "schur")
 DRIVER_SOLVERS = ("cg", "lsmr", "schur")
 """Solvers that run in the driver on the Jacobian it keeps (dense, sparse or a LinearOperator)."""
@@ -82,33 +82,46 @@ _LOWERED = {}
 
 
 def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3,
-          max_nit=2**62):
+          max_nit=2**62, factor=100.0):
     """Turn validated options into ``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.advance`."""
     if callable(loss):
         return _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev,
-                      tau, max_nit)
+                      tau, max_nit, factor)
     key = (method, damping, int(linear_solver), loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-           f_scale, int(max_nfev), tau, int(max_nit))
+           f_scale, int(max_nfev), tau, int(max_nit), factor)
     out = _LOWERED.get(key)
     if out is None:
         if len(_LOWERED) > 256:
             _LOWERED.clear()
         out = _LOWERED[key] = _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol,
-                                     f_scale, max_nfev, tau, max_nit)
+                                     f_scale, max_nfev, tau, max_nit, factor)
     return out
 
 
+def damping_rule(method, damping, linear_solver):
+    """The engine's rule code. With a driver-side solver (CG, LSMR, Schur) the trust-region rule moves
+    ``lam = 1 / radius`` as Ceres does, whose radius update is Nielsen's rule on ``lam``: solving the
+    secular equation would need several inexact solves per trial."""
+    if method == "gn":
+        return c.RULE_BACKTRACK
+    rule = DAMPING[damping]
+    if rule == c.RULE_TRUST_REGION and linear_solver == c.SOLVER_EXTERNAL:
+        return c.RULE_NIELSEN
+    return rule
+
+
 def _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau,
-           max_nit):
+           max_nit, factor):
     opts_f = np.zeros(c.N_OPTS_F)
     opts_f[c.O_FTOL] = ftol
     opts_f[c.O_XTOL] = xtol
     opts_f[c.O_GTOL] = gtol
     opts_f[c.O_F_SCALE] = f_scale
     opts_f[c.O_TAU] = tau
+    opts_f[c.O_FACTOR] = factor
     opts_i = np.zeros(c.N_OPTS_I, dtype=np.int64)
     opts_i[c.O_SCALING] = c.SCALING_JAC if isinstance(x_scale, str) else c.SCALING_FIXED
-    opts_i[c.O_RULE] = c.RULE_BACKTRACK if method == "gn" else DAMPING[damping]
+    opts_i[c.O_RULE] = damping_rule(method, damping, linear_solver)
     opts_i[c.O_SOLVER] = linear_solver
     opts_i[c.O_LOSS] = c.LOSS_CALLABLE if callable(loss) else LOSSES[loss]
     opts_i[c.O_MAX_NFEV] = max_nfev

@@ -19,7 +19,7 @@ TERMINATION_MESSAGES = {
     c.STATUS_FTOL_XTOL: "Both `ftol` and `xtol` termination conditions are satisfied.",
 }
 
-FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "ist", "fst", "lb", "ub"])
+FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "state", "lb", "ub"])
 """What a result is built from: these fields of a finished :class:`lsq._workspace.Workspace`."""
 
 HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev")
@@ -48,21 +48,22 @@ def build_result(w, method, nfev, njev, jac=None):
     """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`);
     ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
     ``J^T J`` was assembled by chunks and ``J`` never existed whole."""
-    status = int(w.ist[c.I_STATUS])
+    s = w.state[0]
+    status = int(s["status"])
     bounded = has_bounds(w.lb, w.ub)
-    hist = history_dict(w.hist, int(w.ist[c.I_HIST]))
+    hist = history_dict(w.hist, int(s["hist_rows"]))
     hist["nfev"] = hist["nfev"].astype(int)
     return OptimizeResult(
         x=w.x.copy(),
-        cost=float(w.fst[c.F_COST]),
+        cost=float(s["cost"]),
         fun=w.r.copy(),
         jac=jac if jac is not None or w.Jt is None or w.Jt.shape[1] == 0 else np.ascontiguousarray(w.Jt.T),
         grad=w.g.copy(),
-        optimality=float(w.fst[c.F_OPTIMALITY]),
+        optimality=float(s["optimality"]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),
         nfev=int(nfev),
         njev=int(njev),
-        nit=int(w.ist[c.I_NIT]),
+        nit=int(s["nit"]),
         status=status,
         message=TERMINATION_MESSAGES[status],
         success=status > 0,

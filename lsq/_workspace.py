@@ -5,7 +5,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import jit
-from ._kernels.codes import N_FST, N_IST
+from ._kernels.state import STATE
 
 Workspace = namedtuple(
     "Workspace",
@@ -21,7 +21,7 @@ Workspace = namedtuple(
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
         "free",  # (n,) int64 indices of the free variables
         "hist",  # (cap, 5) cost, lambda, step norm, optimality, nfev per iteration
-        "ist", "fst",  # int and float state
+        "state",  # (1,) record: the engine's scalar state (lsq._kernels.state.STATE)
     ],
 )
 
@@ -60,7 +60,7 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
         np.zeros(n, dtype=np.int64),  # free
         f((max(history, 1), 5)),  # hist
-        np.zeros(N_IST, dtype=np.int64), f(N_FST),  # ist, fst
+        np.zeros(1, dtype=STATE),  # state
     )
 
 

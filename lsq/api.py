@@ -6,16 +6,13 @@ from . import _options as opt
 from ._driver import run_python
 from ._held_jacobian import HeldJacobian, jacobian_kind
 from ._kernels.codes import (
-    I_NFEV,
-    I_NJEV,
-    I_STATUS,
     SOLVER_CHOLESKY,
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
     SOLVER_QR,
     STATUS_NONFINITE,
 )
-from ._kernels.engine import reset
+from ._kernels.state import reset
 from ._large_solvers import ConjugateGradient, Lsmr, Schur
 from ._model_problem import ModelResiduals
 from ._problem import FD_SCHEMES, Mapper, PythonProblem
@@ -237,9 +234,9 @@ def least_squares(
         chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
         w = fun.solve(x0, lb, ub, _initial_scaling(x_scale, n), opts_f, opts_i, FD_SCHEMES[jac], diff_step,
                       solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
-        if w.ist[I_STATUS] == STATUS_NONFINITE and w.ist[I_NFEV] == 1:
+        if w.state[0]["status"] == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
             raise ValueError(_NONFINITE_X0)
-        nfev = w.ist[I_NFEV]
+        nfev = w.state[0]["nfev"]
     else:
         if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
             jac = fun.jacobian
@@ -297,7 +294,7 @@ def least_squares(
                 jac_out = held.Js if held.Js is not None else held.J
         finally:
             mapper.close()
-    result = build_result(w, method, nfev, w.ist[I_NJEV], jac=jac_out)
+    result = build_result(w, method, nfev, w.state[0]["njev"], jac=jac_out)
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "

@@ -12,10 +12,10 @@ from numba import prange
 
 from .._jit import jit_engine, jit_parallel
 from .._workspace import make_scratch_jit, make_workspace_jit
-from .codes import F_COST, I_NFEV, I_NIT, I_STATUS, STATUS_BAD_INPUT
+from .codes import STATUS_BAD_INPUT
 from .compiled import model_at, run_compiled
-from .engine import reset
 from .linalg import cholesky_factor, cholesky_solve
+from .state import reset
 
 
 @jit_engine
@@ -87,13 +87,14 @@ def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, l
     run_compiled(model_addr, jac_addr, has_jac, Xi, y, wi, w, s, opts_f, opts_i, scheme, rstep)
     for j in range(n):
         params[i, j] = w.x[j]
-    cost[i] = w.fst[F_COST]
-    nit[i] = w.ist[I_NIT]
-    nfev[i] = w.ist[I_NFEV]
-    status[i] = w.ist[I_STATUS]
+    st = w.state[0]
+    cost[i] = st.cost
+    nit[i] = st.nit
+    nfev[i] = st.nfev
+    status[i] = st.status
     scale = 1.0
     if not absolute_sigma:
-        scale = 2.0 * w.fst[F_COST] / (m - n) if m > n else np.inf
+        scale = 2.0 * st.cost / (m - n) if m > n else np.inf
     parameter_stderr(w, scale, stderr[i])
 
 

@@ -20,9 +20,10 @@ from numba.extending import intrinsic
 
 from .._jit import jit, jit_engine
 from .._workspace import make_scratch_jit, make_workspace_jit
-from .codes import I_NFEV, LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
-from .engine import advance, reset
+from .codes import LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
+from .engine import advance
 from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
+from .state import reset
 
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled model ``model(X, p, out)``."""
@@ -175,9 +176,9 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
             residuals_into(model, X, y, wts, w.x_new, w.r_new)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
-                w.ist[I_NFEV] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+                w.state[0].nfev += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
         elif task == TASK_GRADIENT:
-            w.ist[I_NFEV] += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
+            w.state[0].nfev += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
                                                    loss_linear)
         else:
             return
@@ -186,7 +187,7 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
           history, chunk):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, ist, fst)``.
+    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state)``.
 
     (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) With
     ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the
@@ -203,7 +204,7 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     s.rel[:] = rel
     reset(w, opts_i)
     run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
-    return w.x, w.r, w.Jt, w.g, w.hist, w.ist, w.fst
+    return w.x, w.r, w.Jt, w.g, w.hist, w.state
 
 
 @jit

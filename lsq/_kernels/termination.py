@@ -6,7 +6,7 @@
 """
 
 from .._jit import jit_engine as jit
-from .codes import STATUS_FTOL, STATUS_FTOL_XTOL, STATUS_XTOL
+from .codes import STATUS_FTOL, STATUS_FTOL_XTOL, STATUS_NONE, STATUS_XTOL
 
 
 @jit
@@ -16,9 +16,9 @@ def gtol_reached(optimality, gtol):
 
 
 @jit
-def ftol_reached(actual, cost, ratio, ftol):
+def ftol_reached(actual, cost, gain, ftol):
     """True when the relative reduction of the cost of an accepted step is below ``ftol``."""
-    return actual >= 0.0 and actual < ftol * cost and ratio > 0.25
+    return actual >= 0.0 and actual < ftol * cost and gain > 0.25
 
 
 @jit
@@ -29,11 +29,11 @@ def xtol_reached(step_norm, x_norm, xtol):
 
 @jit
 def step_status(ftol_ok, xtol_ok):
-    """Status code for the step tests, 0 when none holds."""
+    """Status code for the step tests, ``STATUS_NONE`` when none holds."""
     if ftol_ok and xtol_ok:
         return STATUS_FTOL_XTOL
     if ftol_ok:
         return STATUS_FTOL
     if xtol_ok:
         return STATUS_XTOL
-    return 0
+    return STATUS_NONE

@@ -1,0 +1,227 @@
+"""The damped step: factor the linearisation, solve ``(A + lam*diag(d)) delta = -g`` on the free variables,
+choose ``lam`` for a trust region, place the step inside the bounds and measure what the model predicts.
+
+``A = J^T J`` is factored by Cholesky (``A`` formed by the engine, or by the driver for ``SOLVER_NORMAL``) or
+``J`` by QR once per Jacobian, after which each trial ``lam`` costs one small QR of ``[R; sqrt(lam d)]``
+(Moré 1978). Either way the solve leaves a triangular ``R_lam`` with ``R_lam^T R_lam = A + lam*diag(d)``
+that the trust-region search reuses for the derivative of the step length.
+"""
+
+import math
+
+from .._jit import jit_engine as jit
+from .codes import SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
+from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
+
+TR_LAM_ITERATIONS = 10
+"""Newton iterations on the secular equation per trial (MINPACK's ``lmpar``)."""
+TR_TOLERANCE = 0.1
+"""The trust-region step is accepted when its scaled length is within 10 % of the radius."""
+DWARF = 2.2250738585072014e-308
+
+
+@jit
+def scaled_norm(v, d):
+    """``|d^(1/2) v|``."""
+    t = 0.0
+    for j in range(v.shape[0]):
+        t += d[j] * v[j] * v[j]
+    return math.sqrt(t)
+
+
+@jit
+def factor(w, solver):
+    """Factor the linearisation on the free variables: ``A = J^T J`` (Cholesky) or ``[J | f] -> [R | Q^T f]``."""
+    m = w.Jt.shape[1]
+    nf = w.state[0].nfree
+    if solver == SOLVER_NORMAL:
+        # The driver wrote the full J^T J; restrict it to the free variables in place (free is increasing,
+        # so every entry is read before it is overwritten).
+        for a in range(nf):
+            for b in range(nf):
+                w.A[a, b] = w.A[w.free[a], w.free[b]]
+    elif solver == SOLVER_CHOLESKY:
+        for a in range(nf):
+            ra = w.Jt[w.free[a]]
+            for b in range(a + 1):
+                rb = w.Jt[w.free[b]]
+                t = 0.0
+                for i in range(m):
+                    t += ra[i] * rb[i]
+                w.A[a, b] = t
+                w.A[b, a] = t
+    elif solver == SOLVER_QR:
+        for a in range(nf):
+            ra = w.Jt[w.free[a]]
+            for i in range(m):
+                w.QJ[a, i] = ra[i]
+        for i in range(m):
+            w.QJ[nf, i] = w.fs[i]
+        householder_triangularize(w.QJ, m, nf, nf + 1)
+
+
+@jit
+def solve_damped(w, lam, solver):
+    """Solve ``(A + lam*diag(d)) delta = -g`` on the free variables into ``w.delta[:nf]``; False when the
+    system is singular or the solution is not finite."""
+    m = w.Jt.shape[1]
+    nf = w.state[0].nfree
+    if solver != SOLVER_QR:
+        for a in range(nf):
+            for b in range(nf):
+                w.L[a, b] = w.A[a, b]
+            w.L[a, a] += lam * w.d[w.free[a]]
+            w.rhs[a] = -w.g[w.free[a]]
+        if not cholesky_factor(w.L, nf, w.L):
+            return False
+        cholesky_solve(w.L, nf, w.rhs, w.delta)
+    else:
+        k = min(m, nf)
+        S = w.S
+        for b in range(nf + 1):
+            for a in range(k + nf):
+                S[b, a] = 0.0
+        for b in range(nf + 1):
+            for a in range(min(k, b + 1)):
+                S[b, a] = w.QJ[b, a]
+        for a in range(nf):
+            S[a, k + a] = math.sqrt(lam * w.d[w.free[a]])
+        householder_triangularize(S, k + nf, nf, nf + 1)
+        for a in range(nf):
+            w.rhs[a] = -S[nf, a]
+        if not back_substitute(S, nf, w.rhs, w.delta):
+            return False
+    return delta_finite(w)
+
+
+@jit
+def delta_finite(w):
+    for a in range(w.state[0].nfree):
+        if not math.isfinite(w.delta[a]):
+            return False
+    return True
+
+
+@jit
+def _delta_scaled_norm(w):
+    """``|d^(1/2) delta|`` over the free variables."""
+    t = 0.0
+    for a in range(w.state[0].nfree):
+        t += w.d[w.free[a]] * w.delta[a] * w.delta[a]
+    return math.sqrt(t)
+
+
+@jit
+def _length_slope(w, solver, dxnorm):
+    """``|R_lam^-T d delta|^2 / |d^(1/2) delta|^2`` from the factor of the last solve: ``-phi'(lam) / |D delta|``
+    for ``phi(lam) = |D delta(lam)|`` (MINPACK's ``lmpar``); ``w.rhs`` is the work vector."""
+    nf = w.state[0].nfree
+    for a in range(nf):
+        w.rhs[a] = w.d[w.free[a]] * w.delta[a] / dxnorm
+    t = 0.0
+    for i in range(nf):  # forward substitution with R^T (lower triangular)
+        v = w.rhs[i]
+        if solver == SOLVER_QR:
+            for k in range(i):
+                v -= w.S[i, k] * w.rhs[k]  # R[k, i], R stored by columns
+            v /= w.S[i, i]
+        else:
+            for k in range(i):
+                v -= w.L[i, k] * w.rhs[k]
+            v /= w.L[i, i]
+        w.rhs[i] = v
+        t += v * v
+    return t
+
+
+@jit
+def trust_region_step(w, solver):
+    """Choose ``lam`` so that the step's scaled length ``|d^(1/2) delta|`` is within 10 % of the radius (or
+    ``lam = 0`` when the Gauss-Newton step is shorter), solving the secular equation by MINPACK's
+    safeguarded Newton iteration (Moré 1978, ``lmpar``); ``w.delta`` holds the step, ``state.trial_lam`` its
+    ``lam``. The starting guess is the previous ``lam``. False when no finite step was found.
+    """
+    s = w.state[0]
+    nf = s.nfree
+    radius = s.radius
+    parl = 0.0
+    dxnorm = 0.0
+    if solve_damped(w, 0.0, solver):
+        dxnorm = _delta_scaled_norm(w)
+        fp = dxnorm - radius
+        if fp <= TR_TOLERANCE * radius:
+            s.trial_lam = 0.0
+            return True
+        if dxnorm > 0.0:
+            parl = fp / radius / _length_slope(w, solver, dxnorm)
+    gnorm = 0.0
+    for a in range(nf):
+        j = w.free[a]
+        gnorm += w.g[j] * w.g[j] / w.d[j]
+    gnorm = math.sqrt(gnorm)
+    paru = gnorm / radius
+    if paru == 0.0:
+        paru = DWARF / min(radius, 0.1)
+    par = min(max(s.lam, parl), paru)
+    if par == 0.0:
+        par = gnorm / dxnorm if dxnorm > 0.0 else 0.001 * paru
+    fp_prev = 0.0
+    for it in range(TR_LAM_ITERATIONS):
+        if par == 0.0:
+            par = max(DWARF, 0.001 * paru)
+        if not solve_damped(w, par, solver):
+            parl = par
+            par = 10.0 * par
+            continue
+        dxnorm = _delta_scaled_norm(w)
+        fp = dxnorm - radius
+        if (abs(fp) <= TR_TOLERANCE * radius or (parl == 0.0 and fp <= fp_prev and fp_prev < 0.0)
+                or it == TR_LAM_ITERATIONS - 1):
+            s.trial_lam = par
+            return True
+        parc = fp / radius / _length_slope(w, solver, dxnorm)
+        if fp > 0.0:
+            parl = max(parl, par)
+        elif fp < 0.0:
+            paru = min(paru, par)
+        par = max(parl, par + parc)
+        fp_prev = fp
+    return False
+
+
+@jit
+def quadratic_term(w, solver):
+    """``|J p|^2`` for the step ``p`` on the free variables, from the factorisation."""
+    m = w.Jt.shape[1]
+    nf = w.state[0].nfree
+    q = 0.0
+    if solver == SOLVER_QR:
+        for a in range(min(m, nf)):
+            t = 0.0
+            for b in range(a, nf):
+                t += w.QJ[b, a] * w.p[w.free[b]]
+            q += t * t
+    else:
+        for a in range(nf):
+            t = 0.0
+            for b in range(nf):
+                t += w.A[a, b] * w.p[w.free[b]]
+            q += t * w.p[w.free[a]]
+    return q
+
+
+@jit
+def place(w, alpha, bounded):
+    """``x_new = clip(x + alpha*delta)``, ``p = x_new - x`` and its scaled norm."""
+    s = w.state[0]
+    for j in range(w.x.shape[0]):
+        w.p[j] = 0.0
+        w.x_new[j] = w.x[j]
+    for a in range(s.nfree):
+        j = w.free[a]
+        xj = w.x[j] + alpha * w.delta[a]
+        if bounded:
+            xj = min(max(xj, w.lb[j]), w.ub[j])
+        w.x_new[j] = xj
+        w.p[j] = xj - w.x[j]
+    s.step_norm = scaled_norm(w.p, w.d)

@@ -1,0 +1,109 @@
+"""Two guards around the damped iteration: undo a step onto a plateau, and a final Gauss-Newton step.
+
+* After an accepted step, a column of ``J`` whose norm collapsed means the residuals no longer depend on
+  that parameter (an exponential that underflowed, a saturated rational): the gain ratio can look fine,
+  but no later step brings the parameter back. The step is undone and damped (:func:`undo_step`).
+* When a fit stops on a step test or stagnation, the cost near the minimum is flat to its last digits and
+  cannot rank points any more, but the model's gradient can: one last undamped step is evaluated and kept
+  unless the cost rose above its rounding level (:func:`final_gauss_newton_step`).
+"""
+
+import math
+
+from .._jit import jit_engine as jit
+from .codes import (
+    EPS,
+    O_BOUNDED,
+    O_LOSS,
+    O_MAX_NFEV,
+    O_RULE,
+    O_SOLVER,
+    PHASE_AFTER_F0,
+    SOLVER_EXTERNAL,
+    STATUS_NONE,
+    TASK_EVAL_F,
+)
+from .damping import update_damping
+from .descent import place, solve_damped
+from .state import actual_reduction, copy, finish, keep_trial_point, request_trial, trial_cost
+
+COLLAPSE = 1e-12
+"""A step after which a squared column norm of ``J`` is below this fraction of its value before is undone."""
+MAX_UNDO = 30
+"""Undone steps per fit; past this the fit goes on from wherever its steps lead (no undo cycles)."""
+FINAL_STEP_SLACK = 32.0
+"""The final Gauss-Newton step is kept unless the cost rose by more than this many ``eps * F``."""
+
+
+@jit
+def sensitivity_lost(w):
+    """True when the last step wiped out a column of ``J`` (its squared norm fell by more than ``1e12``)."""
+    for j in range(w.x.shape[0]):
+        if w.colsq[j] < COLLAPSE * w.colsq_prev[j]:
+            return True
+    return False
+
+
+@jit
+def undo_step(w, opts_i):
+    """Go back to the point before the last step, damp as after a rejected step, and re-linearise there."""
+    s = w.state[0]
+    s.nit -= 1
+    s.n_undone += 1
+    s.pending = STATUS_NONE
+    copy(w.x, w.x_prev)
+    copy(w.x_new, w.x_prev)
+    s.try_gn = False
+    s.actual = -math.inf
+    s.cost_new = math.inf
+    s.step_norm = s.last_step
+    update_damping(opts_i[O_RULE], False, -math.inf, s)
+    s.nfev += 1
+    s.phase = PHASE_AFTER_F0
+    return TASK_EVAL_F
+
+
+@jit
+def final_gauss_newton_step(w, status, trial_unevaluated, opts_i):
+    """The fit stops with ``status``; first evaluate one last Gauss-Newton step from ``x`` and keep it
+    unless the cost rose above its rounding level (:func:`judge_final_step`).
+
+    Without an undamped step (singular ``J^T J``, a driver-side solver) the pending damped trial is
+    evaluated instead if it has not been (``trial_unevaluated``). The kept step is not an iteration:
+    ``nit`` and the history count linearisations, and the returned ``x`` is one step past the last.
+    """
+    s = w.state[0]
+    if s.nfev >= opts_i[O_MAX_NFEV]:
+        return finish(w, status)
+    solver = opts_i[O_SOLVER]
+    if s.trial_lam == 0.0 and not trial_unevaluated:
+        # the trial just rejected was the Gauss-Newton step itself
+        if not_worse_to_rounding(w, s.cost_new, s.actual):
+            keep_trial_point(w, s.cost_new, opts_i[O_LOSS])
+        return finish(w, status)
+    if solver != SOLVER_EXTERNAL and solve_damped(w, 0.0, solver):
+        place(w, 1.0, opts_i[O_BOUNDED])
+    elif not trial_unevaluated:
+        return finish(w, status)
+    s.pending = status
+    s.final_step = True
+    return request_trial(w)
+
+
+@jit
+def judge_final_step(w, opts_f, opts_i):
+    """Keep the final step unless the cost rose above its rounding level (no new linearisation), and stop.
+
+    At a converged point the cost is flat to its last digits, so equal costs up to rounding cannot
+    rank the two points; the step, which zeroes the model's gradient, is then the better estimate.
+    """
+    cost_new = trial_cost(w, opts_f, opts_i)
+    if not_worse_to_rounding(w, cost_new, actual_reduction(w, opts_i[O_LOSS])):
+        keep_trial_point(w, cost_new, opts_i[O_LOSS])
+    return finish(w, w.state[0].pending)
+
+
+@jit
+def not_worse_to_rounding(w, cost_new, actual):
+    """The final step's cost is finite and above ``F`` by at most ``FINAL_STEP_SLACK * eps * F``."""
+    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * EPS * w.state[0].cost
