@@ -9,7 +9,7 @@ so every feature of the Python path (callbacks, callable losses, complex-step Ja
 import numpy as np
 
 from ._kernels.compiled import solve
-from ._kernels.finite_diff import default_rstep
+from ._kernels.finite_diff import default_rstep, relative_steps
 from ._result import FitState
 from .model import Model, as_points
 
@@ -102,7 +102,8 @@ class ModelResiduals:
         self.check_params(p, "x")
         return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
 
-    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0):
+    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0,
+              minpack_step=True):
         """Run the whole fit in compiled code; return a :class:`lsq._result.FitState`.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
@@ -114,8 +115,8 @@ class ModelResiduals:
         f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
         n = x0.shape[0]
-        rel = np.full(n, -1.0) if diff_step is None else np.broadcast_to(np.asarray(diff_step, float), (n,)).copy()
         rstep = float(default_rstep(scheme, EPS))
+        rel = relative_steps(n, scheme, rstep, diff_step, minpack_step)
         j_addr = j_cf.address if has_jac else 0
         x, r, Jt, g, hist, state = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
                                            rel, opts_f, opts_i, scheme, rstep, qr, history, chunk)

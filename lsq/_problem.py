@@ -10,7 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, SCHEME_CS, default_rstep, fd_column, fd_steps
+from ._kernels.finite_diff import (
+    SCHEME_2POINT,
+    SCHEME_3POINT,
+    SCHEME_CS,
+    default_rstep,
+    fd_column,
+    fd_steps,
+    relative_steps,
+)
 from ._sparse_fd import GroupedDifferences, check_sparsity
 from ._validate import check_residuals
 
@@ -70,18 +78,19 @@ class PythonProblem:
         Relative finite-difference step.
     mapper : Mapper
         How the perturbed points are evaluated.
+    minpack_step : bool
+        Default forward steps by MINPACK's relative rule (see :mod:`lsq._kernels.finite_diff`).
     """
 
-    def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None):
+    def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None, minpack_step=False):
         self.grouped = None  # GroupedDifferences when a sparsity pattern is known (set_sparsity)
         self.fun = ArgsWrapper(fun, args, kwargs)
         self.jac_callable = ArgsWrapper(jac, args, kwargs) if callable(jac) else None
         self.scheme = None if callable(jac) else FD_SCHEMES[jac]
         self.lb, self.ub = lb, ub
         n = lb.shape[0]
-        self.rel = np.full(n, -1.0)
-        if diff_step is not None:
-            self.rel[:] = np.broadcast_to(np.asarray(diff_step, dtype=float), (n,))
+        self.diff_step, self.minpack_step = diff_step, minpack_step
+        self.rel = relative_steps(n, self.scheme, -1.0, diff_step, False)
         self.mapper = mapper or Mapper(None)
         self.m = None
         self.nfev = 0
@@ -98,6 +107,10 @@ class PythonProblem:
             eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else np.finfo(float).eps
             eps = max(eps, np.finfo(float).eps)
             self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
+            # MINPACK's relative steps for float64 residuals; coarser residuals (float32) would drown steps
+            # far below 1 in their rounding, so they keep SciPy's rule, relative to max(1, |x|)
+            minpack = self.minpack_step and eps == np.finfo(float).eps
+            self.rel = relative_steps(self.lb.shape[0], self.scheme, self.rstep, self.diff_step, minpack)
         return f
 
     def set_sparsity(self, jac_sparsity, m):

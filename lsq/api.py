@@ -42,9 +42,9 @@ def least_squares(
     fun, x0, jac="2-point", bounds=(-np.inf, np.inf), method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-8,
     x_scale=None, loss="linear", f_scale=1.0, diff_step=None, tr_solver=None, tr_options=None,
     jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
-    *, damping="nielsen", linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
+    *, damping="trust-region", linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
     beta2=0.999, eps=1e-8, momentum=0.9, batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False,
-    grad=None, schur=None,
+    grad=None, schur=None, factor=100.0,
 ):
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
@@ -87,7 +87,9 @@ def least_squares(
     f_scale : float
         Soft margin between inlier and outlier residuals.
     diff_step : None or array_like
-        Relative finite-difference step.
+        Relative finite-difference step. By default, 2-point differences step ``sqrt(eps) * |x_j|``
+        (``sqrt(eps)`` where ``x_j = 0``), MINPACK's rule, which SciPy's ``method='lm'`` and ``curve_fit``
+        use; 3-point and complex steps follow SciPy's ``least_squares`` (relative to ``max(1, |x_j|)``).
     tr_solver, tr_options : optional
         SciPy's names: ``tr_solver='lsmr'`` makes ``linear_solver='auto'`` use LSMR for a sparse or
         ``LinearOperator`` Jacobian; ``tr_options={'maxiter': k}`` caps the inner iterations of
@@ -109,8 +111,11 @@ def least_squares(
         raising StopIteration stops the fit with status -2.
     workers : int or map-like callable, optional
         Evaluate finite-difference points in parallel (``workers(fun, points)``, or a process pool).
-    damping : {'nielsen', 'marquardt'}
-        Rule moving ``lam`` for ``lm`` and ``levenberg``.
+    damping : {'nielsen', 'marquardt', 'trust-region'}
+        Rule moving ``lam`` for ``lm`` and ``levenberg``: Nielsen's gain-ratio rule, Marquardt's x10 / /10,
+        or Moré's trust region (MINPACK's ``lmder``: a radius on the scaled step moved by the gain ratio,
+        ``lam`` solved so that the step fills it; with ``'cg'``, ``'lsmr'`` and ``'schur'`` ``lam = 1/radius``
+        moved by Nielsen's rule, as Ceres does).
     linear_solver : {'auto', 'qr', 'cholesky', 'cg', 'lsmr', 'schur'}
         QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for dense ``J`` up to 64 parameters),
         Cholesky on ``J^T J + lam D`` (dense ``J`` above 64 parameters; sparse ``J`` up to 300), Jacobi-
@@ -144,6 +149,9 @@ def least_squares(
         differences in whole-data evaluations and ``result.jac`` is None.
     grad : callable, optional
         ``grad(x) -> (n,)``, the gradient of the cost, used by the first-order methods instead of ``J^T f``.
+    factor : float
+        ``damping='trust-region'``: the initial radius is ``factor * |D x0|`` (``factor`` if that is 0), with
+        ``D`` the scaling (MINPACK's ``factor``, default 100).
 
     Returns
     -------
@@ -184,6 +192,8 @@ def least_squares(
     if not (type(f_scale) in (float, int) and f_scale > 0) and not (np.isscalar(f_scale) and np.isreal(f_scale)
                                                                      and f_scale > 0):
         raise ValueError(f"`f_scale` must be a positive number, got {f_scale!r}.")
+    if not (isinstance(factor, int | float) and not isinstance(factor, bool) and 0 < factor < np.inf):
+        raise ValueError(f"`factor` must be a positive number, got {factor!r}.")
     if not isinstance(history, int) or history < 0:
         raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
     max_nfev = check_max_nfev(max_nfev)
@@ -221,7 +231,7 @@ def least_squares(
 
     def lowered(solver_code):
         return opt.lower(method, damping, solver_code, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
-                         max_nfev)
+                         max_nfev, factor=float(factor))
 
     jac_out = None
     if compiled:
@@ -246,7 +256,7 @@ def least_squares(
             if minibatch:
                 fun, jac, rows = _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver)
                 args, kwargs = (), None
-            problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper)
+            problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper, minpack_step=True)
             f0 = problem.residuals(x0.copy())
             if not np.all(np.isfinite(f0)):
                 raise ValueError(_NONFINITE_X0)

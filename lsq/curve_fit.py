@@ -15,7 +15,7 @@ from .model import Model
 
 __all__ = ["curve_fit", "covariance_from_jacobian"]
 
-LEASTSQ_ONLY = ("epsfcn", "factor", "diag", "col_deriv", "maxfev")
+LEASTSQ_ONLY = ("epsfcn", "diag", "col_deriv", "maxfev")
 
 
 def covariance_of(res, fun):
@@ -192,7 +192,6 @@ def _leastsq_kwargs(kwargs, jac):
         diag = kwargs.pop("diag")
         if diag is not None:
             kwargs.setdefault("x_scale", 1.0 / np.asarray(diag, dtype=float))
-    kwargs.pop("factor", None)
     col_deriv = kwargs.pop("col_deriv", False)
     if col_deriv and callable(jac):
         inner = jac

@@ -99,7 +99,7 @@ def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, l
 
 
 @jit_parallel
-def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f, opts_i,
+def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P0, lb, ub, d0, rel, opts_f, opts_i,
               scheme, rstep, qr, absolute_sigma, n_chunks, params, stderr, cost, nit, nfev, status):
     """Fit every row of ``Y``; results go to the output arrays (one row or entry per fit).
 
@@ -115,8 +115,9 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         ``1 / sigma``.
     P0 : ndarray, shape (k or 1, n)
         Starting points (ignored with ``use_guess``).
-    lb, ub, d0 : ndarray, shape (n,)
-        Bounds and the initial scaling diagonal.
+    lb, ub, d0, rel : ndarray, shape (n,)
+        Bounds, the initial scaling diagonal and the relative finite-difference steps
+        (:func:`lsq._kernels.finite_diff.relative_steps`).
     absolute_sigma : bool
         Standard errors from ``(J^T J)^-1`` as is (True) or scaled by the reduced chi-square (False).
     n_chunks : int
@@ -131,6 +132,8 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         if start < stop:
             w = make_workspace_jit(m, n, qr, 0, True, True, False)  # the batch fits use the linear loss
             s = make_scratch_jit(m, n)
+            for j in range(n):
+                s.rel[j] = rel[j]
             guess = model_at(guess_addr)
             for i in range(start, stop):
                 fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f,

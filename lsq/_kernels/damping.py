@@ -66,15 +66,15 @@ def backtrack_update(alpha, accepted):
 
 
 @jit
-def trust_region_update(radius, lam, gain, actual, slope, step_norm, cost, cost_new):
+def trust_region_update(radius, lam, gain, accepted, actual, slope, step_norm, cost, cost_new):
     """Moré (1978), MINPACK's ``lmder``: move the radius on ``|d^(1/2) p|`` by the gain ratio.
 
-    ``gain <= 0.25``: shrink to ``t * min(radius, 10 |p|)`` with ``t`` the minimiser of the parabola through
-    the cost and its slope along the step (clipped to ``[0.1, 0.5]``; 0.1 when the cost grew a
-    hundredfold or is not finite), and ``lam /= t``; ``gain >= 0.75`` or an undamped step: grow to
+    ``gain <= 0.25`` or a rejected step: shrink to ``t * min(radius, 10 |p|)`` with ``t`` the minimiser of the
+    parabola through the cost and its slope along the step (clipped to ``[0.1, 0.5]``; 0.1 when the cost
+    grew a hundredfold or is not finite), and ``lam /= t``; ``gain >= 0.75`` or an undamped step: grow to
     ``2 |p|`` and halve ``lam``. Returns ``(radius, lam)``.
     """
-    if not gain > 0.25:
+    if not (accepted and gain > 0.25):
         t = 0.5
         if actual < 0.0:
             t = 0.5 * slope / (slope + actual)
@@ -83,7 +83,7 @@ def trust_region_update(radius, lam, gain, actual, slope, step_norm, cost, cost_
         radius = t * min(radius, step_norm / 0.1)
         lam = lam / t
     elif lam == 0.0 or gain >= 0.75:
-        radius = step_norm / 0.5
+        radius = max(radius, step_norm / 0.5)
         lam = 0.5 * lam
     return radius, min(lam, LAM_MAX)
 
@@ -98,5 +98,5 @@ def update_damping(rule, accepted, gain, s):
     elif rule == RULE_BACKTRACK:
         s.alpha = backtrack_update(s.alpha, accepted)
     elif rule == RULE_TRUST_REGION:
-        s.radius, s.lam = trust_region_update(s.radius, s.lam, gain, s.actual, s.slope, s.step_norm, s.cost,
+        s.radius, s.lam = trust_region_update(s.radius, s.lam, gain, accepted, s.actual, s.slope, s.step_norm, s.cost,
                                               s.cost_new)

@@ -103,13 +103,21 @@ def _after_gradient(w, opts_f, opts_i):
         if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
             return finish(w, c.STATUS_NONFINITE)
     pending = s.pending
+    s.optimality = optimality(w, opts_i[c.O_BOUNDED])
+    # a collapsed column at a stationary point is a minimum where J vanishes (x**2 + 5 at 0), not a plateau
     if (s.nit > 0 and s.n_undone < MAX_UNDO and (pending == c.STATUS_NONE or is_step_test(pending))
-            and sensitivity_lost(w)):
+            and not gtol_reached(s.optimality, opts_f[c.O_GTOL]) and sensitivity_lost(w)):
         return undo_step(w, opts_i)
     copy(w.colsq_prev, w.colsq)
     first = s.njev == 1
     if opts_i[c.O_SCALING] == c.SCALING_JAC:
+        x_norm_before = scaled_norm(w.x, w.d)
         update_scaling(w, first)
+        if not first and x_norm_before > 0.0 and opts_i[c.O_LOSS] != c.LOSS_LINEAR:
+            # A robust loss reweights the rows at every point, so the column norms (and d) move with the
+            # weights, by many orders once outliers turn inliers: keep the radius, a length in the scaled
+            # variables, the same size relative to the point.
+            s.radius *= scaled_norm(w.x, w.d) / x_norm_before
     if first:
         ratio = 0.0
         for j in range(n):
@@ -117,7 +125,6 @@ def _after_gradient(w, opts_f, opts_i):
         s.lam = initial_lambda(opts_i[c.O_RULE], opts_f[c.O_TAU], ratio)
         s.nu = 2.0
         s.alpha = 1.0
-    s.optimality = optimality(w, opts_i[c.O_BOUNDED])
     s.x_norm = scaled_norm(w.x, w.d)
     if first:
         s.radius = opts_f[c.O_FACTOR] * s.x_norm if s.x_norm > 0.0 else opts_f[c.O_FACTOR]
@@ -265,11 +272,14 @@ def _after_trial(w, opts_f, opts_i):
         # A rejected step is small because of damping, not convergence: stop only when the damping
         # cannot grow further or the step is below the resolution of x (stagnation), and then whatever
         # the tolerances, since no later trial can differ from this one.
-        stagnant = s.step_norm <= c.EPS * s.x_norm or s.lam >= LAM_MAX
+        # The same holds for a step the gain ratio accepts but whose summed cost rounds above F: the
+        # decrease is below the rounding of the cost, which can then no longer rank two points.
+        below_rounding = gain > ACCEPT_RATIO and actual > 0.0
+        stagnant = s.step_norm <= c.EPS * s.x_norm or s.lam >= LAM_MAX or below_rounding
         if not stagnant:
             status = c.STATUS_NONE
         elif status == c.STATUS_NONE:
-            status = c.STATUS_XTOL
+            status = c.STATUS_FTOL if below_rounding else c.STATUS_XTOL
     if rule == c.RULE_TRUST_REGION and s.nit == 0:
         s.radius = min(s.radius, s.step_norm)  # MINPACK: the first step bounds the initial radius
     if accepted or not s.try_gn:

@@ -1,11 +1,16 @@
-"""Finite-difference step sizes (SciPy's rules), shared by the Python and the compiled Jacobians.
+"""Finite-difference step sizes, shared by the Python and the compiled Jacobians.
 
-``h_j = rstep * sign(x_j) * max(1, |x_j|)`` (``sign(0) = 1``), or ``diff_step * sign(x_j) * |x_j|`` when the
-user gives ``diff_step`` (falling back to the default where that step vanishes); the step actually taken is
-``(x_j + h_j) - x_j`` so that it is exactly representable. Near a bound a forward step is flipped
-(2-point) or a one-sided 3-point formula is used, so no evaluation leaves the box.
+``h_j = rstep * sign(x_j) * max(1, |x_j|)`` (``sign(0) = 1``, SciPy's ``least_squares`` rule), or
+``rel_j * sign(x_j) * |x_j|`` with a relative step ``rel_j`` (falling back to the former where that step
+vanishes, e.g. at ``x_j = 0``). ``rel`` is the user's ``diff_step``, or, for the damped methods' forward
+differences, ``rstep`` itself: MINPACK's ``lmdif`` rule ``h_j = sqrt(eps) |x_j|`` (``sqrt(eps)`` at 0), which
+SciPy's ``method='lm'`` and ``curve_fit`` use, and which keeps the step in proportion to parameters far below 1
+(see :func:`relative_steps`). The step actually taken is ``(x_j + h_j) - x_j`` so that it is exactly
+representable. Near a bound a forward step is flipped (2-point) or a one-sided 3-point formula is used, so no
+evaluation leaves the box.
 """
 
+import numpy as np
 
 from .._jit import jit_engine as jit
 
@@ -79,6 +84,16 @@ def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
     else:
         for i in range(m):
             row[i] = (f1[i] - f2[i]) / (2.0 * h)
+
+
+def relative_steps(n, scheme, rstep, diff_step, minpack):
+    """The ``rel`` array of :func:`fd_steps`: ``diff_step`` when given, ``rstep`` for 2-point differences under
+    MINPACK's rule (``minpack``, the damped methods), else -1 ("not given": SciPy's absolute-or-relative rule)."""
+    if diff_step is not None:
+        return np.broadcast_to(np.asarray(diff_step, dtype=float), (n,)).copy()
+    if minpack and scheme == SCHEME_2POINT:
+        return np.full(n, float(rstep))
+    return np.full(n, -1.0)
 
 
 def default_rstep(scheme, eps):
