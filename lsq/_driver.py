@@ -49,8 +49,8 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
     """Drive the engine with a :class:`lsq._problem.PythonProblem` until it is done.
 
     ``f0`` are the residuals at ``w.x`` (already evaluated while validating), ``J0`` the Jacobian there if
-    it was evaluated to choose the solver. Finite-difference evaluations are added to the engine's
-    ``nfev`` so that ``max_nfev`` counts every call of ``fun``. With a driver-side solver the Jacobian is
+    it was evaluated to choose the solver. Finite-difference evaluations are counted in the engine's ``nfd``
+    (SciPy's ``nfev`` and ``max_nfev`` leave them out). With a driver-side solver the Jacobian is
     kept in ``held`` (:class:`lsq._held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
     :mod:`lsq._large_solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
@@ -103,11 +103,11 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
                 w.Jt[:] = J.T
             else:
                 held.set(J)
-            s["nfev"] += problem.nfev - before
+            s["nfd"] += problem.nfev - before
         elif task == c.TASK_GRADIENT:
             spent = held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
             if spent:  # row-chunked differences (lsq._row_chunks), counted in whole-data evaluations
-                s["nfev"] += spent
+                s["nfd"] += spent
                 problem.nfev += spent
         elif task == c.TASK_SOLVE:
             solver.solve(held, w)

@@ -22,7 +22,7 @@ TERMINATION_MESSAGES = {
 FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "state", "lb", "ub"])
 """What a result is built from: these fields of a finished :class:`lsq._workspace.Workspace`."""
 
-HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev")
+HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev", "ncalls")
 
 
 def find_active_constraints(x, lb, ub, rtol=1e-10):
@@ -44,15 +44,17 @@ def history_dict(hist, rows):
     return dict(zip(HISTORY_FIELDS, block, strict=True))
 
 
-def build_result(w, method, nfev, njev, jac=None):
+def build_result(w, method, jac=None):
     """Assemble the :class:`scipy.optimize.OptimizeResult` from a finished workspace (or :class:`FitState`);
     ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
-    ``J^T J`` was assembled by chunks and ``J`` never existed whole."""
+    ``J^T J`` was assembled by chunks and ``J`` never existed whole. ``nfev`` leaves finite-difference calls
+    out (SciPy's meaning); ``ncalls`` counts every call of ``fun``."""
     s = w.state[0]
     status = int(s["status"])
     bounded = has_bounds(w.lb, w.ub)
     hist = history_dict(w.hist, int(s["hist_rows"]))
     hist["nfev"] = hist["nfev"].astype(int)
+    hist["ncalls"] = hist["ncalls"].astype(int)
     return OptimizeResult(
         x=w.x.copy(),
         cost=float(s["cost"]),
@@ -61,8 +63,9 @@ def build_result(w, method, nfev, njev, jac=None):
         grad=w.g.copy(),
         optimality=float(s["optimality"]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),
-        nfev=int(nfev),
-        njev=int(njev),
+        nfev=int(s["nfev"]),
+        ncalls=int(s["nfev"] + s["nfd"]),
+        njev=int(s["njev"]),
         nit=int(s["nit"]),
         status=status,
         message=TERMINATION_MESSAGES[status],

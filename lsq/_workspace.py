@@ -20,7 +20,7 @@ Workspace = namedtuple(
         "A", "L",  # (n, n) J^T J and its Cholesky factor
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
         "free",  # (n,) int64 indices of the free variables
-        "hist",  # (cap, 5) cost, lambda, step norm, optimality, nfev per iteration
+        "hist",  # (cap, 6) cost, lambda, step norm, optimality, nfev, ncalls per iteration
         "state",  # (1,) record: the engine's scalar state (lsq._kernels.state.STATE)
     ],
 )
@@ -59,7 +59,7 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         f((nj, nj)), f((nj, nj)),  # A, L
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
         np.zeros(n, dtype=np.int64),  # free
-        f((max(history, 1), 5)),  # hist
+        f((max(history, 1), 6)),  # hist
         np.zeros(1, dtype=STATE),  # state
     )
 

@@ -99,9 +99,8 @@ def least_squares(
         groups of columns that share no row (greedy colouring, compiled assembly) and return a CSR
         matrix, so a Jacobian costs one call of ``fun`` per group. Ignored when ``jac`` is callable.
     max_nfev : None or int
-        Budget of calls of ``fun``, counting finite-difference calls. Default ``100 * n`` with an analytic
-        ``jac`` and ``100 * n * (n + 1)`` otherwise. The final Jacobian is always evaluated, so with finite
-        differences ``nfev`` may exceed the budget by one Jacobian's worth.
+        Budget of evaluations of ``fun``, leaving out those spent on finite differences (SciPy's meaning
+        since 1.16); default ``100 * n``. The Jacobian at the last accepted point is always evaluated.
     verbose : {0, 1, 2}
         1 prints a summary, 2 also the iteration table.
     args, kwargs : tuple, dict
@@ -145,7 +144,7 @@ def least_squares(
         If True, ``fun(x, idx)`` (and a callable ``jac(x, idx)``) return only the residuals (rows) ``idx``:
         an index array for a minibatch, ``slice(None)`` for all (the cost at the end of each epoch). With
         ``'lm'``, ``'levenberg'`` or ``'gn'``, ``idx`` is a slice of about 1 MB of ``J`` and ``J^T J`` is
-        assembled chunk by chunk, so the whole Jacobian is never held; ``nfev`` then counts finite
+        assembled chunk by chunk, so the whole Jacobian is never held; ``ncalls`` then counts finite
         differences in whole-data evaluations and ``result.jac`` is None.
     grad : callable, optional
         ``grad(x) -> (n,)``, the gradient of the cost, used by the first-order methods instead of ``J^T f``.
@@ -157,8 +156,9 @@ def least_squares(
     -------
     OptimizeResult
         ``x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status, message, success`` as in
-        SciPy, plus ``nit``, ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality,
-        nfev``; row 0 is the starting point). ``nfev`` counts every call of ``fun``. ``jac``, ``grad`` and
+        SciPy (``nfev`` leaves finite-difference calls out), plus ``ncalls`` (every call of ``fun``), ``nit``,
+        ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality, nfev, ncalls``; row 0
+        is the starting point). ``jac``, ``grad`` and
         ``optimality`` are those of the last linearisation: when a damped fit stops, ``x`` (with ``fun`` and
         ``cost``) may be one final Gauss-Newton step past it, kept only if the cost did not rise above its
         rounding level, and not counted in ``nit`` or ``history``.
@@ -224,7 +224,7 @@ def least_squares(
                                  eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs, seed=seed,
                                  schedule=schedule, minibatch=minibatch, grad=grad)
     if max_nfev is None:
-        max_nfev = 100 * n if callable(jac) else 100 * n * (n + 1)
+        max_nfev = 100 * n
 
     compiled = (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
                 and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky") and not minibatch)
@@ -246,7 +246,6 @@ def least_squares(
                       solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
         if w.state[0]["status"] == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
             raise ValueError(_NONFINITE_X0)
-        nfev = w.state[0]["nfev"]
     else:
         if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
             jac = fun.jacobian
@@ -299,15 +298,15 @@ def least_squares(
             run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
                        f_scale=float(f_scale), callback=callback, verbose=verbose, held=held,
                        solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
-            nfev = problem.nfev
             if held is not None:
                 jac_out = held.Js if held.Js is not None else held.J
         finally:
             mapper.close()
-    result = build_result(w, method, nfev, w.state[0]["njev"], jac=jac_out)
+    result = build_result(w, method, jac=jac_out)
     if verbose >= 1:
         print(result.message)
-        print(f"Function evaluations {result.nfev}, initial cost {w.hist[0, 0]:.4e}, "
+        print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
+              f"initial cost {w.hist[0, 0]:.4e}, "
               f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
     return result
 

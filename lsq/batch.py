@@ -107,7 +107,8 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         Lower and upper bounds shared by all fits.
     method : {'lm', 'levenberg', 'gn'}
     max_nfev : int, optional
-        Evaluations per fit (default ``100 * n`` with an analytic Jacobian, ``100 * n * (n + 1)`` otherwise).
+        Evaluations per fit, finite-difference calls left out as in :func:`lsq.least_squares` (default
+        ``100 * n``); ``nfev`` in the result counts the same evaluations.
     tol : float, optional
         Relative cost (chi-square) tolerance: shorthand for ``ftol`` (Gpufit's ``tolerance``).
     ftol, xtol, gtol : float
@@ -183,7 +184,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     has_jac = has_jac and jac is None
     scheme = SCHEME_3POINT if jac == "3-point" else SCHEME_2POINT
     if max_nfev is None:
-        max_nfev = 100 * n if has_jac else 100 * n * (n + 1)
+        max_nfev = 100 * n
     if max_nfev < 1:
         raise ValueError(f"`max_nfev` must be a positive int, got {max_nfev}.")
     max_nit = 2**62 if max_iterations is None else int(max_iterations)

@@ -319,7 +319,8 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
         warnings.warn("Covariance of the parameters could not be estimated", category=OptimizeWarning, stacklevel=2)
     if not full_output:
         return popt, pcov
-    infodict = {"nfev": res.nfev, "fvec": res.fun}
+    # SciPy's 'lm' reports MINPACK's count, finite-difference calls included; the other methods leave them out
+    infodict = {"nfev": res.ncalls if method == "lm" else res.nfev, "fvec": res.fun}
     if method == "lm":
         if res.jac is not None:  # None when J^T J was assembled by chunks (very large m)
             infodict.update(_minpack_factors(res.jac, res.fun))

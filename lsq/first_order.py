@@ -161,9 +161,10 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
     hist = np.array(rows[-history - 1:] if history else rows[:1])
     return OptimizeResult(
         x=x, cost=full_cost, fun=f, jac=J, grad=g, optimality=float(np.max(np.abs(g))),
-        active_mask=find_active_constraints(x, lb, ub), nfev=ev.nfev, njev=ev.njev, nit=t, epochs=epoch,
+        active_mask=find_active_constraints(x, lb, ub), nfev=ev.nfev, ncalls=ev.nfev, njev=ev.njev, nit=t,
+        epochs=epoch,
         status=status, message=TERMINATION_MESSAGES[status], success=status > 0, method=method, lr=lr,
         history={"cost": hist[:, 0], "lam": hist[:, 1], "step_norm": hist[:, 2], "optimality": hist[:, 3],
-                 "nfev": hist[:, 4].astype(int)},
+                 "nfev": hist[:, 4].astype(int), "ncalls": hist[:, 4].astype(int)},
     )
 

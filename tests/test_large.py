@@ -87,7 +87,7 @@ def test_auto_picks_cg_for_a_large_sparse_problem_and_returns_sparse_jac():
     assert res.cost < 1e-20
     assert sp.issparse(res.jac) and res.jac.shape == (n, n)
     # only one call of fun per colour group (3 for a tridiagonal pattern) per Jacobian
-    assert res.nfev <= res.njev * 3 + res.nit + 2
+    assert res.ncalls - res.nfev == res.njev * 3
 
 
 @pytest.mark.parametrize("jac", ["2-point", "3-point", "cs"])

@@ -41,7 +41,7 @@ def test_cost_never_increases_across_iterations():
     assert np.all(np.diff(cost) <= 0)
 
 
-def test_nfev_counts_every_call_including_finite_differences():
+def test_nfev_leaves_finite_differences_out_and_ncalls_counts_every_call():
     calls = []
 
     def f(x):
@@ -49,9 +49,15 @@ def test_nfev_counts_every_call_including_finite_differences():
         return rosenbrock(x)
 
     res = lsq.least_squares(f, [-1.2, 1.0])
-    assert res.nfev == len(calls)
+    assert res.ncalls == len(calls)
+    assert res.nfev == len(calls) - 2 * res.njev  # two finite-difference calls per Jacobian (n = 2)
+    assert res.history["ncalls"][-1] <= res.ncalls and res.history["nfev"][-1] <= res.nfev
+    exact = lsq.least_squares(f, [-1.2, 1.0], jac=lambda x: np.array([[-20 * x[0], 10.0], [-1.0, 0.0]]))
+    assert exact.nfev == exact.ncalls
+    calls.clear()
     res = lsq.least_squares(f, [-1.2, 1.0], max_nfev=7)
     assert res.status == 0 and not res.success
+    assert res.nfev <= 7 < len(calls)
 
 
 def test_underdetermined_problem_is_solved():

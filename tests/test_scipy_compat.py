@@ -5,7 +5,7 @@ The test module is imported from the installed ``scipy`` package under a private
 ``BaseMixin``, ``BoundsMixin`` and ``LossFunctionMixin`` run with ``method='lm'`` -- bounds and robust losses
 included, which SciPy's MINPACK ``lm`` cannot do. Deselected, by name, are only the tests that assert that
 SciPy's ``lm`` *lacks* a feature that lsq's LM has (bounds, losses, m < n, callbacks, tolerances below eps,
-``njev is None``), and one nfev comparison that counts calls differently (see ``DESELECTED``). Its
+``njev is None``; see ``DESELECTED``). Its
 ``SparseMixin`` (sparse and ``LinearOperator`` Jacobians, ``jac_sparsity``) runs with lsq's LM too.
 """
 
@@ -25,10 +25,6 @@ DESELECTED = {
     "test_full_result",
     # assert that SciPy's lm rejects sparse and LinearOperator Jacobians, which lsq's LM solves
     "test_sparse_not_supported", "test_jac_sparsity_not_supported", "test_LinearOperator_not_supported",
-    # asserts equal nfev for dense and sparsity-grouped finite differences: SciPy leaves the
-    # finite-difference calls out of nfev, lsq counts every call of fun (DESIGN.md section 5), and grouped
-    # differences make fewer calls; x and cost are compared in test_sparse.py
-    "test_numerical_jac",
 }
 
 

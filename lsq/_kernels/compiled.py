@@ -176,9 +176,9 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
             residuals_into(model, X, y, wts, w.x_new, w.r_new)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
-                w.state[0].nfev += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+                w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
         elif task == TASK_GRADIENT:
-            w.state[0].nfev += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
+            w.state[0].nfd += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
                                                    loss_linear)
         else:
             return

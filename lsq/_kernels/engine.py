@@ -150,6 +150,7 @@ def _record_history(w):
         w.hist[k, 2] = s.last_step
         w.hist[k, 3] = s.optimality
         w.hist[k, 4] = s.nfev
+        w.hist[k, 5] = s.nfev + s.nfd
         s.hist_rows = k + 1
 
 

@@ -31,7 +31,8 @@ STATE = np.dtype(
     [
         ("phase", np.int64),  # what the engine expects to find when it is called again (PHASE_*)
         ("nit", np.int64),  # accepted steps
-        ("nfev", np.int64),  # residual evaluations, finite differences included
+        ("nfev", np.int64),  # residual evaluations the engine asked for (SciPy's nfev; max_nfev bounds it)
+        ("nfd", np.int64),  # calls of fun the driver spent on finite differences
         ("njev", np.int64),  # Jacobian evaluations
         ("status", np.int64),  # final status (STATUS_*)
         ("pending", np.int64),  # a status decided before the final Jacobian is evaluated, or STATUS_NONE
@@ -72,6 +73,7 @@ def reset(w, opts_i):
     s.phase = PHASE_START
     s.nit = 0
     s.nfev = 0
+    s.nfd = 0
     s.njev = 0
     s.status = 0
     s.pending = STATUS_NONE
