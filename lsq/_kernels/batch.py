@@ -15,7 +15,7 @@ from .._workspace import make_scratch_jit, make_workspace_jit
 from .codes import STATUS_BAD_INPUT
 from .compiled import model_at, run_compiled
 from .linalg import cholesky_factor, cholesky_solve
-from .state import reset
+from .state import copy, reset
 
 
 @jit_engine
@@ -132,8 +132,8 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         if start < stop:
             w = make_workspace_jit(m, n, qr, 0, True, True, False)  # the batch fits use the linear loss
             s = make_scratch_jit(m, n)
-            for j in range(n):
-                s.rel[j] = rel[j]
+            # a call, not an inline loop: numba's parfor pass dropped the stores of an inline copy here
+            copy(s.rel, rel)
             guess = model_at(guess_addr)
             for i in range(start, stop):
                 fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f,
