@@ -22,6 +22,7 @@ import lsq
 from lsq.datasets import nist_names
 
 from .batch import batch_rows
+from .classic import PROBLEMS, STARTS, classic_runs, summarise_classic
 from .compiled import compiled_rows, startup_seconds
 from .convergence import convergence_curves
 from .large import bundle_rows, bundle_table, dense_rows, dense_table
@@ -32,26 +33,30 @@ from .sizes import size_rows
 from .synthetic import synthetic_rows, synthetic_table
 
 QUICK = ["lsq lm", "scipy lm", "scipy trf"]
-FULL = ["lsq lm", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf", "scipy dogbox",
-        "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
+FULL = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf",
+        "scipy dogbox", "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
+DAMPING = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq levenberg nielsen", "scipy lm",
+           "scipy trf"]
+"""The damping comparison (lsq lm and levenberg default to damping='trust-region')."""
 
 
-def _progress(total, enabled):
+def _progress(total, enabled, desc="NIST problems"):
     try:
         from tqdm import tqdm
     except ImportError:  # tqdm is optional
         return None
-    return tqdm(total=total, desc="NIST problems", disable=not enabled, file=sys.stderr)
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr)
 
 
 def nist_table(summary, base="scipy trf"):
-    lines = ["| solver | LRE>=4 | LRE>=6 | mean LRE | calls of fun | nfev / " + base + " | Jacobians | "
-             "iterations | seconds | seconds / " + base + " |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| solver | LRE>=4 | LRE>=6 | mean LRE | calls of fun | calls / " + base + " | fewest calls (tau=1) | "
+             "Jacobians | iterations | seconds | seconds / " + base + " |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     ref = summary[base]
     for s, v in summary.items():
         lines.append(f"| {s} | {v['lre4']}/{v['runs']} | {v['lre6']}/{v['runs']} | {v['mean_lre']:.2f} | "
-                     f"{v['nfev']} | {v['nfev'] / ref['nfev']:.2f} | {v['njev']} | {v['nit']} | {v['seconds']:.2f} | "
-                     f"{v['seconds'] / ref['seconds']:.2f} |")
+                     f"{v['nfev']} | {v['nfev'] / ref['nfev']:.2f} | {100 * v['fewest']:.0f} % | {v['njev']} | "
+                     f"{v['nit']} | {v['seconds']:.2f} | {v['seconds'] / ref['seconds']:.2f} |")
     return "\n".join(lines) + ("\n\n(Jacobians: calls of the exact Jacobian, or the solver's own count with "
                                "finite differences, 0 where it reports none; iterations: nit, else Jacobians.)")
 
@@ -106,6 +111,34 @@ def batch_section(b):
     return "\n".join(lines)
 
 
+def damping_table(names, problems, progress=True):
+    """Every damping rule on NIST (exact and 2-point) and the classic problems (2-point and exact)."""
+    bar = _progress(2 * len(names) + 2 * len(problems) * len(STARTS), progress, "damping rules")
+    ne = summarise(nist_runs(DAMPING, "exact", names, progress=bar))
+    nf = summarise(nist_runs(DAMPING, "2-point", names, progress=bar))
+    c2 = summarise_classic(classic_runs(DAMPING, "2-point", progress=bar, problems=problems))
+    ce = summarise_classic(classic_runs(DAMPING, "exact", progress=bar, problems=problems))
+    if bar is not None:
+        bar.close()
+    lines = ["| solver | NIST exact: LRE>=6 | mean LRE | calls | NIST 2-point: LRE>=4 | mean LRE | classic 2-point: "
+             "solved | classic exact: solved | calls on the runs all solve (exact) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in DAMPING:
+        a, b, c, d = ne[s], nf[s], c2[s], ce[s]
+        lines.append(f"| {s} | {a['lre6']}/{a['runs']} | {a['mean_lre']:.2f} | {a['nfev']} | {b['lre4']}/{b['runs']} | "
+                     f"{b['mean_lre']:.2f} | {c['solved']}/{c['runs']} | {d['solved']}/{d['runs']} | "
+                     f"{d['nfev_common']} ({d['common']} runs) |")
+    return "\n".join(lines)
+
+
+def damping_section(names, problems, no_progress):
+    return ("## Damping rules: NIST and the classic problems\n\n"
+            "Classic problems: Moré, Garbow & Hillstrom (1981) problems 1-35 from x0, 10 x0 and 100 x0, "
+            "ftol = xtol = gtol = 1e-12; solved = within 1e-6 (relative) of the lowest known sum of squares. "
+            "lsq lm and lsq levenberg run damping='trust-region' (the default).\n\n"
+            + damping_table(names, problems, not no_progress))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     mode = ap.add_mutually_exclusive_group()
@@ -143,6 +176,7 @@ def main(argv=None):
         performance_profile(rows, out / f"profile_time_{jacobian}.png", solvers, "seconds")
     if bar is not None:
         bar.close()
+    sections.append(damping_section(names, PROBLEMS[: args.problems], args.no_progress))
     over = overhead_rows(solvers)
     sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
                     + overhead_table(over))

@@ -320,10 +320,11 @@ def sum_of_squares(fun, x):
     return float(r @ r) if np.all(np.isfinite(r)) else np.inf
 
 
-def classic_runs(solvers, jacobian="2-point", progress=None):
-    """One row per (solver, problem, start): success, final f, calls of fun."""
+def classic_runs(solvers, jacobian="2-point", progress=None, problems=None):
+    """One row per (solver, problem, start): success, final f, calls of fun (``problems``: a subset of
+    :data:`PROBLEMS`)."""
     rows = []
-    for name, fun, x0, f_star in PROBLEMS:
+    for name, fun, x0, f_star in PROBLEMS if problems is None else problems:
         for factor in STARTS:
             xs = start(x0, factor)
             for s in solvers:

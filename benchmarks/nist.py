@@ -31,13 +31,29 @@ def nist_runs(solvers, jacobian, names=None, progress=None):
     return rows
 
 
+def fewest_calls_share(rows, solver, min_lre=4.0):
+    """The Dolan-More profile of calls of fun at tau = 1: the share of runs where ``solver`` reaches
+    ``min_lre`` with the fewest calls among the solvers in ``rows`` (ties count for each)."""
+    runs = {}
+    for r in rows:
+        runs.setdefault((r["problem"], r["start"]), []).append(r)
+    wins = 0
+    for group in runs.values():
+        ok = [r["nfev"] for r in group if r["lre"] >= min_lre]
+        mine = [r for r in group if r["solver"] == solver and r["lre"] >= min_lre]
+        wins += bool(mine and mine[0]["nfev"] == min(ok))
+    return wins / max(len(runs), 1)
+
+
 def summarise(rows):
-    """Per solver: runs with LRE >= 4 and >= 6, mean LRE, total calls of fun, total seconds."""
+    """Per solver: runs with LRE >= 4 and >= 6, mean LRE, total calls of fun, the share of runs with the
+    fewest calls (Dolan-More at tau = 1), total seconds."""
     out = {}
     for s in dict.fromkeys(r["solver"] for r in rows):
         sel = [r for r in rows if r["solver"] == s]
         lre = np.array([r["lre"] for r in sel])
         out[s] = dict(runs=len(sel), lre4=int((lre >= 4).sum()), lre6=int((lre >= 6).sum()),
+                      fewest=fewest_calls_share(rows, s),
                       mean_lre=float(lre.mean()), nfev=int(sum(r["nfev"] for r in sel)),
                       njev=int(sum(r["njev"] for r in sel)), nit=int(sum(r["nit"] for r in sel)),
                       seconds=float(sum(r["seconds"] for r in sel)))

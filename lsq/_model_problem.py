@@ -114,9 +114,8 @@ class ModelResiduals:
         self.check_params(x0)
         f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
-        n = x0.shape[0]
         rstep = float(default_rstep(scheme, EPS))
-        rel = relative_steps(n, scheme, rstep, diff_step, minpack_step)
+        rel = relative_steps(x0, scheme, diff_step, minpack_step)
         j_addr = j_cf.address if has_jac else 0
         x, r, Jt, g, hist, state = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
                                            rel, opts_f, opts_i, scheme, rstep, qr, history, chunk)

@@ -90,7 +90,7 @@ class PythonProblem:
         self.lb, self.ub = lb, ub
         n = lb.shape[0]
         self.diff_step, self.minpack_step = diff_step, minpack_step
-        self.rel = relative_steps(n, self.scheme, -1.0, diff_step, False)
+        self.rel = relative_steps(np.zeros(n), self.scheme, diff_step, False)  # set again from x0
         self.mapper = mapper or Mapper(None)
         self.m = None
         self.nfev = 0
@@ -110,7 +110,7 @@ class PythonProblem:
             # MINPACK's relative steps for float64 residuals; coarser residuals (float32) would drown steps
             # far below 1 in their rounding, so they keep SciPy's rule, relative to max(1, |x|)
             minpack = self.minpack_step and eps == np.finfo(float).eps
-            self.rel = relative_steps(self.lb.shape[0], self.scheme, self.rstep, self.diff_step, minpack)
+            self.rel = relative_steps(np.asarray(x, dtype=float), self.scheme, self.diff_step, minpack)
         return f
 
     def set_sparsity(self, jac_sparsity, m):

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _options as opt
 from ._kernels.batch import fit_batch
-from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep, relative_steps
+from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
 from ._result import TERMINATION_MESSAGES
 from ._validate import check_bounds, check_choice, check_tolerance
 from .model import Model, as_points
@@ -196,7 +196,6 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     opts_f, opts_i = opt.lower(method, damping, solver_code, "linear", x_scale, bounded, ftol, xtol, gtol, 1.0,
                                int(max_nfev), max_nit=max_nit)
     rstep = float(default_rstep(scheme, np.finfo(float).eps))
-    rel = relative_steps(n, scheme, rstep, None, True)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
@@ -210,7 +209,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         b = min(k, a + chunk_size)
         fit_batch(f_cf.address, j_cf.address if has_jac else 0, has_jac, g_cf.address if use_guess else 0,
                   use_guess, X if X.shape[0] == 1 else X[a:b], Y[a:b], wts if wts.shape[0] == 1 else wts[a:b],
-                  P0 if P0.shape[0] == 1 else P0[a:b], lb, ub, np.ones(n), rel, opts_f, opts_i, scheme, rstep,
+                  P0 if P0.shape[0] == 1 else P0[a:b], lb, ub, np.ones(n), True, opts_f, opts_i, scheme, rstep,
                   solver == "qr", absolute_sigma, min(n_chunks_kernel, b - a), out.params[a:b], out.stderr[a:b],
                   out.cost[a:b], out.nit[a:b], out.nfev[a:b], out.status[a:b])
     out.success[:] = out.status > 0

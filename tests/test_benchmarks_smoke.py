@@ -6,8 +6,9 @@ import benchmarks.__main__ as bench
 def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     assert bench.main(["--out", str(tmp_path), "--problems", "2", "--no-progress"]) == 0
     report = (tmp_path / "report.md").read_text()
-    for solver in bench.QUICK:
+    for solver in bench.QUICK + bench.DAMPING:
         assert f"| {solver} |" in report
+    assert "Damping rules: NIST and the classic problems" in report
     for section in ("Small fit, compiled model", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
                     "fits per second", "Synthetic curve-fitting problems", "Time against problem size",
                     "bundle adjustment", "Large dense", "The floor of any numba package"):

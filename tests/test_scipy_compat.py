@@ -40,7 +40,7 @@ for _name in ["test_basic", "test_callback", "test_fp32_gh12991", "test_gh_18793
 # or with x_scale options) that SciPy's trf lands on because its first trust-region step (radius |x0|)
 # happens to end exactly at 0. Not strict: whether a fit lands on an exact zero is rounding luck, which
 # differs between CPUs (DESIGN.md section 3).
-KNOWN_GAPS = {"test_options", "test_robustness", "test_x_scale_options", "test_scipy_test_basic"}
+KNOWN_GAPS = {"test_options", "test_x_scale_options", "test_scipy_test_basic"}
 
 
 @pytest.fixture(autouse=True)

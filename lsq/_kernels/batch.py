@@ -14,8 +14,9 @@ from .._jit import jit_engine, jit_parallel
 from .._workspace import make_scratch_jit, make_workspace_jit
 from .codes import STATUS_BAD_INPUT
 from .compiled import model_at, run_compiled
+from .finite_diff import SCHEME_2POINT, step_floors
 from .linalg import cholesky_factor, cholesky_solve
-from .state import copy, reset
+from .state import reset
 
 
 @jit_engine
@@ -50,8 +51,8 @@ def parameter_stderr(w, scale, out):
 
 
 @jit_engine
-def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f, opts_i, scheme,
-            rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status):
+def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, minpack, opts_f, opts_i,
+            scheme, rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status):
     """Fit row ``i`` of ``Y`` on the workspace ``w`` and write its results."""
     m = Y.shape[1]
     n = params.shape[1]
@@ -83,6 +84,9 @@ def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, l
         w.lb[j] = lb[j]
         w.ub[j] = ub[j]
         w.d[j] = d0[j]
+        s.rel[j] = -1.0
+    if minpack and scheme == SCHEME_2POINT:
+        step_floors(w.x, s.rel)
     reset(w, opts_i)
     run_compiled(model_addr, jac_addr, has_jac, Xi, y, wi, w, s, opts_f, opts_i, scheme, rstep)
     for j in range(n):
@@ -99,8 +103,8 @@ def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, l
 
 
 @jit_parallel
-def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P0, lb, ub, d0, rel, opts_f, opts_i,
-              scheme, rstep, qr, absolute_sigma, n_chunks, params, stderr, cost, nit, nfev, status):
+def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P0, lb, ub, d0, minpack, opts_f,
+              opts_i, scheme, rstep, qr, absolute_sigma, n_chunks, params, stderr, cost, nit, nfev, status):
     """Fit every row of ``Y``; results go to the output arrays (one row or entry per fit).
 
     Parameters
@@ -115,9 +119,11 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         ``1 / sigma``.
     P0 : ndarray, shape (k or 1, n)
         Starting points (ignored with ``use_guess``).
-    lb, ub, d0, rel : ndarray, shape (n,)
-        Bounds, the initial scaling diagonal and the relative finite-difference steps
-        (:func:`lsq._kernels.finite_diff.relative_steps`).
+    lb, ub, d0 : ndarray, shape (n,)
+        Bounds and the initial scaling diagonal.
+    minpack : bool
+        Forward differences by MINPACK's relative rule with each fit's own floors
+        (:func:`lsq._kernels.finite_diff.step_floors`), as a single damped fit takes them.
     absolute_sigma : bool
         Standard errors from ``(J^T J)^-1`` as is (True) or scaled by the reduced chi-square (False).
     n_chunks : int
@@ -132,9 +138,7 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         if start < stop:
             w = make_workspace_jit(m, n, qr, 0, True, True, False)  # the batch fits use the linear loss
             s = make_scratch_jit(m, n)
-            # a call, not an inline loop: numba's parfor pass dropped the stores of an inline copy here
-            copy(s.rel, rel)
             guess = model_at(guess_addr)
             for i in range(start, stop):
-                fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, opts_f,
-                        opts_i, scheme, rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status)
+                fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, minpack,
+                        opts_f, opts_i, scheme, rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status)

@@ -18,6 +18,8 @@ TR_LAM_ITERATIONS = 10
 TR_TOLERANCE = 0.1
 """The trust-region step is accepted when its scaled length is within 10 % of the radius."""
 DWARF = 2.2250738585072014e-308
+STEP_BACK = 0.995
+"""Fraction of the distance to a bound a step component may cover (SciPy trf's theta)."""
 
 
 @jit
@@ -212,8 +214,15 @@ def quadratic_term(w, solver):
 
 @jit
 def place(w, alpha, bounded):
-    """``x_new = clip(x + alpha*delta)``, ``p = x_new - x`` and its scaled norm."""
+    """``x_new = x + alpha*delta`` kept inside the box, ``p = x_new - x`` and its scaled norm.
+
+    A component that would cross a bound goes a fraction ``theta = max(STEP_BACK, 1 - optimality)`` of the
+    way to it, as SciPy's trf does: landing exactly on a bound can trap a variable where its column of ``J``
+    vanishes (``sqrt(u**2 + c**2)`` at ``c = 0``), while a bound that is active at the solution is still
+    approached ever faster as the gradient vanishes.
+    """
     s = w.state[0]
+    theta = max(STEP_BACK, 1.0 - s.optimality)
     for j in range(w.x.shape[0]):
         w.p[j] = 0.0
         w.x_new[j] = w.x[j]
@@ -221,7 +230,14 @@ def place(w, alpha, bounded):
         j = w.free[a]
         xj = w.x[j] + alpha * w.delta[a]
         if bounded:
-            xj = min(max(xj, w.lb[j]), w.ub[j])
+            # a step that overshoots by more than 1 / (1 - theta) lands on the bound: the variable is
+            # already within the last step-back of it, and is held there from the next linearisation
+            if xj < w.lb[j]:
+                gap = w.x[j] - w.lb[j]
+                xj = w.lb[j] if (1.0 - theta) * (w.x[j] - xj) >= gap else w.x[j] - theta * gap
+            elif xj > w.ub[j]:
+                gap = w.ub[j] - w.x[j]
+                xj = w.ub[j] if (1.0 - theta) * (xj - w.x[j]) >= gap else w.x[j] + theta * gap
         w.x_new[j] = xj
         w.p[j] = xj - w.x[j]
     s.step_norm = scaled_norm(w.p, w.d)

@@ -1,13 +1,20 @@
 """Finite-difference step sizes, shared by the Python and the compiled Jacobians.
 
-``h_j = rstep * sign(x_j) * max(1, |x_j|)`` (``sign(0) = 1``, SciPy's ``least_squares`` rule), or
-``rel_j * sign(x_j) * |x_j|`` with a relative step ``rel_j`` (falling back to the former where that step
-vanishes, e.g. at ``x_j = 0``). ``rel`` is the user's ``diff_step``, or, for the damped methods' forward
-differences, ``rstep`` itself: MINPACK's ``lmdif`` rule ``h_j = sqrt(eps) |x_j|`` (``sqrt(eps)`` at 0), which
-SciPy's ``method='lm'`` and ``curve_fit`` use, and which keeps the step in proportion to parameters far below 1
-(see :func:`relative_steps`). The step actually taken is ``(x_j + h_j) - x_j`` so that it is exactly
-representable. Near a bound a forward step is flipped (2-point) or a one-sided 3-point formula is used, so no
-evaluation leaves the box.
+``h_j = rstep * sign(x_j) * max(s_j, |x_j|)`` (``sign(0) = 1``) with a floor ``s_j``, or, when the user gives
+``diff_step``, ``diff_step_j * sign(x_j) * |x_j|`` (falling back to the former where that step vanishes).
+The per-variable array ``rel`` carries both: ``rel_j >= 0`` is a user relative step, ``rel_j < 0`` the floor
+``s_j = -rel_j``.
+
+* SciPy's ``least_squares`` rule is the floor 1: ``h_j = rstep * max(1, |x_j|)`` (``rel_j = -1``).
+* The damped methods' forward differences take MINPACK's ``lmdif`` rule, ``h_j = sqrt(eps) |x_j|``, which
+  SciPy's ``method='lm'`` and ``curve_fit`` use and which keeps the step in proportion to parameters far
+  below 1 (Hahn1, Misra1a's b2). Its weak point is a parameter that passes close to zero on the way (Watson
+  from x0 = 0 reached x_1 = 3e-22, where the step no longer changes the residuals at all): the floor is the
+  parameter's starting magnitude, capped at 1 (1 for a zero start), :func:`step_floors`. At and above that
+  magnitude the step is MINPACK's.
+
+The step actually taken is ``(x_j + h_j) - x_j`` so that it is exactly representable. Near a bound a forward
+step is flipped (2-point) or a one-sided 3-point formula is used, so no evaluation leaves the box.
 """
 
 import numpy as np
@@ -38,7 +45,7 @@ def fd_steps(x, lb, ub, rstep, rel, scheme, h, one_sided):
     for j in range(x.shape[0]):
         xj = x[j]
         sgn = 1.0 if xj >= 0.0 else -1.0
-        hj = rstep * sgn * max(1.0, abs(xj))
+        hj = rstep * sgn * max(-rel[j] if rel[j] < 0.0 else 1.0, abs(xj))  # rel < 0: the floor
         if rel[j] >= 0.0:
             hu = rel[j] * sgn * abs(xj)
             if (xj + hu) - xj != 0.0:
@@ -86,14 +93,25 @@ def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
             row[i] = (f1[i] - f2[i]) / (2.0 * h)
 
 
-def relative_steps(n, scheme, rstep, diff_step, minpack):
-    """The ``rel`` array of :func:`fd_steps`: ``diff_step`` when given, ``rstep`` for 2-point differences under
-    MINPACK's rule (``minpack``, the damped methods), else -1 ("not given": SciPy's absolute-or-relative rule)."""
+@jit
+def step_floors(x0, rel):
+    """MINPACK's relative forward step with a floor at the starting magnitude: ``rel_j = -min(|x0_j|, 1)``
+    (-1 where ``x0_j = 0``)."""
+    for j in range(x0.shape[0]):
+        a = abs(x0[j])
+        rel[j] = -min(a, 1.0) if a > 0.0 else -1.0
+
+
+def relative_steps(x0, scheme, diff_step, minpack):
+    """The ``rel`` array of :func:`fd_steps`: ``diff_step`` when given; MINPACK's rule for 2-point differences
+    (``minpack``: the damped methods) with the floors of :func:`step_floors`; else SciPy's rule (-1)."""
+    n = x0.shape[0]
     if diff_step is not None:
         return np.broadcast_to(np.asarray(diff_step, dtype=float), (n,)).copy()
+    rel = np.full(n, -1.0)
     if minpack and scheme == SCHEME_2POINT:
-        return np.full(n, float(rstep))
-    return np.full(n, -1.0)
+        step_floors(x0, rel)
+    return rel
 
 
 def default_rstep(scheme, eps):
