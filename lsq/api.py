@@ -2,23 +2,23 @@
 
 import numpy as np
 
-from . import _options as opt
-from ._driver import run_python
-from ._held_jacobian import HeldJacobian, jacobian_kind
-from ._kernels.codes import (
+from ._kernels.engine.codes import (
     SOLVER_CHOLESKY,
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
     SOLVER_QR,
     STATUS_NONFINITE,
 )
-from ._kernels.state import reset
-from ._large_solvers import ConjugateGradient, Lsmr, Schur
-from ._model_problem import ModelResiduals
-from ._problem import FD_SCHEMES, Mapper, PythonProblem
-from ._result import build_result
-from ._row_chunks import RowChunkedJacobian
-from ._validate import (
+from ._kernels.engine.state import reset
+from ._large.held_jacobian import HeldJacobian, jacobian_kind
+from ._large.row_chunks import RowChunkedJacobian
+from ._large.solvers import ConjugateGradient, Lsmr, Schur
+from ._python.driver import run_python
+from ._python.model_problem import ModelResiduals
+from ._python.problem import FD_SCHEMES, Mapper, PythonProblem
+from ._setup import options as opt
+from ._setup.result import build_result
+from ._setup.validate import (
     check_bounds,
     check_choice,
     check_max_nfev,
@@ -28,7 +28,7 @@ from ._validate import (
     check_x_scale,
     has_bounds,
 )
-from ._workspace import make_workspace
+from ._setup.workspace import make_workspace
 from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
@@ -49,7 +49,7 @@ def least_squares(
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
     Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub`` by a damped Gauss-Newton
-    iteration ``(J^T J + lam*D) dx = -J^T f`` (see :mod:`lsq._kernels.engine`). Arguments, defaults and
+    iteration ``(J^T J + lam*D) dx = -J^T f`` (see :mod:`lsq._kernels.engine.loop`). Arguments, defaults and
     result fields follow :func:`scipy.optimize.least_squares`.
 
     Parameters

@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from . import _options as opt
-from ._kernels.batch import fit_batch
-from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
-from ._result import TERMINATION_MESSAGES
-from ._validate import check_bounds, check_choice, check_tolerance
+from ._kernels.drivers.batch import fit_batch
+from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
+from ._setup import options as opt
+from ._setup.result import TERMINATION_MESSAGES
+from ._setup.validate import check_bounds, check_choice, check_tolerance
 from .model import Model, as_points
 
 __all__ = ["BatchResult", "curve_fit_batch"]

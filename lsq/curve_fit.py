@@ -7,9 +7,9 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
-from . import _options as opt
-from ._jit import jit
-from ._model_problem import ModelResiduals
+from ._python.model_problem import ModelResiduals
+from ._setup import options as opt
+from ._setup.jit import jit
 from .api import least_squares
 from .model import Model
 

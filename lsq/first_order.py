@@ -3,7 +3,7 @@
 They minimise the same ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` as the damped methods, from the gradient
 ``g = J^T (rho' * f)`` alone (or a user ``grad``), one residual-and-Jacobian evaluation per step, so they run
 where a Jacobian system is too big to solve or the residuals come in minibatches. The update rules live
-in :mod:`lsq._kernels.first_order`; the learning rate follows a schedule of the epoch
+in :mod:`lsq._kernels.drivers.first_order`; the learning rate follows a schedule of the epoch
 (:mod:`lsq.schedules`).
 
 An epoch is one pass over the residuals: one step for the full-batch methods, ``ceil(m / batch_size)``
@@ -13,13 +13,13 @@ steps for ``sgd`` (and for any method given ``batch_size``), on a reshuffled ord
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from ._driver import wrap_callback
-from ._kernels import first_order as fo
-from ._kernels.codes import LOSS_CALLABLE, STATUS_CALLBACK, STATUS_FTOL, STATUS_GTOL, STATUS_MAX_NFEV
-from ._kernels.losses import residual_cost
-from ._options import LOSSES
-from ._problem import PythonProblem
-from ._result import TERMINATION_MESSAGES, find_active_constraints
+from ._kernels.drivers import first_order as fo
+from ._kernels.engine.codes import LOSS_CALLABLE, STATUS_CALLBACK, STATUS_FTOL, STATUS_GTOL, STATUS_MAX_NFEV
+from ._kernels.engine.losses import residual_cost
+from ._python.driver import wrap_callback
+from ._python.problem import PythonProblem
+from ._setup.options import LOSSES
+from ._setup.result import TERMINATION_MESSAGES, find_active_constraints
 from .schedules import make_schedule
 
 FIRST_ORDER = {"gd": fo.RULE_GD, "sgd": fo.RULE_GD, "momentum": fo.RULE_MOMENTUM, "nesterov": fo.RULE_NESTEROV,

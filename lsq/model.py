@@ -2,7 +2,7 @@
 
 A model is written as SciPy's ``curve_fit`` expects, ``f(x, p1, p2, ...)``, with ``x`` of shape ``(m,)`` or
 ``(d, m)``. ``@lsq.model`` compiles it with numba and wraps it as a first-class function of one fixed
-signature (see :mod:`lsq._kernels.compiled`), so the engine, the compiled driver and the batch kernel are
+signature (see :mod:`lsq._kernels.drivers.compiled`), so the engine, the compiled driver and the batch kernel are
 compiled once for every model and a new model costs only its own compilation.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from numba import cfunc, njit
 from numba.core.errors import NumbaError
 
-from ._kernels.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
+from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 
 __all__ = ["Model", "model"]
 
@@ -201,7 +201,7 @@ class Model:
         >>> np.round(res.x, 6)
         array([3. , 1.5, 1. ])
         """
-        from ._model_problem import ModelResiduals
+        from ._python.model_problem import ModelResiduals
 
         return ModelResiduals.from_data(self, x, y, sigma)
 

@@ -155,7 +155,7 @@ def _python_residuals_with_compiled_arithmetic(m, x, y):
     X = as_points(x)
     f_cf, j_cf, _, _ = m.kernels(X.shape[0])
     n_points = X.shape[1]
-    from lsq._kernels.compiled import call_jac, call_model
+    from lsq._kernels.drivers.compiled import call_jac, call_model
 
     def fun(b):
         out = np.empty(n_points)

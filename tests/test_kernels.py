@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from lsq._kernels import codes as c
-from lsq._kernels.damping import (
+from lsq._kernels.engine import codes as c
+from lsq._kernels.engine.damping import (
     LAM_MAX,
     LAM_MIN,
     backtrack_update,
@@ -15,10 +15,10 @@ from lsq._kernels.damping import (
     nielsen_update,
     trust_region_update,
 )
-from lsq._kernels.descent import factor, place, quadratic_term, solve_damped, trust_region_step
-from lsq._kernels.linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
-from lsq._kernels.termination import ftol_reached, gtol_reached, step_status, xtol_reached
-from lsq._workspace import make_workspace
+from lsq._kernels.engine.descent import factor, place, quadratic_term, solve_damped, trust_region_step
+from lsq._kernels.engine.linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
+from lsq._kernels.engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
+from lsq._setup.workspace import make_workspace
 
 RNG = np.random.default_rng(7)
 

@@ -10,8 +10,8 @@ from scipy.optimize import least_squares as scipy_least_squares
 from scipy.sparse.linalg import aslinearoperator
 
 import lsq
-from lsq._problem import PythonProblem
-from lsq._sparse_fd import GroupedDifferences, check_sparsity
+from lsq._python.problem import PythonProblem
+from lsq._python.sparse_fd import GroupedDifferences, check_sparsity
 from lsq.datasets import make_bundle_adjustment
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .._jit import jit
+from .._setup.jit import jit
 
 
 def rotate(points, rot_vecs):

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .._jit import jit
+from .._setup.jit import jit
 
 
 @jit

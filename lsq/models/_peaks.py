@@ -1,13 +1,13 @@
 """Compiled kernels of the peak models: gaussian, lorentzian, pseudo-Voigt, gaussian_2d.
 
-Every model has three plain functions of the fixed signatures of :mod:`lsq._kernels.compiled`:
+Every model has three plain functions of the fixed signatures of :mod:`lsq._kernels.drivers.compiled`:
 ``values(X, p, out)``, ``jacobian(X, p, out)`` and ``guess(X, y, out)``; :class:`lsq.Model` compiles them
 as cached ``cfunc`` objects on first use. ``X`` is ``(d, m)``; 1-D models read ``X[0]``.
 """
 
 import math
 
-from .._jit import jit
+from .._setup.jit import jit
 from ._guess import peak_guess
 
 LN2 = math.log(2.0)

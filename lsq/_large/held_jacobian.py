@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from ._kernels.coloring import csr_column_sumsq
+from .._kernels.large.coloring import csr_column_sumsq
 
 N_PROBES = 8
 """Random probes for the column norms of a ``LinearOperator`` Jacobian (Hutchinson's diagonal estimate)."""
@@ -61,7 +61,7 @@ class HeldJacobian:
     def linearize(self, w, loss_linear, normal):
         """Answer ``TASK_GRADIENT``: ``g = Js^T fs``, squared column norms, and ``A = Js^T Js`` if ``normal``.
 
-        Returns 0: no calls of ``fun`` are spent here (see :class:`lsq._row_chunks.RowChunkedJacobian`).
+        Returns 0: no calls of ``fun`` are spent here (see :class:`lsq._large.row_chunks.RowChunkedJacobian`).
         """
         J = self.J
         if loss_linear:

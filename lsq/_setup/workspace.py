@@ -4,8 +4,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._jit import jit
-from ._kernels.state import STATE
+from .._kernels.engine.state import STATE
+from .jit import jit
 
 Workspace = namedtuple(
     "Workspace",
@@ -21,7 +21,7 @@ Workspace = namedtuple(
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
         "free",  # (n,) int64 indices of the free variables
         "hist",  # (cap, 6) cost, lambda, step norm, optimality, nfev, ncalls per iteration
-        "state",  # (1,) record: the engine's scalar state (lsq._kernels.state.STATE)
+        "state",  # (1,) record: the engine's scalar state (lsq._kernels.engine.state.STATE)
     ],
 )
 
@@ -77,7 +77,7 @@ Scratch = namedtuple(
 
 def make_scratch(m, n, d=1, chunk=0):
     """Allocate the :class:`Scratch` buffers of the compiled driver (``chunk > 0``: for assembling
-    ``J^T J`` by chunks of ``chunk`` residuals, see :func:`lsq._kernels.compiled.normal_equations_into`)."""
+    ``J^T J`` by chunks of ``chunk`` residuals, see :func:`lsq._kernels.drivers.compiled.normal_equations_into`)."""
     return Scratch(np.zeros(m), np.zeros(m), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64),
                    np.full(n, -1.0), np.zeros(d * chunk), np.zeros(n * chunk))
 

@@ -9,8 +9,8 @@ groups as one row has non-zeros.
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_parallel
-from .finite_diff import SCHEME_2POINT
+from ..._setup.jit import jit, jit_parallel
+from ..drivers.finite_diff import SCHEME_2POINT
 
 
 @jit

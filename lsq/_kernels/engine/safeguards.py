@@ -10,7 +10,7 @@
 
 import math
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 from .codes import (
     EPS,
     O_BOUNDED,

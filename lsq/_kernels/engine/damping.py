@@ -2,7 +2,8 @@
 
 The step is ``alpha * delta`` with ``(A + lam*D) delta = -g``. Levenberg and Levenberg-Marquardt keep
 ``alpha = 1`` and move ``lam``; Gauss-Newton keeps ``lam = 0`` and backtracks on ``alpha``; the trust-region
-rule moves a radius on the scaled step and ``lam`` follows from it (:func:`lsq._kernels.descent.trust_region_step`).
+rule moves a radius on the scaled step and ``lam`` follows from it
+(:func:`lsq._kernels.engine.descent.trust_region_step`).
 The gain ratio is ``gain = actual reduction / predicted reduction`` of the cost.
 
 Each rule is a pure function of the scalars it moves; :func:`update_damping` applies the rule a fit uses
@@ -11,7 +12,7 @@ to the engine's state.
 
 import math
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 from .codes import RULE_BACKTRACK, RULE_MARQUARDT, RULE_NIELSEN, RULE_TRUST_REGION
 
 ACCEPT_RATIO = 1e-4

@@ -10,13 +10,13 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit_engine, jit_parallel
-from .._workspace import make_scratch_jit, make_workspace_jit
-from .codes import STATUS_BAD_INPUT
+from ..._setup.jit import jit_engine, jit_parallel
+from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..engine.codes import STATUS_BAD_INPUT
+from ..engine.linalg import cholesky_factor, cholesky_solve
+from ..engine.state import reset
 from .compiled import model_at, run_compiled
 from .finite_diff import SCHEME_2POINT, step_floors
-from .linalg import cholesky_factor, cholesky_solve
-from .state import reset
 
 
 @jit_engine
@@ -110,7 +110,7 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
     Parameters
     ----------
     model_addr, jac_addr, guess_addr : int
-        cfunc addresses (see :mod:`lsq._kernels.compiled`); ``jac_addr``/``guess_addr`` unused when
+        cfunc addresses (see :mod:`lsq._kernels.drivers.compiled`); ``jac_addr``/``guess_addr`` unused when
         ``has_jac``/``use_guess`` is false.
     X : ndarray, shape (k or 1, d, m)
         Points per fit, or one set shared by all fits.
@@ -123,7 +123,7 @@ def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P
         Bounds and the initial scaling diagonal.
     minpack : bool
         Forward differences by MINPACK's relative rule with each fit's own floors
-        (:func:`lsq._kernels.finite_diff.step_floors`), as a single damped fit takes them.
+        (:func:`lsq._kernels.drivers.finite_diff.step_floors`), as a single damped fit takes them.
     absolute_sigma : bool
         Standard errors from ``(J^T J)^-1`` as is (True) or scaled by the reduced chi-square (False).
     n_chunks : int

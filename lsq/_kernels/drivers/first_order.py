@@ -16,7 +16,7 @@ rule           update (``g`` the gradient at ``x``; ``t`` the step count from 1)
 
 import math
 
-from .._jit import jit
+from ..._setup.jit import jit
 
 RULE_GD = 0
 RULE_MOMENTUM = 1

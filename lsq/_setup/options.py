@@ -16,7 +16,7 @@ MINPACK ``lm``, handles bounds and robust losses) so that code written for SciPy
 
 import numpy as np
 
-from ._kernels import codes as c
+from .._kernels.engine import codes as c
 
 METHODS = ("lm", "levenberg", "gn")
 METHOD_ALIASES = {"trf": "lm", "dogbox": "lm"}

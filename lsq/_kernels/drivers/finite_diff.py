@@ -19,7 +19,7 @@ step is flipped (2-point) or a one-sided 3-point formula is used, so no evaluati
 
 import numpy as np
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 
 SCHEME_2POINT = 0
 SCHEME_3POINT = 1

@@ -25,7 +25,7 @@ the driver has filled the buffer. The Python driver (arbitrary user functions), 
 
 import math
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 from . import codes as c
 from .damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, update_damping
 from .descent import factor, place, quadratic_term, scaled_norm, solve_damped, trust_region_step
@@ -45,9 +45,9 @@ def advance(w, opts_f, opts_i):
     Parameters
     ----------
     w : Workspace
-        Buffers and state (see :func:`lsq._workspace.make_workspace`); ``w.x`` holds ``x0`` at start.
+        Buffers and state (see :func:`lsq._setup.workspace.make_workspace`); ``w.x`` holds ``x0`` at start.
     opts_f, opts_i : ndarray
-        Lowered options (see :mod:`lsq._kernels.codes` for the slots).
+        Lowered options (see :mod:`lsq._kernels.engine.codes` for the slots).
 
     Returns
     -------

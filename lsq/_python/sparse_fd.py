@@ -1,6 +1,6 @@
 """Finite-difference Jacobians with a known sparsity pattern (``jac_sparsity``), returned as CSR.
 
-The columns are coloured once (:func:`lsq._kernels.coloring.color_columns`); each group costs one
+The columns are coloured once (:func:`lsq._kernels.large.coloring.color_columns`); each group costs one
 evaluation of ``fun`` (two for 3-point), and the difference quotients are scattered into the CSR
 structure by a compiled loop. Steps follow the same rules as the dense differences.
 """
@@ -8,8 +8,8 @@ structure by a compiled loop. Steps follow the same rules as the dense differenc
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels.coloring import assemble_grouped, color_columns
-from ._kernels.finite_diff import SCHEME_2POINT, SCHEME_3POINT, SCHEME_CS
+from .._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, SCHEME_CS
+from .._kernels.large.coloring import assemble_grouped, color_columns
 
 
 def check_sparsity(jac_sparsity, m, n):

@@ -15,9 +15,9 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsmr
 
-from ._held_jacobian import dot
-from ._kernels.linalg import cholesky_factor, cholesky_solve
-from ._kernels.schur import schur_accumulate, schur_back_substitute, schur_reduce, schur_structure
+from .._kernels.engine.linalg import cholesky_factor, cholesky_solve
+from .._kernels.large.schur import schur_accumulate, schur_back_substitute, schur_reduce, schur_structure
+from .held_jacobian import dot
 
 OWN_CHOLESKY_MAX_K = 1000
 """Reduced systems up to this size are factored by the engine's Cholesky, larger ones by LAPACK."""
@@ -149,7 +149,7 @@ class Schur(_DriverSolver):
     The remaining variables come in consecutive blocks of ``block`` that no residual couples (bundle
     adjustment: cameras first, then 3-D points; each residual touches one point). ``J^T J`` is accumulated
     from the CSR Jacobian once per Jacobian, only between the cameras and points that share residuals
-    (:mod:`lsq._kernels.schur`); each damping level costs the block factorizations, the reduction and one
+    (:mod:`lsq._kernels.large.schur`); each damping level costs the block factorizations, the reduction and one
     dense Cholesky of size ``n_keep``.
     """
 

@@ -2,16 +2,16 @@
 
 ``ModelResiduals(model, x, y, sigma)`` is a residual function ``(model(x, *p) - y) / sigma`` that
 :func:`lsq.least_squares` recognises: it then runs the whole fit in compiled code
-(:func:`lsq._kernels.compiled.run_compiled`). Called from Python it behaves as a plain residual function,
+(:func:`lsq._kernels.drivers.compiled.run_compiled`). Called from Python it behaves as a plain residual function,
 so every feature of the Python path (callbacks, callable losses, complex-step Jacobians) still works.
 """
 
 import numpy as np
 
-from ._kernels.compiled import solve
-from ._kernels.finite_diff import default_rstep, relative_steps
-from ._result import FitState
-from .model import Model, as_points
+from .._kernels.drivers.compiled import solve
+from .._kernels.drivers.finite_diff import default_rstep, relative_steps
+from .._setup.result import FitState
+from ..model import Model, as_points
 
 CHUNK_ROWS = 8192
 """Rows per chunk when ``J^T J`` is assembled without holding ``J``."""
@@ -104,7 +104,7 @@ class ModelResiduals:
 
     def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0,
               minpack_step=True):
-        """Run the whole fit in compiled code; return a :class:`lsq._result.FitState`.
+        """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState`.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
         differences by ``scheme`` (2- or 3-point) are assembled in compiled code. With ``chunk > 0``

@@ -7,7 +7,7 @@ is part of the cached signature.
 
 import numpy as np
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 from .codes import (
     LOSS_CALLABLE,
     LOSS_LINEAR,

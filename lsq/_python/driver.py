@@ -5,8 +5,8 @@ import inspect
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from ._kernels import codes as c
-from ._kernels.engine import advance
+from .._kernels.engine import codes as c
+from .._kernels.engine.loop import advance
 
 
 def wrap_callback(callback):
@@ -46,13 +46,13 @@ def print_history(w):
 
 def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0, held=None,
                solver=None, J0=None):
-    """Drive the engine with a :class:`lsq._problem.PythonProblem` until it is done.
+    """Drive the engine with a :class:`lsq._python.problem.PythonProblem` until it is done.
 
     ``f0`` are the residuals at ``w.x`` (already evaluated while validating), ``J0`` the Jacobian there if
     it was evaluated to choose the solver. Finite-difference evaluations are counted in the engine's ``nfd``
     (SciPy's ``nfev`` and ``max_nfev`` leave them out). With a driver-side solver the Jacobian is
-    kept in ``held`` (:class:`lsq._held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
-    :mod:`lsq._large_solvers`, or None for Cholesky on ``J^T J`` in the engine).
+    kept in ``held`` (:class:`lsq._large.held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
+    :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
     cb = wrap_callback(callback)
     s = w.state[0]  # a view: the engine's writes show through
@@ -106,7 +106,7 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
             s["nfd"] += problem.nfev - before
         elif task == c.TASK_GRADIENT:
             spent = held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
-            if spent:  # row-chunked differences (lsq._row_chunks), counted in whole-data evaluations
+            if spent:  # row-chunked differences (lsq._large.row_chunks), counted in whole-data evaluations
                 s["nfd"] += spent
                 problem.nfev += spent
         elif task == c.TASK_SOLVE:

@@ -5,8 +5,8 @@ from collections import namedtuple
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from ._kernels import codes as c
-from ._validate import has_bounds
+from .._kernels.engine import codes as c
+from .validate import has_bounds
 
 TERMINATION_MESSAGES = {
     c.STATUS_BAD_INPUT: "A fit could not start: non-finite data or starting point.",
@@ -20,7 +20,7 @@ TERMINATION_MESSAGES = {
 }
 
 FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "state", "lb", "ub"])
-"""What a result is built from: these fields of a finished :class:`lsq._workspace.Workspace`."""
+"""What a result is built from: these fields of a finished :class:`lsq._setup.workspace.Workspace`."""
 
 HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev", "ncalls")
 

@@ -10,8 +10,8 @@ cameras that see it are touched, so a reduction costs ``sum_p (cameras of p)^2 *
 import numpy as np
 from numba import prange
 
-from .._jit import jit, jit_parallel
-from .linalg import cholesky_factor, cholesky_solve
+from ..._setup.jit import jit, jit_parallel
+from ..engine.linalg import cholesky_factor, cholesky_solve
 
 
 @jit

@@ -18,12 +18,12 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import jit, jit_engine
-from .._workspace import make_scratch_jit, make_workspace_jit
-from .codes import LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
-from .engine import advance
+from ..._setup.jit import jit, jit_engine
+from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..engine.codes import LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
+from ..engine.loop import advance
+from ..engine.state import reset
 from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
-from .state import reset
 
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled model ``model(X, p, out)``."""

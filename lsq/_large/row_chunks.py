@@ -8,11 +8,11 @@ each chunk, so memory is one chunk of ``J`` (about 1 MB) however many residuals 
 
 import numpy as np
 
-from ._kernels.finite_diff import SCHEME_3POINT, fd_column, fd_steps
+from .._kernels.drivers.finite_diff import SCHEME_3POINT, fd_column, fd_steps
 
 
 class RowChunkedJacobian:
-    """Stands in for :class:`lsq._held_jacobian.HeldJacobian` when ``J`` is assembled by row chunks.
+    """Stands in for :class:`lsq._large.held_jacobian.HeldJacobian` when ``J`` is assembled by row chunks.
 
     Parameters
     ----------
@@ -20,7 +20,7 @@ class RowChunkedJacobian:
         ``fun_rows(x, idx) -> (len(idx),)``.
     jac_rows : callable or None
         ``jac_rows(x, idx) -> (len(idx), n)``; None for finite differences by ``problem.scheme``.
-    problem : lsq._problem.PythonProblem
+    problem : lsq._python.problem.PythonProblem
         Supplies the bounds, the step rule and the call count.
     m : int
         Number of residuals.

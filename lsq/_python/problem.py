@@ -1,6 +1,6 @@
 """The Python-side problem: residuals and Jacobians of arbitrary user functions, with call counting.
 
-Finite differences use the shared step rules of :mod:`lsq._kernels.finite_diff`; the evaluations of the
+Finite differences use the shared step rules of :mod:`lsq._kernels.drivers.finite_diff`; the evaluations of the
 perturbed points can be farmed out through ``workers`` (a map-like callable or a process count).
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._kernels.finite_diff import (
+from .._kernels.drivers.finite_diff import (
     SCHEME_2POINT,
     SCHEME_3POINT,
     SCHEME_CS,
@@ -19,8 +19,8 @@ from ._kernels.finite_diff import (
     fd_steps,
     relative_steps,
 )
-from ._sparse_fd import GroupedDifferences, check_sparsity
-from ._validate import check_residuals
+from .._setup.validate import check_residuals
+from .sparse_fd import GroupedDifferences, check_sparsity
 
 FD_SCHEMES = {"2-point": SCHEME_2POINT, "3-point": SCHEME_3POINT, "cs": SCHEME_CS}
 DENSE_LIMIT = 50_000_000  # entries of a sparse Jacobian we are willing to densify
@@ -79,7 +79,7 @@ class PythonProblem:
     mapper : Mapper
         How the perturbed points are evaluated.
     minpack_step : bool
-        Default forward steps by MINPACK's relative rule (see :mod:`lsq._kernels.finite_diff`).
+        Default forward steps by MINPACK's relative rule (see :mod:`lsq._kernels.drivers.finite_diff`).
     """
 
     def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None, minpack_step=False):

@@ -6,7 +6,7 @@ definitions as SciPy's ``least_squares``. The cost is ``0.5 * f_scale**2 * sum(r
 
 import math
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 from .codes import LOSS_ARCTAN, LOSS_CAUCHY, LOSS_HUBER, LOSS_LINEAR, LOSS_SOFT_L1
 
 

@@ -11,7 +11,7 @@ Matrices are addressed through explicit row/column counts so one buffer serves e
 
 import math
 
-from .._jit import jit_engine as jit
+from ..._setup.jit import jit_engine as jit
 
 
 @jit

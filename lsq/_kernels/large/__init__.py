@@ -1,0 +1,1 @@
+"""Compiled kernels of the large-problem solvers: Schur complements and column colouring."""

@@ -1,0 +1,1 @@
+"""Validation, options, results, workspaces and numba flags: the set-up around a fit."""
