@@ -1,4 +1,12 @@
-"""``lsq.least_squares``: SciPy's signature and result, served by one damped-step engine."""
+"""``lsq.least_squares``: SciPy's signature and result, served by one damped-step engine.
+
+The entry validates (:mod:`lsq._setup.validate`), freezes the options (:class:`lsq._setup.options.EngineOptions`)
+and dispatches: a compiled model's fit runs whole in numba (:func:`_solve_compiled`), anything that needs
+Python during the fit goes through the Python driver (:func:`_solve_python`), first-order methods to
+:mod:`lsq.first_order`.
+"""
+
+from collections import namedtuple
 
 import numpy as np
 
@@ -20,8 +28,8 @@ from ._setup import options as opt
 from ._setup.result import build_result
 from ._setup.validate import (
     check_bounds,
-    check_choice,
     check_max_nfev,
+    check_options,
     check_tolerance,
     check_x0,
     check_x0_in_bounds,
@@ -33,8 +41,6 @@ from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
 
-TR_OPTIONS = {"atol", "btol", "conlim", "maxiter", "regularize"}
-"""SciPy's ``tr_options`` for LSMR; ``maxiter`` caps CG and LSMR, the others are accepted and unused."""
 _NONFINITE_X0 = "Residuals are not finite in the initial point `x0`: `fun(x0)` returned NaN or inf."
 
 
@@ -170,32 +176,8 @@ def least_squares(
     >>> np.allclose(res.x, [1, 1])
     True
     """
-    method = opt.METHOD_ALIASES.get(method, method)
-    check_choice("method", method, opt.METHODS + tuple(FIRST_ORDER) + ("auto",))
-    check_choice("damping", damping, tuple(opt.DAMPING))
-    check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
-    if not callable(jac):
-        check_choice("jac", jac, tuple(FD_SCHEMES))
-    if not callable(loss):
-        check_choice("loss", loss, tuple(opt.LOSSES))
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"`verbose` must be in [0, 1, 2], got {verbose!r}.")
-    if tr_solver not in (None, "exact", "lsmr"):
-        raise ValueError(f"`tr_solver` must be None, 'exact' or 'lsmr', got {tr_solver!r}.")
-    if tr_options is not None and not isinstance(tr_options, dict):
-        raise TypeError("`tr_options` must be a dict or None.")
-    unknown = set(tr_options or ()) - TR_OPTIONS
-    if unknown:
-        raise TypeError(f"`tr_options` got unexpected keys {sorted(unknown)}; known: {sorted(TR_OPTIONS)}.")
-    if linear_solver == "schur" and schur is None:
-        raise ValueError("linear_solver='schur' needs `schur=(n_keep, block)`.")
-    if not (type(f_scale) in (float, int) and f_scale > 0) and not (np.isscalar(f_scale) and np.isreal(f_scale)
-                                                                     and f_scale > 0):
-        raise ValueError(f"`f_scale` must be a positive number, got {f_scale!r}.")
-    if not (isinstance(factor, int | float) and not isinstance(factor, bool) and 0 < factor < np.inf):
-        raise ValueError(f"`factor` must be a positive number, got {factor!r}.")
-    if not isinstance(history, int) or history < 0:
-        raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
+    method = check_options(method, damping, linear_solver, jac, loss, verbose, tr_solver, tr_options, schur,
+                           f_scale, factor, history, FIRST_ORDER)
     max_nfev = check_max_nfev(max_nfev)
     x0 = check_x0(x0)
     if isinstance(fun, ModelResiduals):
@@ -206,109 +188,131 @@ def least_squares(
     if bounded:
         check_x0_in_bounds(x0, lb, ub)
     x_scale_given = x_scale is not None
-    if x_scale is None:
-        x_scale = "jac" if method == "lm" else 1.0
-    x_scale = check_x_scale(x_scale, n)
+    x_scale = check_x_scale(("jac" if method == "lm" else 1.0) if x_scale is None else x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
     force_chunks = False
     if method == "auto":
         method, batch_size, chunked = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size, jac_sparsity)
         if chunked and linear_solver == "auto":
-            linear_solver = "cholesky"
-            force_chunks = True
+            linear_solver, force_chunks = "cholesky", True
     if method in FIRST_ORDER:
-        if max_nfev is None:
-            max_nfev = max(10_000, 1000 * n)
-        return solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol, max_nfev,
-                                 callback, history, args, kwargs, diff_step, lr=lr, beta1=beta1, beta2=beta2,
-                                 eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs, seed=seed,
-                                 schedule=schedule, minibatch=minibatch, grad=grad)
-    if max_nfev is None:
-        max_nfev = 100 * n
-
-    compiled = (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs
-                and jac_sparsity is None and linear_solver in ("auto", "qr", "cholesky") and not minibatch)
-
-    def lowered(solver_code):
-        return opt.lower(method, damping, solver_code, loss, x_scale, bounded, ftol, xtol, gtol, float(f_scale),
-                         max_nfev, factor=float(factor))
-
-    jac_out = None
-    if compiled:
-        fun.check_shape(x0)
-        m = fun.y.shape[0]
-        solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m)
-        if force_chunks:
-            solver_code = SOLVER_NORMAL
-        opts_f, opts_i = lowered(solver_code)
-        chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
-        w = fun.solve(x0, lb, ub, _initial_scaling(x_scale, n), opts_f, opts_i, FD_SCHEMES[jac], diff_step,
-                      solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
-        if w.state[0]["status"] == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
-            raise ValueError(_NONFINITE_X0)
+        return solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
+                                 max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs, diff_step,
+                                 lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
+                                 batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
+                                 minibatch=minibatch, grad=grad)
+    options = opt.EngineOptions(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
+                                float(f_scale), max_nfev or 100 * n, float(factor))
+    start = Start(x0, lb, ub, x_scale, x_scale_given)
+    if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
+            and linear_solver in ("auto", "qr", "cholesky") and not minibatch):
+        w, jac_out = _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history)
     else:
-        if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
-            jac = fun.jacobian
-        mapper = Mapper(workers)
-        try:
-            rows = None
-            if minibatch:
-                fun, jac, rows = _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver)
-                args, kwargs = (), None
-            problem = PythonProblem(fun, jac, lb, ub, args, kwargs, diff_step, mapper, minpack_step=True)
-            f0 = problem.residuals(x0.copy())
-            if not np.all(np.isfinite(f0)):
-                raise ValueError(_NONFINITE_X0)
-            m = f0.shape[0]
-            kind, J0 = "dense", None
-            if rows is not None:
-                pass  # J^T J by row chunks: no Jacobian is evaluated whole
-            elif callable(jac):
-                J0 = problem.jacobian(x0.copy(), f0, raw=True)
-                kind = jacobian_kind(J0)
-            elif jac_sparsity is not None:
-                problem.set_sparsity(jac_sparsity, m)
-                kind = "sparse"
-            if kind != "dense" and tr_solver == "exact":
-                raise ValueError("tr_solver='exact' needs a dense Jacobian; `jac` gives a sparse matrix or "
-                                 "LinearOperator (use tr_solver='lsmr' or linear_solver='cg').")
-            if kind == "operator" and isinstance(x_scale, str):
-                if x_scale_given:
-                    raise ValueError("x_scale='jac' needs the Jacobian's column norms; `jac` returned a "
-                                     "LinearOperator: give a numeric `x_scale`.")
-                x_scale = 1.0
-            solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
-            if rows is not None:
-                solver, solver_code = "cholesky", SOLVER_NORMAL
-            opts_f, opts_i = lowered(solver_code)
-            in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
-            if in_engine and J0 is not None:
-                J0 = problem.as_dense(J0, m, n)
-            held = None if in_engine else HeldJacobian(m, n)
-            if rows is not None:
-                held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
-            w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
-                               robust=loss != "linear",
-                               normal=solver_code != SOLVER_EXTERNAL)
-            w.x[:] = x0
-            w.lb[:] = lb
-            w.ub[:] = ub
-            w.d[:] = _initial_scaling(x_scale, n)
-            reset(w, opts_i)
-            run_python(problem, w, opts_f, opts_i, f0, loss=loss if callable(loss) else None,
-                       f_scale=float(f_scale), callback=callback, verbose=verbose, held=held,
-                       solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
-            if held is not None:
-                jac_out = held.Js if held.Js is not None else held.J
-        finally:
-            mapper.close()
+        w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
+                                   jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
+                                   verbose)
     result = build_result(w, method, jac=jac_out)
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
-              f"initial cost {w.hist[0, 0]:.4e}, "
-              f"final cost {result.cost:.4e}, first-order optimality {result.optimality:.2e}.")
+              f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
+              f"{result.optimality:.2e}.")
     return result
+
+
+Start = namedtuple("Start", ["x0", "lb", "ub", "x_scale", "x_scale_given"])
+"""The validated starting point, bounds and scaling of a fit."""
+
+
+def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history):
+    """The whole fit of a compiled model in numba; returns the finished state and no held Jacobian."""
+    x0 = start.x0
+    n = x0.shape[0]
+    fun.check_shape(x0)
+    solver, solver_code = opt.resolve_linear_solver(linear_solver, n, fun.y.shape[0])
+    if force_chunks:
+        solver_code = SOLVER_NORMAL
+    opts_f, opts_i = options.lower(solver_code)
+    chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
+    w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
+                  diff_step, solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
+    if w.state[0]["status"] == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
+        raise ValueError(_NONFINITE_X0)
+    return w, None
+
+
+def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch, jac_sparsity,
+                  linear_solver, tr_solver, tr_options, schur, history, callback, verbose):
+    """A fit driven from Python (user functions, or a compiled model when the fit needs Python); returns the
+    finished workspace and the Jacobian the driver kept (None when the engine held it)."""
+    x0, n = start.x0, start.x0.shape[0]
+    if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
+        jac = fun.jacobian
+    mapper = Mapper(workers)
+    try:
+        rows = None
+        if minibatch:
+            fun, jac, rows = _row_interface(fun, jac, args, kwargs, jac_sparsity, linear_solver)
+            args, kwargs = (), None
+        problem = PythonProblem(fun, jac, start.lb, start.ub, args, kwargs, diff_step, mapper, minpack_step=True)
+        f0 = problem.residuals(x0.copy())
+        if not np.all(np.isfinite(f0)):
+            raise ValueError(_NONFINITE_X0)
+        m = f0.shape[0]
+        kind, J0 = _first_jacobian(problem, jac, x0, f0, rows, jac_sparsity, tr_solver)
+        x_scale = _operator_scaling(start, kind)
+        solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
+        if rows is not None:
+            solver, solver_code = "cholesky", SOLVER_NORMAL
+        opts_f, opts_i = options.lower(solver_code)
+        in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
+        if in_engine and J0 is not None:
+            J0 = problem.as_dense(J0, m, n)
+        held = None if in_engine else HeldJacobian(m, n)
+        if rows is not None:
+            held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
+        w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
+                           robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL)
+        w.x[:] = x0
+        w.lb[:] = start.lb
+        w.ub[:] = start.ub
+        w.d[:] = _initial_scaling(x_scale, n)
+        reset(w, opts_i)
+        run_python(problem, w, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
+                   f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,
+                   solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
+        jac_out = None if held is None else (held.Js if held.Js is not None else held.J)
+        return w, jac_out
+    finally:
+        mapper.close()
+
+
+def _first_jacobian(problem, jac, x0, f0, rows, jac_sparsity, tr_solver):
+    """The kind of Jacobian (``'dense'``, ``'sparse'`` or ``'operator'``) and, for a callable ``jac``, its value
+    at ``x0`` (evaluated to choose the solver, reused as the first Jacobian)."""
+    kind, J0 = "dense", None
+    if rows is not None:
+        pass  # J^T J by row chunks: no Jacobian is evaluated whole
+    elif callable(jac):
+        J0 = problem.jacobian(x0.copy(), f0, raw=True)
+        kind = jacobian_kind(J0)
+    elif jac_sparsity is not None:
+        problem.set_sparsity(jac_sparsity, f0.shape[0])
+        kind = "sparse"
+    if kind != "dense" and tr_solver == "exact":
+        raise ValueError("tr_solver='exact' needs a dense Jacobian; `jac` gives a sparse matrix or "
+                         "LinearOperator (use tr_solver='lsmr' or linear_solver='cg').")
+    return kind, J0
+
+
+def _operator_scaling(start, kind):
+    """``x_scale='jac'`` needs column norms, which a ``LinearOperator`` Jacobian does not give: then 1."""
+    if kind == "operator" and isinstance(start.x_scale, str):
+        if start.x_scale_given:
+            raise ValueError("x_scale='jac' needs the Jacobian's column norms; `jac` returned a "
+                             "LinearOperator: give a numeric `x_scale`.")
+        return 1.0
+    return start.x_scale
 
 
 def _initial_scaling(x_scale, n):

@@ -193,8 +193,8 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     solver, solver_code = opt.resolve_linear_solver(linear_solver, n)
     bounded = bool(np.any(np.isfinite(lb)) or np.any(np.isfinite(ub)))
     x_scale = "jac" if method == "lm" else 1.0
-    opts_f, opts_i = opt.lower(method, damping, solver_code, "linear", x_scale, bounded, ftol, xtol, gtol, 1.0,
-                               int(max_nfev), max_nit=max_nit)
+    opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
+                                       int(max_nfev), max_nit=max_nit).lower(solver_code)
     rstep = float(default_rstep(scheme, np.finfo(float).eps))
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),

@@ -14,6 +14,9 @@ SciPy's method names ``'trf'`` and ``'dogbox'`` are accepted as aliases of ``'lm
 MINPACK ``lm``, handles bounds and robust losses) so that code written for SciPy runs unchanged.
 """
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._kernels.engine import codes as c
@@ -77,25 +80,31 @@ def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     return name, c.SOLVER_QR if name == "qr" else c.SOLVER_CHOLESKY
 
 
-_LOWERED = {}
-"""Lowered options by their arguments: the arrays are only read by the kernels, so equal options share them."""
+@dataclass(frozen=True)
+class EngineOptions:
+    """The validated options of a damped fit, lowered once to the arrays the engine reads.
 
+    Frozen and hashable, so :meth:`lower` is cached: equal options share their arrays, which the kernels
+    only read.
+    """
 
-def lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau=1e-3,
-          max_nit=2**62, factor=100.0):
-    """Turn validated options into ``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.advance`."""
-    if callable(loss):
-        return _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev,
-                      tau, max_nit, factor)
-    key = (method, damping, int(linear_solver), loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-           f_scale, int(max_nfev), tau, int(max_nit), factor)
-    out = _LOWERED.get(key)
-    if out is None:
-        if len(_LOWERED) > 256:
-            _LOWERED.clear()
-        out = _LOWERED[key] = _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol,
-                                     f_scale, max_nfev, tau, max_nit, factor)
-    return out
+    method: str
+    damping: str
+    loss: object  # a loss name or a callable
+    jac_scaling: bool  # x_scale='jac': d is the running maximum of the squared column norms
+    bounded: bool
+    ftol: float
+    xtol: float
+    gtol: float
+    f_scale: float
+    max_nfev: int
+    factor: float = 100.0
+    max_nit: int = 2**62
+    tau: float = 1e-3
+
+    def lower(self, linear_solver):
+        """``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.loop.advance` with the engine-side solver code."""
+        return _lowered(self, int(linear_solver))
 
 
 def damping_rule(method, damping, linear_solver):
@@ -110,21 +119,21 @@ def damping_rule(method, damping, linear_solver):
     return rule
 
 
-def _lower(method, damping, linear_solver, loss, x_scale, bounded, ftol, xtol, gtol, f_scale, max_nfev, tau,
-           max_nit, factor):
+@functools.lru_cache(maxsize=256)
+def _lowered(o, linear_solver):
     opts_f = np.zeros(c.N_OPTS_F)
-    opts_f[c.O_FTOL] = ftol
-    opts_f[c.O_XTOL] = xtol
-    opts_f[c.O_GTOL] = gtol
-    opts_f[c.O_F_SCALE] = f_scale
-    opts_f[c.O_TAU] = tau
-    opts_f[c.O_FACTOR] = factor
+    opts_f[c.O_FTOL] = o.ftol
+    opts_f[c.O_XTOL] = o.xtol
+    opts_f[c.O_GTOL] = o.gtol
+    opts_f[c.O_F_SCALE] = o.f_scale
+    opts_f[c.O_TAU] = o.tau
+    opts_f[c.O_FACTOR] = o.factor
     opts_i = np.zeros(c.N_OPTS_I, dtype=np.int64)
-    opts_i[c.O_SCALING] = c.SCALING_JAC if isinstance(x_scale, str) else c.SCALING_FIXED
-    opts_i[c.O_RULE] = damping_rule(method, damping, linear_solver)
+    opts_i[c.O_SCALING] = c.SCALING_JAC if o.jac_scaling else c.SCALING_FIXED
+    opts_i[c.O_RULE] = damping_rule(o.method, o.damping, linear_solver)
     opts_i[c.O_SOLVER] = linear_solver
-    opts_i[c.O_LOSS] = c.LOSS_CALLABLE if callable(loss) else LOSSES[loss]
-    opts_i[c.O_MAX_NFEV] = max_nfev
-    opts_i[c.O_BOUNDED] = int(bounded)
-    opts_i[c.O_MAX_NIT] = max_nit
+    opts_i[c.O_LOSS] = c.LOSS_CALLABLE if callable(o.loss) else LOSSES[o.loss]
+    opts_i[c.O_MAX_NFEV] = o.max_nfev
+    opts_i[c.O_BOUNDED] = int(o.bounded)
+    opts_i[c.O_MAX_NIT] = o.max_nit
     return opts_f, opts_i

@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from scipy.optimize import Bounds
 
+from . import options as opt
+
 EPS = np.finfo(float).eps
 
 
@@ -148,6 +150,46 @@ def check_choice(name, value, choices):
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"`{name}` must be one of {sorted(choices, key=repr)}, got {value!r}.")
     return value
+
+
+TR_OPTIONS = {"atol", "btol", "conlim", "maxiter", "regularize"}
+"""SciPy's ``tr_options`` for LSMR; ``maxiter`` caps CG and LSMR, the others are accepted and unused."""
+
+
+def check_options(method, damping, linear_solver, jac, loss, verbose, tr_solver, tr_options, schur, f_scale, factor,
+                  history, first_order):
+    """Check the solver options of :func:`lsq.least_squares`; return the method with SciPy's aliases resolved."""
+    method = opt.METHOD_ALIASES.get(method, method)
+    check_choice("method", method, opt.METHODS + tuple(first_order) + ("auto",))
+    check_choice("damping", damping, tuple(opt.DAMPING))
+    check_choice("linear_solver", linear_solver, opt.LINEAR_SOLVERS)
+    if not callable(jac):
+        check_choice("jac", jac, ("2-point", "3-point", "cs"))
+    if not callable(loss):
+        check_choice("loss", loss, tuple(opt.LOSSES))
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be in [0, 1, 2], got {verbose!r}.")
+    if tr_solver not in (None, "exact", "lsmr"):
+        raise ValueError(f"`tr_solver` must be None, 'exact' or 'lsmr', got {tr_solver!r}.")
+    if tr_options is not None and not isinstance(tr_options, dict):
+        raise TypeError("`tr_options` must be a dict or None.")
+    unknown = set(tr_options or ()) - TR_OPTIONS
+    if unknown:
+        raise TypeError(f"`tr_options` got unexpected keys {sorted(unknown)}; known: {sorted(TR_OPTIONS)}.")
+    if linear_solver == "schur" and schur is None:
+        raise ValueError("linear_solver='schur' needs `schur=(n_keep, block)`.")
+    check_positive("f_scale", f_scale)
+    check_positive("factor", factor)
+    if not isinstance(history, int) or isinstance(history, bool) or history < 0:
+        raise ValueError(f"`history` must be a non-negative int, got {history!r}.")
+    return method
+
+
+def check_positive(name, value):
+    """Raise a ValueError naming ``name`` unless ``value`` is a finite positive real number."""
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)) or (np.isscalar(value) and np.isreal(value))
+    if not (ok and 0 < value < np.inf):
+        raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
 
 
 def check_residuals(f, m_expected, x, where="fun"):
