@@ -260,34 +260,8 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     n = _n_params(f) if p0 is None else p0.size
     lb, ub = _split_bounds(bounds, n)
     p0 = _feasible_start(lb, ub) if p0 is None else p0
-    bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
-    if method is None:
-        method = "trf" if bounded else "lm"
-    if method not in opt.METHODS and method not in opt.METHOD_ALIASES:
-        raise ValueError(f"`method` must be one of {sorted(opt.METHODS + tuple(opt.METHOD_ALIASES))}, got {method!r}.")
-    if method == "lm" and bounded:
-        raise ValueError("Method 'lm' only works for unconstrained problems in curve_fit (as in SciPy). "
-                         "Use 'trf' or 'dogbox' instead (lsq's bounded Levenberg-Marquardt).")
-    if np.any((p0 < lb) | (p0 > ub)):
-        raise ValueError("Initial guess is outside of provided bounds: `p0` must lie within `bounds`.")
-    if check_finite is None:
-        check_finite = nan_policy is None
-    convert = np.asarray_chkfinite if check_finite else np.asarray
-    ydata = convert(ydata, float)
-    if isinstance(xdata, list | tuple | np.ndarray):
-        xdata = convert(xdata, float)
-    if ydata.size == 0:
-        raise ValueError("`ydata` must not be empty!")
-    if not check_finite and nan_policy is not None:
-        if nan_policy == "propagate":
-            raise ValueError("`nan_policy='propagate'` is not supported by this function.")
-        if nan_policy not in ("raise", "omit"):
-            raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
-        has_nan = np.isnan(ydata).any() or (isinstance(xdata, np.ndarray) and np.isnan(xdata).any())
-        if has_nan and nan_policy == "raise":
-            raise ValueError("The input contains nan values")
-        if has_nan:
-            xdata, ydata, sigma = _omit_nan(xdata, ydata, sigma)
+    method = _check_method(method, p0, lb, ub)
+    xdata, ydata, sigma = _check_data(xdata, ydata, sigma, check_finite, nan_policy)
     if "args" in kwargs:
         raise ValueError("'args' is not a supported keyword argument.")
     kwargs, jac = _leastsq_kwargs(kwargs, jac)
@@ -301,11 +275,63 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     res = least_squares(fun, p0, bounds=(lb, ub), method=method, **kwargs)
     if not res.success:
         raise RuntimeError("Optimal parameters not found: " + res.message)
+    pcov = _scaled_covariance(res, fun, method, absolute_sigma)
+    if not full_output:
+        return res.x, pcov
+    # SciPy's 'lm' reports MINPACK's count, finite-difference calls included; the other methods leave them out
+    infodict = {"nfev": res.ncalls if method == "lm" else res.nfev, "fvec": res.fun}
+    if method == "lm" and res.jac is not None:  # None when J^T J was assembled by chunks (very large m)
+        infodict.update(_minpack_factors(res.jac, res.fun))
+    return res.x, pcov, infodict, res.message, res.status
 
-    popt = res.x
+
+def _check_method(method, p0, lb, ub):
+    """SciPy's default method ('lm' without bounds, 'trf' with) and its checks of method, bounds and ``p0``."""
+    bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
+    if method is None:
+        method = "trf" if bounded else "lm"
+    if method not in opt.METHODS and method not in opt.METHOD_ALIASES:
+        raise ValueError(f"`method` must be one of {sorted(opt.METHODS + tuple(opt.METHOD_ALIASES))}, got {method!r}.")
+    if method == "lm" and bounded:
+        raise ValueError("Method 'lm' only works for unconstrained problems in curve_fit (as in SciPy). "
+                         "Use 'trf' or 'dogbox' instead (lsq's bounded Levenberg-Marquardt).")
+    if np.any((p0 < lb) | (p0 > ub)):
+        raise ValueError("Initial guess is outside of provided bounds: `p0` must lie within `bounds`.")
+    return method
+
+
+def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
+    """``xdata``/``ydata`` as float arrays, checked for NaN/inf (``check_finite``) or with NaN handled by
+    ``nan_policy`` ('raise' or 'omit', SciPy's meanings)."""
+    if check_finite is None:
+        check_finite = nan_policy is None
+    convert = np.asarray_chkfinite if check_finite else np.asarray
+    ydata = convert(ydata, float)
+    if isinstance(xdata, list | tuple | np.ndarray):
+        xdata = convert(xdata, float)
+    if ydata.size == 0:
+        raise ValueError("`ydata` must not be empty!")
+    if check_finite or nan_policy is None:
+        return xdata, ydata, sigma
+    if nan_policy == "propagate":
+        raise ValueError("`nan_policy='propagate'` is not supported by this function.")
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError("nan_policy must be one of {None, 'raise', 'omit'}")
+    has_nan = np.isnan(ydata).any() or (isinstance(xdata, np.ndarray) and np.isnan(xdata).any())
+    if has_nan and nan_policy == "raise":
+        raise ValueError("The input contains nan values")
+    if has_nan:
+        xdata, ydata, sigma = _omit_nan(xdata, ydata, sigma)
+    return xdata, ydata, sigma
+
+
+def _scaled_covariance(res, fun, method, absolute_sigma):
+    """``pcov`` as SciPy's ``curve_fit`` gives it: scaled by the reduced chi-square unless ``absolute_sigma``;
+    inf (with an OptimizeWarning) when it cannot be estimated ('lm', as MINPACK, also when J is rank
+    deficient; the other methods give the pseudo-inverse)."""
+    n = res.x.size
     pcov, rank_deficient = covariance_of(res, fun)
     ysize = res.fun.size
-    # As SciPy: 'lm' (MINPACK) reports an undetermined covariance as inf, the others a pseudo-inverse.
     warn_cov = bool(np.isnan(pcov).any()) or (method == "lm" and rank_deficient)
     if warn_cov:
         pcov = np.full((n, n), np.inf)
@@ -316,15 +342,8 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
             pcov = np.full((n, n), np.inf)
             warn_cov = True
     if warn_cov:
-        warnings.warn("Covariance of the parameters could not be estimated", category=OptimizeWarning, stacklevel=2)
-    if not full_output:
-        return popt, pcov
-    # SciPy's 'lm' reports MINPACK's count, finite-difference calls included; the other methods leave them out
-    infodict = {"nfev": res.ncalls if method == "lm" else res.nfev, "fvec": res.fun}
-    if method == "lm":
-        if res.jac is not None:  # None when J^T J was assembled by chunks (very large m)
-            infodict.update(_minpack_factors(res.jac, res.fun))
-    return popt, pcov, infodict, res.message, res.status
+        warnings.warn("Covariance of the parameters could not be estimated", category=OptimizeWarning, stacklevel=3)
+    return pcov
 
 
 def _residual_functions(f, xdata, ydata, transform, jac, n):

@@ -94,10 +94,7 @@ def default_lr(method, J, x0):
     return 1.0 / fro2 if fro2 > 0 else 1e-3
 
 
-def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, max_nfev, callback, history,
-                      args, kwargs, diff_step, *, lr=None, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
-                      batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False, grad=None):
-    """Run a first-order method (see the module docstring); returns an :class:`scipy.optimize.OptimizeResult`."""
+def _check_hyper_parameters(beta1, beta2, momentum, eps, epochs):
     for name, val, lo, hi in (("beta1", beta1, 0, 1), ("beta2", beta2, 0, 1), ("momentum", momentum, 0, 1)):
         if not lo <= val < hi:
             raise ValueError(f"`{name}` must be in [{lo}, {hi}), got {val!r}.")
@@ -105,6 +102,24 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
         raise ValueError(f"`eps` must be positive, got {eps!r}.")
     if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"`epochs` must be a positive int, got {epochs!r}.")
+
+
+def _epoch_status(cb, x, f, cost, previous, step_norm, epoch, epochs, nfev, max_nfev, ftol):
+    """The stopping test after an epoch: the callback, ftol on the full cost, the budgets; None to go on."""
+    if cb is not None and cb(x, f, cost, epoch, nfev):
+        return STATUS_CALLBACK
+    if ftol and abs(previous - cost) <= ftol * cost and step_norm > 0:
+        return STATUS_FTOL
+    if nfev >= max_nfev or (epochs is not None and epoch >= epochs):
+        return STATUS_MAX_NFEV
+    return None
+
+
+def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, max_nfev, callback, history,
+                      args, kwargs, diff_step, *, lr=None, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
+                      batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False, grad=None):
+    """Run a first-order method (see the module docstring); returns an :class:`scipy.optimize.OptimizeResult`."""
+    _check_hyper_parameters(beta1, beta2, momentum, eps, epochs)
     cb = wrap_callback(callback)
     ev = _Evaluator(fun, jac, grad, lb, ub, args, kwargs, diff_step, minibatch, loss, f_scale)
     rng = np.random.default_rng(seed)
@@ -151,12 +166,8 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
             x = x_epoch
             full_cost, g, f, J = ev.gradient(x)
             status = STATUS_MAX_NFEV
-        elif cb is not None and cb(x, f, full_cost, epoch, ev.nfev):
-            status = STATUS_CALLBACK
-        elif ftol and abs(previous - full_cost) <= ftol * full_cost and step_norm > 0:
-            status = STATUS_FTOL
-        elif ev.nfev >= max_nfev or (epochs is not None and epoch >= epochs):
-            status = STATUS_MAX_NFEV
+        else:
+            status = _epoch_status(cb, x, f, full_cost, previous, step_norm, epoch, epochs, ev.nfev, max_nfev, ftol)
     rows.append((full_cost, float(sched(epoch)), step_norm, float(np.max(np.abs(g))), ev.nfev))
     hist = np.array(rows[-history - 1:] if history else rows[:1])
     return OptimizeResult(

@@ -54,61 +54,19 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
     kept in ``held`` (:class:`lsq._large.held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
     :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
-    cb = wrap_callback(callback)
-    s = w.state[0]  # a view: the engine's writes show through
-    first_f = True
-    reported = 0  # iterations already shown to the callback
-    report = None  # (nit, nfev) of an accepted point, shown once the engine has kept it
+    tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
+    iterates = _Iterates(wrap_callback(callback), w)
     while True:
         task = advance(w, opts_f, opts_i)
-        if report is not None and task != c.TASK_GRADIENT:
-            # The engine has linearised at the new point and kept it (an undone step goes back to
-            # PHASE_AFTER_F0): only now is it an iterate the callback should see.
-            nit, nfev = report
-            report = None
-            if s["phase"] != c.PHASE_AFTER_F0:
-                reported = nit
-                if cb(w.x, w.r, s["cost"], nit, nfev) and task != c.TASK_DONE:
-                    if task == c.TASK_EVAL_F:  # the trial was asked for, never evaluated
-                        s["nfev"] -= 1
-                    s["status"] = c.STATUS_CALLBACK
-                    s["phase"] = c.PHASE_DONE
-                    break
+        if iterates.stopped(task):
+            break
         if task == c.TASK_EVAL_F:
-            if first_f:
-                f = f0
-                first_f = False
-            else:
-                f = problem.residuals(w.x_new.copy())
-            w.r_new[:] = f
-            if loss is not None:
-                with np.errstate(all="ignore"):
-                    rho = np.asarray(loss((w.r_new / f_scale) ** 2), dtype=float)
-                if rho.shape != (3, w.r_new.shape[0]):
-                    raise ValueError(f"The callable `loss` must return shape (3, m), got {rho.shape}.")
-                w.rho_new[:] = rho
+            tasks.residuals()
         elif task == c.TASK_EVAL_J:
-            nit = int(s["nit"])
-            if nit > reported and cb is not None:
-                report = (nit, int(s["nfev"]))
-            before = problem.nfev
-            if getattr(held, "deferred", False):  # J^T J by row chunks, when the gradient is asked for
-                held.set_point(w.x.copy())
-                continue
-            if J0 is not None:
-                J, J0 = J0, None
-            else:
-                J = problem.jacobian(w.x.copy(), w.r, raw=held is not None)
-            if held is None:
-                w.Jt[:] = J.T
-            else:
-                held.set(J)
-            s["nfd"] += problem.nfev - before
+            iterates.accepted()
+            tasks.jacobian()
         elif task == c.TASK_GRADIENT:
-            spent = held.linearize(w, opts_i[c.O_LOSS] == c.LOSS_LINEAR, solver is None)
-            if spent:  # row-chunked differences (lsq._large.row_chunks), counted in whole-data evaluations
-                s["nfd"] += spent
-                problem.nfev += spent
+            tasks.gradient()
         elif task == c.TASK_SOLVE:
             solver.solve(held, w)
         elif task == c.TASK_EVAL_JP:
@@ -117,3 +75,80 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
             break
     if verbose == 2:
         print_history(w)
+
+
+class _Tasks:
+    """The driver's answers to the engine: residuals, Jacobians and (driver-side solvers) gradients."""
+
+    def __init__(self, problem, w, f0, J0, loss, f_scale, held, solver, loss_linear):
+        self.problem, self.w, self.f0, self.J0 = problem, w, f0, J0
+        self.loss, self.f_scale, self.held, self.solver, self.loss_linear = loss, f_scale, held, solver, loss_linear
+        self.s = w.state[0]  # a view: the engine's writes show through
+
+    def residuals(self):
+        w = self.w
+        if self.f0 is not None:  # the start, evaluated while validating
+            f, self.f0 = self.f0, None
+        else:
+            f = self.problem.residuals(w.x_new.copy())
+        w.r_new[:] = f
+        if self.loss is not None:
+            with np.errstate(all="ignore"):
+                rho = np.asarray(self.loss((w.r_new / self.f_scale) ** 2), dtype=float)
+            if rho.shape != (3, w.r_new.shape[0]):
+                raise ValueError(f"The callable `loss` must return shape (3, m), got {rho.shape}.")
+            w.rho_new[:] = rho
+
+    def jacobian(self):
+        w, held = self.w, self.held
+        if getattr(held, "deferred", False):  # J^T J by row chunks, when the gradient is asked for
+            held.set_point(w.x.copy())
+            return
+        before = self.problem.nfev
+        if self.J0 is not None:
+            J, self.J0 = self.J0, None
+        else:
+            J = self.problem.jacobian(w.x.copy(), w.r, raw=held is not None)
+        if held is None:
+            w.Jt[:] = J.T
+        else:
+            held.set(J)
+        self.s["nfd"] += self.problem.nfev - before
+
+    def gradient(self):
+        spent = self.held.linearize(self.w, self.loss_linear, self.solver is None)
+        if spent:  # row-chunked differences (lsq._large.row_chunks), counted in whole-data evaluations
+            self.s["nfd"] += spent
+            self.problem.nfev += spent
+
+
+class _Iterates:
+    """Shows the callback each iterate the fit keeps, and stops the fit when it asks."""
+
+    def __init__(self, cb, w):
+        self.cb, self.w, self.s = cb, w, w.state[0]
+        self.reported = 0  # iterations already shown to the callback
+        self.pending = None  # (nit, nfev) of an accepted point, shown once the engine has kept it
+
+    def accepted(self):
+        nit = int(self.s["nit"])
+        if nit > self.reported and self.cb is not None:
+            self.pending = (nit, int(self.s["nfev"]))
+
+    def stopped(self, task):
+        """Show a pending iterate once the engine has linearised at it and kept it (an undone step goes back
+        to ``PHASE_AFTER_F0``); True when the callback stopped the fit."""
+        if self.pending is None or task == c.TASK_GRADIENT:
+            return False
+        (nit, nfev), self.pending = self.pending, None
+        s = self.s
+        if s["phase"] == c.PHASE_AFTER_F0:
+            return False
+        self.reported = nit
+        if not self.cb(self.w.x, self.w.r, s["cost"], nit, nfev) or task == c.TASK_DONE:
+            return False
+        if task == c.TASK_EVAL_F:  # the trial was asked for, never evaluated
+            s["nfev"] -= 1
+        s["status"] = c.STATUS_CALLBACK
+        s["phase"] = c.PHASE_DONE
+        return True

@@ -106,6 +106,29 @@ def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2,
 
 
 @jit_engine
+def _accumulate_chunk(w, Jc, a, loss_linear):
+    """Add one chunk of rows (``Jc``, by parameter, rows from ``a``) to ``g = Js^T fs`` and the lower triangle
+    of ``A = Js^T Js``, scaling the rows for the robust loss first."""
+    n, c = Jc.shape
+    if not loss_linear:
+        for j in range(n):
+            for i in range(c):
+                Jc[j, i] *= w.row_scale[a + i]
+    for j in range(n):
+        rj = Jc[j]
+        gj = 0.0
+        for i in range(c):
+            gj += rj[i] * w.fs[a + i]
+        w.g[j] += gj
+        for k in range(j + 1):
+            rk = Jc[k]
+            t = 0.0
+            for i in range(c):
+                t += rj[i] * rk[i]
+            w.A[j, k] += t
+
+
+@jit_engine
 def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear):
     """``A = Js^T Js``, ``g = Js^T fs`` and the squared column norms at ``w.x``, with ``J`` assembled one chunk
     of residuals at a time in ``s.Jbuf`` (the engine's ``TASK_GRADIENT`` with ``SOLVER_NORMAL``).
@@ -135,22 +158,7 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
         Jc = s.Jbuf[: n * c].reshape((n, c))
         _residual_jacobian(model, jac, has_jac, Xc, y[a:b], wts[a:b], w.x, w.r[a:b], s, scheme, s.f1[:c],
                            s.f2[:c], Jc)
-        if not loss_linear:
-            for j in range(n):
-                for i in range(c):
-                    Jc[j, i] *= w.row_scale[a + i]
-        for j in range(n):
-            rj = Jc[j]
-            gj = 0.0
-            for i in range(c):
-                gj += rj[i] * w.fs[a + i]
-            w.g[j] += gj
-            for k in range(j + 1):
-                rk = Jc[k]
-                t = 0.0
-                for i in range(c):
-                    t += rj[i] * rk[i]
-                w.A[j, k] += t
+        _accumulate_chunk(w, Jc, a, loss_linear)
     for j in range(n):
         w.colsq[j] = w.A[j, j]
         for k in range(j):

@@ -30,13 +30,34 @@ def schur_structure(indptr, indices, k, b, nb):
         For a camera non-zero, its position in its block's camera list; for a point non-zero, its offset
         in the block; -1 in rows without a point.
     """
-    m = indptr.shape[0] - 1
     block_of = np.empty(nb * b, dtype=np.int64)  # a table, not integer division per non-zero (slow here)
     offset_of = np.empty(nb * b, dtype=np.int64)
     for p in range(nb):
         for a in range(b):
             block_of[p * b + a] = p
             offset_of[p * b + a] = a
+    ok, row_block = _row_blocks(indptr, indices, k, block_of)
+    block_rows_ptr, block_rows = _rows_by_block(row_block, nb)
+    cams_ptr, cams = _block_cameras(indptr, indices, k, nb, block_rows_ptr, block_rows)
+    local = np.full(indices.shape[0], -1, dtype=np.int64)
+    position = np.empty(k, dtype=np.int64)  # position[j]: column j's place in the current block's list
+    for p in range(nb):
+        c0, c1 = cams_ptr[p], cams_ptr[p + 1]
+        for c in range(c0, c1):
+            position[cams[c]] = c - c0
+        for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
+            i = block_rows[r]
+            for q in range(indptr[i], indptr[i + 1]):
+                j = indices[q]
+                local[q] = position[j] if j < k else offset_of[j - k]
+    return ok, block_rows_ptr, block_rows, cams_ptr, cams, local
+
+
+@jit
+def _row_blocks(indptr, indices, k, block_of):
+    """The point block of each row (-1 for a row without point columns); ``ok`` False when a row touches
+    two blocks."""
+    m = indptr.shape[0] - 1
     row_block = np.full(m, -1, dtype=np.int64)
     ok = True
     for i in range(m):
@@ -48,20 +69,33 @@ def schur_structure(indptr, indices, k, b, nb):
                     row_block[i] = p
                 elif row_block[i] != p:
                     ok = False
+    return ok, row_block
+
+
+@jit
+def _rows_by_block(row_block, nb):
+    """Rows grouped by block (a counting sort): block ``p``'s rows are ``rows[ptr[p]:ptr[p + 1]]``."""
+    m = row_block.shape[0]
     counts = np.zeros(nb + 1, dtype=np.int64)
     for i in range(m):
         if row_block[i] >= 0:
             counts[row_block[i] + 1] += 1
-    block_rows_ptr = np.cumsum(counts)
-    fill = block_rows_ptr[:-1].copy()
-    block_rows = np.empty(block_rows_ptr[-1], dtype=np.int64)
+    ptr = np.cumsum(counts)
+    fill = ptr[:-1].copy()
+    rows = np.empty(ptr[-1], dtype=np.int64)
     for i in range(m):
         p = row_block[i]
         if p >= 0:
-            block_rows[fill[p]] = i
+            rows[fill[p]] = i
             fill[p] += 1
+    return ptr, rows
+
+
+@jit
+def _block_cameras(indptr, indices, k, nb, block_rows_ptr, block_rows):
+    """The sorted camera columns of each block: ``cams[ptr[p]:ptr[p + 1]]``."""
     seen = np.full(k, -1, dtype=np.int64)
-    cams_ptr = np.zeros(nb + 1, dtype=np.int64)
+    ptr = np.zeros(nb + 1, dtype=np.int64)
     cams_list = np.empty(indices.shape[0], dtype=np.int64)
     total = 0
     for p in range(nb):
@@ -75,20 +109,8 @@ def schur_structure(indptr, indices, k, b, nb):
                     cams_list[total] = j
                     total += 1
         _insertion_sort(cams_list, start, total)
-        cams_ptr[p + 1] = total
-    cams = cams_list[:total].copy()
-    local = np.full(indices.shape[0], -1, dtype=np.int64)
-    position = np.empty(k, dtype=np.int64)  # position[j]: column j's place in the current block's list
-    for p in range(nb):
-        c0, c1 = cams_ptr[p], cams_ptr[p + 1]
-        for c in range(c0, c1):
-            position[cams[c]] = c - c0
-        for r in range(block_rows_ptr[p], block_rows_ptr[p + 1]):
-            i = block_rows[r]
-            for q in range(indptr[i], indptr[i + 1]):
-                j = indices[q]
-                local[q] = position[j] if j < k else offset_of[j - k]
-    return ok, block_rows_ptr, block_rows, cams_ptr, cams, local
+        ptr[p + 1] = total
+    return ptr, cams_list[:total].copy()
 
 
 @jit
