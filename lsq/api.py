@@ -190,17 +190,18 @@ def least_squares(
     x_scale_given = x_scale is not None
     x_scale = check_x_scale(("jac" if method == "lm" else 1.0) if x_scale is None else x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
-    force_chunks = False
+    force_chunks, probe_calls = False, 0
     if method == "auto":
-        method, batch_size, chunked = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size, jac_sparsity)
+        method, batch_size, chunked, probe_calls = _choose_method(fun, x0, args, kwargs, memory_budget, batch_size,
+                                                                  jac_sparsity, minibatch)
         if chunked and linear_solver == "auto":
             linear_solver, force_chunks = "cholesky", True
     if method in FIRST_ORDER:
-        return solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
-                                 max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs, diff_step,
-                                 lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
-                                 batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
-                                 minibatch=minibatch, grad=grad)
+        return _counted(solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
+                                          max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs,
+                                          diff_step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
+                                          batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
+                                          minibatch=minibatch, grad=grad), probe_calls)
     options = opt.EngineOptions(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
                                 float(f_scale), max_nfev or 100 * n, float(factor))
     start = Start(x0, lb, ub, x_scale, x_scale_given)
@@ -211,12 +212,19 @@ def least_squares(
         w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
                                    jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
                                    verbose)
-    result = build_result(w, method, jac=jac_out)
+    result = _counted(build_result(w, method, jac=jac_out), probe_calls)
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
               f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
               f"{result.optimality:.2e}.")
+    return result
+
+
+def _counted(result, probe_calls):
+    """Add the evaluation ``method='auto'`` made to size the problem to ``nfev`` and ``ncalls``."""
+    result.nfev += probe_calls
+    result.ncalls += probe_calls
     return result
 
 
@@ -362,7 +370,7 @@ def _driver_solver(name, n, schur, tr_options):
     return None
 
 
-def _choose_method(fun, x0, args, kwargs, budget, batch_size, jac_sparsity=None):
+def _choose_method(fun, x0, args, kwargs, budget, batch_size, jac_sparsity=None, minibatch=False):
     """``method='auto'``: LM while its Jacobian fits in ``budget`` bytes, else Adam on minibatches that do.
 
     The Jacobian's memory is ``8 m n`` bytes dense, 12 bytes per non-zero of ``jac_sparsity``, and for a
@@ -375,20 +383,26 @@ def _choose_method(fun, x0, args, kwargs, budget, batch_size, jac_sparsity=None)
     batch_size : int or None
     chunked : bool
         True when LM must assemble ``J^T J`` by chunks to stay within the budget.
+    calls : int
+        Calls of ``fun`` made to learn ``m`` (1 for a Python function, 0 for a compiled model's residuals).
     """
     if not (isinstance(budget, int | float) and budget > 0):
         raise ValueError(f"`memory_budget` must be a positive number of bytes, got {budget!r}.")
-    m = fun.y.shape[0] if isinstance(fun, ModelResiduals) else np.atleast_1d(fun(x0, *args, **(kwargs or {}))).size
+    if isinstance(fun, ModelResiduals):
+        m, calls = fun.y.shape[0], 0
+    else:
+        rows = (slice(None),) if minibatch else ()
+        m, calls = np.atleast_1d(fun(x0, *rows, *args, **(kwargs or {}))).size, 1
     row_bytes = 8 * x0.shape[0]
     if m * row_bytes <= budget:
-        return "lm", batch_size, False
+        return "lm", batch_size, False, calls
     if jac_sparsity is not None:
         nnz = jac_sparsity.nnz if hasattr(jac_sparsity, "nnz") else int(np.count_nonzero(jac_sparsity))
         if 12 * nnz + 24 * m <= budget:
-            return "lm", batch_size, False
+            return "lm", batch_size, False, calls
     if isinstance(fun, ModelResiduals) and 24 * m + 8 * opt.CHUNK_ENTRIES <= budget:
-        return "lm", batch_size, True
-    return "adam", batch_size or max(1, int(budget // row_bytes)), False
+        return "lm", batch_size, True, calls
+    return "adam", batch_size or max(1, int(budget // row_bytes)), False, calls
 
 
 def _runs_compiled(fun, jac, loss, callback, workers):

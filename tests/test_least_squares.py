@@ -179,3 +179,16 @@ def test_finite_differences_stay_inside_bounds():
 
     lsq.least_squares(f, [1.0], bounds=(0.0, 1.0), jac="3-point")
     assert min(s[0] for s in seen) >= 0.0 and max(s[0] for s in seen) <= 1.0
+
+
+@pytest.mark.parametrize("budget", [2**30, 16])  # LM, or Adam on minibatches when J does not fit
+def test_auto_counts_the_call_it_makes_to_size_the_problem(budget):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return rosenbrock(x)
+
+    res = lsq.least_squares(f, [-1.2, 1.0], method="auto", memory_budget=budget, max_nfev=200)
+    assert res.method == ("lm" if budget > 16 else "adam")
+    assert res.ncalls == len(calls)
