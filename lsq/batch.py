@@ -7,6 +7,7 @@ import numpy as np
 
 from ._kernels.drivers.batch import fit_batch
 from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
+from ._kernels.engine.codes import EPS
 from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
 from ._setup.validate import check_bounds, check_choice, check_tolerance
@@ -195,7 +196,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     x_scale = "jac" if method == "lm" else 1.0
     opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
                                        int(max_nfev), max_nit=max_nit).lower(solver_code)
-    rstep = float(default_rstep(scheme, np.finfo(float).eps))
+    rstep = float(default_rstep(scheme, EPS))
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)

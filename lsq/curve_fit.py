@@ -7,6 +7,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
+from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._setup import options as opt
 from ._setup.jit import jit
@@ -27,7 +28,7 @@ def covariance_of(res, fun):
     A = fun.normal_matrix(res.x)
     lam, V = np.linalg.eigh(A)
     s = np.sqrt(np.clip(lam, 0.0, None))
-    threshold = np.finfo(float).eps * max(res.fun.shape[0], A.shape[0]) * (s.max() if s.size else 0.0)
+    threshold = EPS * max(res.fun.shape[0], A.shape[0]) * (s.max() if s.size else 0.0)
     keep = s > threshold
     V = V[:, keep]
     return (V / s[keep] ** 2) @ V.T, not keep.all()
@@ -54,7 +55,7 @@ def _pinv_normal(J):
     # compiled: LAPACK's SVD without numpy's per-call checks, which cost more than a 100 x 4 decomposition
     _, s, VT = np.linalg.svd(J, full_matrices=False)
     n = VT.shape[1]
-    threshold = 2.220446049250313e-16 * max(J.shape[0], J.shape[1]) * (s[0] if s.size else 0.0)
+    threshold = EPS * max(J.shape[0], J.shape[1]) * (s[0] if s.size else 0.0)
     out = np.zeros((n, n))
     dropped = False
     for k in range(s.shape[0]):

@@ -16,6 +16,7 @@ from numba import cfunc, njit
 from numba.core.errors import NumbaError
 
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
+from ._kernels.engine.codes import EPS
 
 __all__ = ["Model", "model"]
 
@@ -262,7 +263,7 @@ def central_difference_jacobian(f, x, p):
     p = np.asarray(p, dtype=float)
     out = np.empty((np.shape(x)[-1], p.size))
     for j in range(p.size):
-        h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(p[j]))
+        h = np.cbrt(EPS) * max(1.0, abs(p[j]))
         hi, lo = p.copy(), p.copy()
         hi[j] += h
         lo[j] -= h

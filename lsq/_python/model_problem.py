@@ -10,12 +10,12 @@ import numpy as np
 
 from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import default_rstep, relative_steps
+from .._kernels.engine.codes import EPS
 from .._setup.result import FitState
 from ..model import Model, as_points
 
 CHUNK_ROWS = 8192
 """Rows per chunk when ``J^T J`` is assembled without holding ``J``."""
-EPS = np.finfo(float).eps
 
 
 def check_data(x, y, sigma=None, *, x_name="xdata", y_name="ydata", sigma_name="sigma"):

@@ -19,6 +19,7 @@ from .._kernels.drivers.finite_diff import (
     fd_steps,
     relative_steps,
 )
+from .._kernels.engine.codes import EPS
 from .._setup.validate import check_residuals
 from .sparse_fd import GroupedDifferences, check_sparsity
 
@@ -104,12 +105,12 @@ class PythonProblem:
         f = check_residuals(self.fun(x), self.m, x)
         if self.m is None:
             self.m = f.shape[0]
-            eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else np.finfo(float).eps
-            eps = max(eps, np.finfo(float).eps)
+            eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else EPS
+            eps = max(eps, EPS)
             self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
             # MINPACK's relative steps for float64 residuals; coarser residuals (float32) would drown steps
             # far below 1 in their rounding, so they keep SciPy's rule, relative to max(1, |x|)
-            minpack = self.minpack_step and eps == np.finfo(float).eps
+            minpack = self.minpack_step and eps == EPS
             self.rel = relative_steps(np.asarray(x, dtype=float), self.scheme, self.diff_step, minpack)
         return f
 

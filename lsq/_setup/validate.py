@@ -5,9 +5,8 @@ import numbers
 import numpy as np
 from scipy.optimize import Bounds
 
+from .._kernels.engine.codes import EPS
 from . import options as opt
-
-EPS = np.finfo(float).eps
 
 
 def check_x0(x0):

@@ -12,6 +12,7 @@ Matrices are addressed through explicit row/column counts so one buffer serves e
 import math
 
 from ..._setup.jit import jit_engine as jit
+from .codes import EPS
 
 
 @jit
@@ -97,7 +98,7 @@ def cholesky_factor(M, n, L):
     """
     for j in range(n):
         s = M[j, j]
-        tiny = n * 2.220446049250313e-16 * s
+        tiny = n * EPS * s
         for k in range(j):
             s -= L[j, k] * L[j, k]
         if not (s > tiny) or not math.isfinite(s):

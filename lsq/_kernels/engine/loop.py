@@ -27,12 +27,7 @@ import math
 
 from ..._setup.jit import jit_engine as jit
 from . import codes as c
-from .damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, update_damping
-from .descent import factor, place, quadratic_term, scaled_norm, solve_damped, trust_region_step
-from .linearize import gradient_and_column_norms, optimality, scale_for_loss, select_free, update_scaling
-from .safeguards import MAX_UNDO, final_gauss_newton_step, judge_final_step, sensitivity_lost, undo_step
-from .state import actual_reduction, copy, copy2, finish, is_step_test, keep_trial_point, request_trial, trial_cost
-from .termination import ftol_reached, gtol_reached, step_status, xtol_reached
+from . import damping, descent, linearize, safeguards, state, termination
 
 MAX_SOLVE_TRIES = 80
 GN_TRY_RATIO = 0.75
@@ -57,17 +52,17 @@ def advance(w, opts_f, opts_i):
     s = w.state[0]
     phase = s.phase
     if phase == c.PHASE_START:
-        copy(w.x_new, w.x)
+        state.copy(w.x_new, w.x)
         s.nfev += 1
         s.phase = c.PHASE_AFTER_F0
         return c.TASK_EVAL_F
     if phase == c.PHASE_AFTER_F0:
-        cost = trial_cost(w, opts_f, opts_i)
-        copy(w.r, w.r_new)
-        copy2(w.rho, w.rho_new)
+        cost = state.trial_cost(w, opts_f, opts_i)
+        state.copy(w.r, w.r_new)
+        state.copy2(w.rho, w.rho_new)
         s.cost = cost
         if not math.isfinite(cost):
-            return finish(w, c.STATUS_NONFINITE)
+            return state.finish(w, c.STATUS_NONFINITE)
         s.phase = c.PHASE_AFTER_J
         return c.TASK_EVAL_J
     if phase == c.PHASE_AFTER_J:
@@ -87,11 +82,11 @@ def advance(w, opts_f, opts_i):
 def _after_jacobian(w, opts_f, opts_i):
     s = w.state[0]
     s.njev += 1
-    scale_for_loss(w, opts_i[c.O_LOSS])
+    linearize.scale_for_loss(w, opts_i[c.O_LOSS])
     if opts_i[c.O_SOLVER] == c.SOLVER_NORMAL or opts_i[c.O_SOLVER] == c.SOLVER_EXTERNAL:
         s.phase = c.PHASE_AFTER_GRADIENT
         return c.TASK_GRADIENT
-    gradient_and_column_norms(w)
+    linearize.gradient_and_column_norms(w)
     return _after_gradient(w, opts_f, opts_i)
 
 
@@ -101,42 +96,42 @@ def _after_gradient(w, opts_f, opts_i):
     n = w.x.shape[0]
     for j in range(n):
         if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
-            return finish(w, c.STATUS_NONFINITE)
+            return state.finish(w, c.STATUS_NONFINITE)
     pending = s.pending
-    s.optimality = optimality(w, opts_i[c.O_BOUNDED])
+    s.optimality = linearize.optimality(w, opts_i[c.O_BOUNDED])
     # a collapsed column at a stationary point is a minimum where J vanishes (x**2 + 5 at 0), not a plateau
-    if (s.nit > 0 and s.n_undone < MAX_UNDO and (pending == c.STATUS_NONE or is_step_test(pending))
-            and not gtol_reached(s.optimality, opts_f[c.O_GTOL]) and sensitivity_lost(w)):
-        return undo_step(w, opts_i)
-    copy(w.colsq_prev, w.colsq)
+    if (s.nit > 0 and s.n_undone < safeguards.MAX_UNDO and (pending == c.STATUS_NONE or state.is_step_test(pending))
+            and not termination.gtol_reached(s.optimality, opts_f[c.O_GTOL]) and safeguards.sensitivity_lost(w)):
+        return safeguards.undo_step(w, opts_i)
+    state.copy(w.colsq_prev, w.colsq)
     first = s.njev == 1
     if opts_i[c.O_SCALING] == c.SCALING_JAC:
-        x_norm_before = scaled_norm(w.x, w.d)
-        update_scaling(w, first)
+        x_norm_before = descent.scaled_norm(w.x, w.d)
+        linearize.update_scaling(w, first)
         if not first and x_norm_before > 0.0 and opts_i[c.O_LOSS] != c.LOSS_LINEAR:
             # A robust loss reweights the rows at every point, so the column norms (and d) move with the
             # weights, by many orders once outliers turn inliers: keep the radius, a length in the scaled
             # variables, the same size relative to the point.
-            s.radius *= scaled_norm(w.x, w.d) / x_norm_before
+            s.radius *= descent.scaled_norm(w.x, w.d) / x_norm_before
     if first:
         ratio = 0.0
         for j in range(n):
             ratio = max(ratio, w.colsq[j] / w.d[j])
-        s.lam = initial_lambda(opts_i[c.O_RULE], opts_f[c.O_TAU], ratio)
+        s.lam = damping.initial_lambda(opts_i[c.O_RULE], opts_f[c.O_TAU], ratio)
         s.nu = 2.0
         s.alpha = 1.0
-    s.x_norm = scaled_norm(w.x, w.d)
+    s.x_norm = descent.scaled_norm(w.x, w.d)
     if first:
         s.radius = opts_f[c.O_FACTOR] * s.x_norm if s.x_norm > 0.0 else opts_f[c.O_FACTOR]
     _record_history(w)
-    if pending != c.STATUS_NONE and not is_step_test(pending):
-        return finish(w, pending)
-    if gtol_reached(s.optimality, opts_f[c.O_GTOL]):
-        return finish(w, c.STATUS_GTOL)
+    if pending != c.STATUS_NONE and not state.is_step_test(pending):
+        return state.finish(w, pending)
+    if termination.gtol_reached(s.optimality, opts_f[c.O_GTOL]):
+        return state.finish(w, c.STATUS_GTOL)
     if s.nfev >= opts_i[c.O_MAX_NFEV] or s.nit >= opts_i[c.O_MAX_NIT]:
-        return finish(w, c.STATUS_MAX_NFEV)
-    select_free(w, opts_i[c.O_BOUNDED])
-    factor(w, opts_i[c.O_SOLVER])
+        return state.finish(w, c.STATUS_MAX_NFEV)
+    linearize.select_free(w, opts_i[c.O_BOUNDED])
+    descent.factor(w, opts_i[c.O_SOLVER])
     return _propose(w, opts_f, opts_i)
 
 
@@ -161,7 +156,7 @@ def _propose(w, opts_f, opts_i):
     s.solve_tries = 0
     solver = opts_i[c.O_SOLVER]
     if opts_i[c.O_RULE] == c.RULE_TRUST_REGION and solver != c.SOLVER_EXTERNAL:
-        if trust_region_step(w, solver):
+        if descent.trust_region_step(w, solver):
             return _place_step(w, opts_f, opts_i)
         s.trial_lam = s.lam  # no finite step at any lam tried: damp harder from here
         _damp_harder(w)
@@ -183,10 +178,10 @@ def _next_solve(w, opts_f, opts_i):
         if solver == c.SOLVER_EXTERNAL:
             s.phase = c.PHASE_AFTER_SOLVE
             return c.TASK_SOLVE
-        if solve_damped(w, s.trial_lam, solver):
+        if descent.solve_damped(w, s.trial_lam, solver):
             return _place_step(w, opts_f, opts_i)
         _damp_harder(w)
-    return finish(w, c.STATUS_NONFINITE)
+    return state.finish(w, c.STATUS_NONFINITE)
 
 
 @jit
@@ -222,11 +217,11 @@ def _place_step(w, opts_f, opts_i):
     s = w.state[0]
     if opts_i[c.O_RULE] != c.RULE_BACKTRACK and not s.try_gn:
         s.lam = s.trial_lam
-    place(w, s.alpha, opts_i[c.O_BOUNDED])
+    descent.place(w, s.alpha, opts_i[c.O_BOUNDED])
     if opts_i[c.O_SOLVER] == c.SOLVER_EXTERNAL:
         s.phase = c.PHASE_AFTER_JP
         return c.TASK_EVAL_JP
-    return _after_model(w, quadratic_term(w, opts_i[c.O_SOLVER]), opts_f, opts_i)
+    return _after_model(w, descent.quadratic_term(w, opts_i[c.O_SOLVER]), opts_f, opts_i)
 
 
 @jit
@@ -240,43 +235,43 @@ def _after_model(w, q, opts_f, opts_i):
     s.slope = gp
     s.pred = -(gp + 0.5 * q)
     pending = s.pending
-    if is_step_test(pending):
+    if state.is_step_test(pending):
         # A step test held on the last accepted step; stop only if the model at the new point agrees
         # that the next step would change the cost (ftol) or the point (xtol) as little.
         ftol_ok = s.pred <= opts_f[c.O_FTOL] * s.cost
-        xtol_ok = xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
-        status = step_status(ftol_ok and pending != c.STATUS_XTOL, xtol_ok and pending != c.STATUS_FTOL)
+        xtol_ok = termination.xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
+        status = termination.step_status(ftol_ok and pending != c.STATUS_XTOL, xtol_ok and pending != c.STATUS_FTOL)
         if status != c.STATUS_NONE:
-            return final_gauss_newton_step(w, status, True, opts_i)
+            return safeguards.final_gauss_newton_step(w, status, True, opts_i)
         s.pending = c.STATUS_NONE
-    return request_trial(w)
+    return state.request_trial(w)
 
 
 @jit
 def _after_trial(w, opts_f, opts_i):
     s = w.state[0]
     if s.final_step:
-        return judge_final_step(w, opts_f, opts_i)
+        return safeguards.judge_final_step(w, opts_f, opts_i)
     rule = opts_i[c.O_RULE]
-    cost_new = trial_cost(w, opts_f, opts_i)
+    cost_new = state.trial_cost(w, opts_f, opts_i)
     s.cost_new = cost_new
-    actual = actual_reduction(w, opts_i[c.O_LOSS]) if math.isfinite(cost_new) else -math.inf
+    actual = state.actual_reduction(w, opts_i[c.O_LOSS]) if math.isfinite(cost_new) else -math.inf
     gain = actual / s.pred if math.isfinite(cost_new) and s.pred > 0.0 else -math.inf
     s.actual = actual
     s.gain = gain
     # the summed cost must not rise either (by an ulp), so the recorded costs never increase
-    accepted = gain > ACCEPT_RATIO and actual > 0.0 and cost_new <= s.cost
-    ftol_ok = accepted and ftol_reached(actual, s.cost, gain, opts_f[c.O_FTOL])
-    xtol_ok = xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
-    status = step_status(ftol_ok, xtol_ok)
+    accepted = gain > damping.ACCEPT_RATIO and actual > 0.0 and cost_new <= s.cost
+    ftol_ok = accepted and termination.ftol_reached(actual, s.cost, gain, opts_f[c.O_FTOL])
+    xtol_ok = termination.xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
+    status = termination.step_status(ftol_ok, xtol_ok)
     if not accepted:
         # A rejected step is small because of damping, not convergence: stop only when the damping
         # cannot grow further or the step is below the resolution of x (stagnation), and then whatever
         # the tolerances, since no later trial can differ from this one.
         # The same holds for a step the gain ratio accepts but whose summed cost rounds above F: the
         # decrease is below the rounding of the cost, which can then no longer rank two points.
-        below_rounding = gain > ACCEPT_RATIO and actual > 0.0
-        stagnant = s.step_norm <= c.EPS * s.x_norm or s.lam >= LAM_MAX or below_rounding
+        below_rounding = gain > damping.ACCEPT_RATIO and actual > 0.0
+        stagnant = s.step_norm <= c.EPS * s.x_norm or s.lam >= damping.LAM_MAX or below_rounding
         if not stagnant:
             status = c.STATUS_NONE
         elif status == c.STATUS_NONE:
@@ -284,7 +279,7 @@ def _after_trial(w, opts_f, opts_i):
     if rule == c.RULE_TRUST_REGION and s.nit == 0:
         s.radius = min(s.radius, s.step_norm)  # MINPACK: the first step bounds the initial radius
     if accepted or not s.try_gn:
-        update_damping(rule, accepted, gain, s)
+        damping.update_damping(rule, accepted, gain, s)
     # After a step the model predicted well, try the undamped Gauss-Newton step first: it converges
     # quadratically near a small-residual solution (and exactly on linear problems); a failed try costs
     # one evaluation and leaves lam untouched. The trust-region rule takes that step by itself whenever
@@ -293,7 +288,7 @@ def _after_trial(w, opts_f, opts_i):
                 and not s.no_gn)
     out_of_budget = s.nfev >= opts_i[c.O_MAX_NFEV]
     if accepted:
-        keep_trial_point(w, cost_new, opts_i[c.O_LOSS])
+        state.keep_trial_point(w, cost_new, opts_i[c.O_LOSS])
         s.nit += 1
         s.n_reject = 0
         if status != c.STATUS_NONE:
@@ -304,7 +299,7 @@ def _after_trial(w, opts_f, opts_i):
         return c.TASK_EVAL_J
     s.n_reject += 1
     if status != c.STATUS_NONE:
-        return final_gauss_newton_step(w, status, False, opts_i)
+        return safeguards.final_gauss_newton_step(w, status, False, opts_i)
     if out_of_budget:
-        return finish(w, c.STATUS_MAX_NFEV)
+        return state.finish(w, c.STATUS_MAX_NFEV)
     return _propose(w, opts_f, opts_i)
