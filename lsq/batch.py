@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ._kernels.drivers.batch import fit_batch
+from ._kernels.drivers.batch import BatchData, BatchModel, BatchOutputs, BatchSettings, fit_batch
 from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
 from ._kernels.engine.codes import EPS
 from ._setup import options as opt
@@ -196,7 +196,10 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     x_scale = "jac" if method == "lm" else 1.0
     opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
                                        int(max_nfev), max_nit=max_nit).lower(solver_code)
-    rstep = float(default_rstep(scheme, EPS))
+    settings = BatchSettings(opts_f, opts_i, scheme, float(default_rstep(scheme, EPS)), True, solver == "qr",
+                             absolute_sigma)
+    kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
+                              g_cf.address if use_guess else 0, use_guess)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
@@ -206,13 +209,14 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"fitting {k} x {model.name}")
+    d0 = np.ones(n)
     for a in starts:
         b = min(k, a + chunk_size)
-        fit_batch(f_cf.address, j_cf.address if has_jac else 0, has_jac, g_cf.address if use_guess else 0,
-                  use_guess, X if X.shape[0] == 1 else X[a:b], Y[a:b], wts if wts.shape[0] == 1 else wts[a:b],
-                  P0 if P0.shape[0] == 1 else P0[a:b], lb, ub, np.ones(n), True, opts_f, opts_i, scheme, rstep,
-                  solver == "qr", absolute_sigma, min(n_chunks_kernel, b - a), out.params[a:b], out.stderr[a:b],
-                  out.cost[a:b], out.nit[a:b], out.nfev[a:b], out.status[a:b])
+        data = BatchData(X if X.shape[0] == 1 else X[a:b], Y[a:b], wts if wts.shape[0] == 1 else wts[a:b],
+                         P0 if P0.shape[0] == 1 else P0[a:b], lb, ub, d0)
+        outputs = BatchOutputs(out.params[a:b], out.stderr[a:b], out.cost[a:b], out.nit[a:b], out.nfev[a:b],
+                               out.status[a:b])
+        fit_batch(kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
     out.success[:] = out.status > 0
     return out
 

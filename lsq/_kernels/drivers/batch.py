@@ -6,6 +6,7 @@ start outside the bounds) is skipped with ``STATUS_BAD_INPUT``; any other failur
 """
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import prange
@@ -50,16 +51,34 @@ def parameter_stderr(w, scale, out):
         out[j] = math.sqrt(w.delta[j] * scale) if w.delta[j] >= 0.0 else np.inf
 
 
+BatchModel = namedtuple("BatchModel", ["model_addr", "jac_addr", "has_jac", "guess_addr", "use_guess"])
+"""The compiled model: cfunc addresses (see :mod:`lsq._kernels.drivers.compiled`); ``jac_addr``/``guess_addr``
+are unused when ``has_jac``/``use_guess`` is false."""
+
+BatchData = namedtuple("BatchData", ["X", "Y", "wts", "P0", "lb", "ub", "d0"])
+"""The fits: points ``X`` ``(k or 1, d, m)`` per fit or shared, data ``Y`` ``(k, m)``, weights ``1 / sigma``
+``(k or 1, m)``, starts ``P0`` ``(k or 1, n)`` (ignored with ``use_guess``), bounds and the initial scaling
+``(n,)``."""
+
+BatchSettings = namedtuple("BatchSettings", ["opts_f", "opts_i", "scheme", "rstep", "minpack", "qr", "absolute_sigma"])
+"""Lowered engine options, the finite-difference scheme and step (``minpack``: MINPACK's relative rule with each
+fit's own floors, :func:`lsq._kernels.drivers.finite_diff.step_floors`, as a single damped fit takes them),
+the QR buffers, and whether standard errors use ``sigma`` as absolute."""
+
+BatchOutputs = namedtuple("BatchOutputs", ["params", "stderr", "cost", "nit", "nfev", "status"])
+"""One row or entry per fit."""
+
+
 @jit_engine
-def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, minpack, opts_f, opts_i,
-            scheme, rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status):
-    """Fit row ``i`` of ``Y`` on the workspace ``w`` and write its results."""
+def fit_one(i, model, guess, data, settings, w, s, out):
+    """Fit row ``i`` of ``data.Y`` on the workspace ``w`` and write its results to ``out``."""
+    X, Y, wts, P0, lb, ub = data.X, data.Y, data.wts, data.P0, data.lb, data.ub
     m = Y.shape[1]
-    n = params.shape[1]
+    n = out.params.shape[1]
     Xi = X[i] if X.shape[0] > 1 else X[0]  # per-fit rows, or one row shared by every fit
     y = Y[i]
     wi = wts[i] if wts.shape[0] > 1 else wts[0]
-    if use_guess:
+    if model.use_guess:
         if _finite(y):
             guess(Xi, y, w.x)
         for j in range(n):
@@ -72,73 +91,56 @@ def fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, l
     for j in range(n):
         ok = ok and lb[j] <= w.x[j] <= ub[j]
     if not ok:
-        for j in range(n):
-            params[i, j] = np.nan
-            stderr[i, j] = np.nan
-        cost[i] = np.nan
-        nit[i] = 0
-        nfev[i] = 0
-        status[i] = STATUS_BAD_INPUT
+        _bad_input(i, out)
         return
     for j in range(n):
         w.lb[j] = lb[j]
         w.ub[j] = ub[j]
-        w.d[j] = d0[j]
+        w.d[j] = data.d0[j]
         s.rel[j] = -1.0
-    if minpack and scheme == SCHEME_2POINT:
+    if settings.minpack and settings.scheme == SCHEME_2POINT:
         step_floors(w.x, s.rel)
-    reset(w, opts_i)
-    run_compiled(model_addr, jac_addr, has_jac, Xi, y, wi, w, s, opts_f, opts_i, scheme, rstep)
+    reset(w, settings.opts_i)
+    run_compiled(model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w, s, settings.opts_f, settings.opts_i,
+                 settings.scheme, settings.rstep)
     for j in range(n):
-        params[i, j] = w.x[j]
+        out.params[i, j] = w.x[j]
     st = w.state[0]
-    cost[i] = st.cost
-    nit[i] = st.nit
-    nfev[i] = st.nfev
-    status[i] = st.status
+    out.cost[i] = st.cost
+    out.nit[i] = st.nit
+    out.nfev[i] = st.nfev
+    out.status[i] = st.status
     scale = 1.0
-    if not absolute_sigma:
+    if not settings.absolute_sigma:
         scale = 2.0 * st.cost / (m - n) if m > n else np.inf
-    parameter_stderr(w, scale, stderr[i])
+    parameter_stderr(w, scale, out.stderr[i])
+
+
+@jit_engine
+def _bad_input(i, out):
+    for j in range(out.params.shape[1]):
+        out.params[i, j] = np.nan
+        out.stderr[i, j] = np.nan
+    out.cost[i] = np.nan
+    out.nit[i] = 0
+    out.nfev[i] = 0
+    out.status[i] = STATUS_BAD_INPUT
 
 
 @jit_parallel
-def fit_batch(model_addr, jac_addr, has_jac, guess_addr, use_guess, X, Y, wts, P0, lb, ub, d0, minpack, opts_f,
-              opts_i, scheme, rstep, qr, absolute_sigma, n_chunks, params, stderr, cost, nit, nfev, status):
-    """Fit every row of ``Y``; results go to the output arrays (one row or entry per fit).
-
-    Parameters
-    ----------
-    model_addr, jac_addr, guess_addr : int
-        cfunc addresses (see :mod:`lsq._kernels.drivers.compiled`); ``jac_addr``/``guess_addr`` unused when
-        ``has_jac``/``use_guess`` is false.
-    X : ndarray, shape (k or 1, d, m)
-        Points per fit, or one set shared by all fits.
-    Y : ndarray, shape (k, m)
-    wts : ndarray, shape (k or 1, m)
-        ``1 / sigma``.
-    P0 : ndarray, shape (k or 1, n)
-        Starting points (ignored with ``use_guess``).
-    lb, ub, d0 : ndarray, shape (n,)
-        Bounds and the initial scaling diagonal.
-    minpack : bool
-        Forward differences by MINPACK's relative rule with each fit's own floors
-        (:func:`lsq._kernels.drivers.finite_diff.step_floors`), as a single damped fit takes them.
-    absolute_sigma : bool
-        Standard errors from ``(J^T J)^-1`` as is (True) or scaled by the reduced chi-square (False).
-    n_chunks : int
-        Number of chunks the fits are split into (a few per thread balances the load).
-    """
-    k, m = Y.shape
-    n = params.shape[1]
+def fit_batch(model, data, settings, out, n_chunks):
+    """Fit every row of ``data.Y`` (:class:`BatchModel`, :class:`BatchData`, :class:`BatchSettings`); results go
+    to ``out`` (:class:`BatchOutputs`). The fits are split into ``n_chunks`` chunks (a few per thread balances
+    the load), each with one workspace reused for all its fits."""
+    k, m = data.Y.shape
+    n = out.params.shape[1]
     per = (k + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         start = c * per
         stop = min(k, start + per)
         if start < stop:
-            w = make_workspace_jit(m, n, qr, 0, True, True, False)  # the batch fits use the linear loss
+            w = make_workspace_jit(m, n, settings.qr, 0, True, True, False)  # the batch fits use the linear loss
             s = make_scratch_jit(m, n)
-            guess = model_at(guess_addr)
+            guess = model_at(model.guess_addr)
             for i in range(start, stop):
-                fit_one(i, model_addr, jac_addr, has_jac, guess, use_guess, X, Y, wts, P0, lb, ub, d0, minpack,
-                        opts_f, opts_i, scheme, rstep, absolute_sigma, w, s, params, stderr, cost, nit, nfev, status)
+                fit_one(i, model, guess, data, settings, w, s, out)
