@@ -11,6 +11,7 @@ from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._setup import options as opt
 from ._setup.jit import jit
+from ._setup.validate import check_x0
 from .api import least_squares
 from .model import Model
 
@@ -85,16 +86,7 @@ def _n_params(f):
 
 def _check_p0(p0, f):
     """``p0`` as a finite 1-D float array; for a compiled model, one entry per parameter."""
-    if np.iscomplexobj(p0):
-        raise ValueError("`p0` must be real.")
-    try:
-        p = np.atleast_1d(np.asarray(p0, dtype=float))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`p0` must be array_like of real numbers, got {type(p0).__name__}.") from exc
-    if p.ndim != 1 or p.size == 0:
-        raise ValueError(f"`p0` must be a non-empty 1-D sequence, got shape {p.shape}.")
-    if not np.all(np.isfinite(p)):
-        raise ValueError("`p0` must be finite; it contains NaN or inf.")
+    p = check_x0(p0, "p0")
     if isinstance(f, Model) and p.size != f.n_params:
         raise ValueError(f"`p0` must have {f.n_params} entries, one per parameter of model `{f.name}` "
                          f"{list(f.param_names)}; got {p.size}.")

@@ -9,24 +9,24 @@ from .._kernels.engine.codes import EPS
 from . import options as opt
 
 
-def check_x0(x0):
-    """Return ``x0`` as a finite 1-D float array (a copy)."""
+def check_x0(x0, name="x0"):
+    """Return a starting point (``x0``, or ``p0`` as ``name``) as a finite 1-D float array (a copy)."""
     if type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.size:  # the common case, fast
         if not np.isfinite(x0).all():
-            raise ValueError("`x0` must be finite; it contains NaN or inf.")
+            raise ValueError(f"`{name}` must be finite; it contains NaN or inf.")
         return x0.copy()
     if np.iscomplexobj(x0):
-        raise ValueError("`x0` must be real.")
+        raise ValueError(f"`{name}` must be real.")
     try:
         x = np.atleast_1d(np.asarray(x0, dtype=float))
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"`x0` must be array_like of real numbers, got {type(x0).__name__}.") from exc
+        raise TypeError(f"`{name}` must be array_like of real numbers, got {type(x0).__name__}.") from exc
     if x.ndim > 1:
-        raise ValueError(f"`x0` must have at most 1 dimension, got shape {x.shape}.")
+        raise ValueError(f"`{name}` must have at most 1 dimension, got shape {x.shape}.")
     if x.size == 0:
-        raise ValueError("`x0` must have at least one element.")
+        raise ValueError(f"`{name}` must have at least one element.")
     if not np.all(np.isfinite(x)):
-        raise ValueError("`x0` must be finite; it contains NaN or inf.")
+        raise ValueError(f"`{name}` must be finite; it contains NaN or inf.")
     return x.copy()
 
 
