@@ -183,6 +183,8 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
     f_cf, j_cf, g_cf, has_jac = model.kernels(X.shape[1])
     has_jac = has_jac and jac is None
+    if use_guess and g_cf is None:  # a user model's guess is Python: starting values here, one row per fit
+        P0, use_guess = _python_guesses(model, X, Y, lb, ub), False
     scheme = SCHEME_3POINT if jac == "3-point" else SCHEME_2POINT
     if max_nfev is None:
         max_nfev = 100 * n
@@ -219,6 +221,17 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         fit_batch(kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
     out.success[:] = out.status > 0
     return out
+
+
+def _python_guesses(model, X, Y, lb, ub):
+    """Starting values from a model's Python ``guess(x, y)`` for every fit, clipped into the bounds (as the
+    compiled guess rules are); NaN for a fit whose data are not finite (it is then reported as bad input)."""
+    P0 = np.full((Y.shape[0], model.n_params), np.nan)
+    for i in range(Y.shape[0]):
+        Xi = X[i] if X.shape[0] > 1 else X[0]
+        if np.all(np.isfinite(Y[i])):
+            P0[i] = np.clip(model.guess(Xi[0] if Xi.shape[0] == 1 else Xi, Y[i]), lb, ub)
+    return P0
 
 
 def _is_dask(a):

@@ -146,3 +146,15 @@ def test_batch_undoes_steps_onto_a_plateau_like_a_single_fit():
     for fit in (*r.params, compiled.x, python.x):
         assert p.lre(fit).min() >= 4, fit
     np.testing.assert_allclose(r.params, np.tile(compiled.x, (4, 1)), rtol=1e-12)
+
+
+def test_user_model_with_a_python_guess_starts_every_fit_from_it():
+    @lsq.model(guess=lambda x, y: [y.max(), 1.0])
+    def decay(x, a, k):
+        return a * np.exp(-k * x)
+
+    x = np.linspace(0, 4, 20)
+    Y = np.array([3 * np.exp(-1.2 * x), 2 * np.exp(-0.7 * x), np.full(20, np.nan)])
+    r = lsq.curve_fit_batch(decay, x, Y)
+    np.testing.assert_allclose(r.params[:2], [[3, 1.2], [2, 0.7]], rtol=1e-8)
+    assert list(r.success) == [True, True, False]
