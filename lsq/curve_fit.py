@@ -298,10 +298,9 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
     ``nan_policy`` ('raise' or 'omit', SciPy's meanings)."""
     if check_finite is None:
         check_finite = nan_policy is None
-    convert = np.asarray_chkfinite if check_finite else np.asarray
-    ydata = convert(ydata, float)
+    ydata = _as_float(ydata, "ydata", check_finite)
     if isinstance(xdata, list | tuple | np.ndarray):
-        xdata = convert(xdata, float)
+        xdata = _as_float(xdata, "xdata", check_finite)
     if ydata.size == 0:
         raise ValueError("`ydata` must not be empty!")
     if check_finite or nan_policy is None:
@@ -316,6 +315,15 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
     if has_nan:
         xdata, ydata, sigma = _omit_nan(xdata, ydata, sigma)
     return xdata, ydata, sigma
+
+
+def _as_float(a, name, check_finite):
+    """``a`` as a float array; with ``check_finite``, NaN or inf is an error that names ``a``."""
+    a = np.asarray(a, float)
+    if check_finite and not np.all(np.isfinite(a)):
+        raise ValueError(f"`{name}` must not contain NaN or inf (check_finite=True); nan_policy='omit' drops "
+                         "the points with NaN.")
+    return a
 
 
 def _scaled_covariance(res, fun, method, absolute_sigma):
