@@ -155,3 +155,59 @@ print('ok')
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Faults in the middle of a fit.
+
+def test_fun_that_raises_mid_fit_propagates_its_exception():
+    calls = []
+
+    def fun(x):
+        calls.append(1)
+        if len(calls) > 4:
+            raise ArithmeticError("model blew up")
+        return rosenbrock(x)
+
+    with pytest.raises(ArithmeticError, match="model blew up"):
+        lsq.least_squares(fun, [-1.2, 1.0])
+    calls.clear()
+
+    def model(x, a, b):
+        fun(np.array([a, b]))  # counts the call and raises from the fifth on
+        return a * np.exp(-b * x)
+
+    with pytest.raises(ArithmeticError, match="model blew up"):
+        lsq.curve_fit(model, np.arange(5.0), 2 * np.exp(-0.5 * np.arange(5.0)))
+
+
+def test_callback_that_raises_propagates_and_the_next_fit_works():
+    def cb(intermediate_result):
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        lsq.least_squares(rosenbrock, [-1.2, 1.0], callback=cb)
+    assert lsq.least_squares(rosenbrock, [-1.2, 1.0]).success
+
+
+def test_keyboard_interrupt_in_a_long_batch_propagates_cleanly(monkeypatch):
+    """The batch runs chunk by chunk from Python: an interrupt between chunks leaves the process working."""
+    import lsq.batch as batch
+
+    x = np.linspace(-3, 3, 30)
+    Y = np.array([lsq.models.gaussian(x, 2.0, c, 0.7, 0.1) for c in np.linspace(-1, 1, 50)])
+    real, seen = batch.fit_batch, []
+
+    def interrupted(*args):
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(batch, "fit_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10)
+    monkeypatch.setattr(batch, "fit_batch", real)
+    r = lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10)
+    assert r.success.all()
+    np.testing.assert_allclose(r.params[:, 1], np.linspace(-1, 1, 50), atol=1e-8)

@@ -158,3 +158,31 @@ def test_user_model_with_a_python_guess_starts_every_fit_from_it():
     r = lsq.curve_fit_batch(decay, x, Y)
     np.testing.assert_allclose(r.params[:2], [[3, 1.2], [2, 0.7]], rtol=1e-8)
     assert list(r.success) == [True, True, False]
+
+
+def test_a_worker_lost_mid_batch_loses_no_fit():
+    """A distributed worker process dies while the batch runs: the scheduler re-runs its blocks on the other
+    worker (and the restarted one), and every fit comes back exactly once, equal to the numpy batch."""
+    import os
+    import time
+
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    truth, Y, p0 = gpufit_like(160_000, seed=11)
+    expected = lsq.curve_fit_batch(gaussian_2d, XY, Y, p0=p0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        lazy = lsq.curve_fit_batch(gaussian_2d, XY, da.from_array(Y, chunks=(4000, 25)), p0=p0)
+        future = client.compute(lazy.params)
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim = sorted(client.scheduler_info()["workers"])[0]
+        assert not future.done()
+        try:
+            client.run(os._exit, 1, workers=[victim])  # the worker process dies without cleaning up
+        except Exception:  # noqa: BLE001 - the connection to the dying worker breaks
+            pass
+        got = future.result(timeout=300)
+        assert victim not in client.scheduler_info()["workers"]  # it died (its replacement has a new address)
+    np.testing.assert_array_equal(got, expected.params)
