@@ -152,8 +152,13 @@ def _transform(sigma, size):
     """``1/sigma`` (errors) or the lower Cholesky factor of ``sigma`` (a covariance matrix)."""
     if sigma is None:
         return None
-    sigma = np.asarray(sigma, dtype=float)
+    try:
+        sigma = np.asarray(sigma, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"`sigma` must be array_like of real numbers, got {type(sigma).__name__}.") from exc
     if sigma.size == 1 or sigma.shape == (size,):
+        if not np.all(np.isfinite(sigma) & (sigma > 0)):
+            raise ValueError("`sigma` must be positive and finite: each entry is a standard deviation of `ydata`.")
         return 1.0 / sigma
     if sigma.shape == (size, size):
         try:

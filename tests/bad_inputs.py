@@ -95,6 +95,8 @@ CASES = [
      lambda: so.curve_fit(lambda x, a, b: (a * x + b)[:, None], X, Y), ValueError, "`ydata`"),
     ("curve_fit", "`sigma` of the wrong length", lambda: lsq.curve_fit(G, X, Y, p0=[1, 0, 1, 0], sigma=np.ones(3)),
      lambda: so.curve_fit(gauss, X, Y, p0=[1, 0, 1, 0], sigma=np.ones(3)), ValueError, "`sigma`"),
+    ("curve_fit", "`sigma` with a zero", lambda: lsq.curve_fit(G, X, Y, p0=[1, 0, 1, 0], sigma=np.r_[0.0, np.ones(39)]),
+     lambda: so.curve_fit(gauss, X, Y, p0=[1, 0, 1, 0], sigma=np.r_[0.0, np.ones(39)]), ValueError, "`sigma`"),
     ("curve_fit", "`sigma` a matrix that is not positive definite",
      lambda: lsq.curve_fit(G, X, Y, p0=[1, 0, 1, 0], sigma=-np.eye(40)),
      lambda: so.curve_fit(gauss, X, Y, p0=[1, 0, 1, 0], sigma=-np.eye(40)), ValueError, "`sigma`"),
