@@ -36,7 +36,7 @@ def fd_steps(x, lb, ub, rstep, rel, scheme, h, one_sided):
     rstep : float
         Default relative step (``eps**0.5`` for 2-point/cs, ``eps**(1/3)`` for 3-point).
     rel : ndarray, shape (n,)
-        User relative steps, or negative entries for "not given".
+        User relative steps (>= 0), or the floor ``-rel_j`` of the default rule (< 0; -1 is SciPy's rule).
     scheme : int
         ``SCHEME_2POINT``, ``SCHEME_3POINT`` or ``SCHEME_CS``.
     h, one_sided : ndarray, shape (n,)

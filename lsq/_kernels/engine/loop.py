@@ -186,11 +186,10 @@ def _next_solve(w, opts_f, opts_i):
 
 @jit
 def _after_solve(w, opts_f, opts_i):
-    for a in range(w.state[0].nfree):
-        if not math.isfinite(w.delta[a]):
-            _damp_harder(w)
-            return _next_solve(w, opts_f, opts_i)
-    return _place_step(w, opts_f, opts_i)
+    if descent.delta_finite(w):
+        return _place_step(w, opts_f, opts_i)
+    _damp_harder(w)
+    return _next_solve(w, opts_f, opts_i)
 
 
 @jit
