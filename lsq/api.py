@@ -15,6 +15,7 @@ from ._kernels.engine.codes import (
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
     SOLVER_QR,
+    STATUS_BAD_INPUT,
     STATUS_NONFINITE,
 )
 from ._kernels.engine.state import reset
@@ -244,7 +245,11 @@ def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_
     chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
     w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
                   diff_step, solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
-    if w.state[0]["status"] == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
+    status = w.state[0]["status"]
+    if status == STATUS_BAD_INPUT:
+        raise ValueError("The residuals' data are not usable: x and y must be finite, and the weights 1/sigma "
+                         "finite and positive (a sigma below about 1e-308 makes its weight infinite).")
+    if status == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
         raise ValueError(_NONFINITE_X0)
     return w, None
 

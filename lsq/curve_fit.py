@@ -7,10 +7,11 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
+from ._kernels.covariance import pinv_normal
 from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
+from ._python.quick_fit import quick_fit
 from ._setup import options as opt
-from ._setup.jit import jit
 from ._setup.validate import check_x0
 from .api import least_squares
 from .model import Model
@@ -18,6 +19,8 @@ from .model import Model
 __all__ = ["curve_fit", "covariance_from_jacobian"]
 
 LEASTSQ_ONLY = ("epsfcn", "diag", "col_deriv", "maxfev")
+NO_BOUNDS = (-np.inf, np.inf)
+"""The default ``bounds`` (the everyday call, recognised by identity)."""
 
 
 def covariance_of(res, fun):
@@ -48,26 +51,7 @@ def covariance_from_jacobian(J):
     if not np.isfinite(J).all():
         n = J.shape[1]
         return np.full((n, n), np.nan), True
-    return _pinv_normal(J)
-
-
-@jit
-def _pinv_normal(J):
-    # compiled: LAPACK's SVD without numpy's per-call checks, which cost more than a 100 x 4 decomposition
-    _, s, VT = np.linalg.svd(J, full_matrices=False)
-    n = VT.shape[1]
-    threshold = EPS * max(J.shape[0], J.shape[1]) * (s[0] if s.size else 0.0)
-    out = np.zeros((n, n))
-    dropped = False
-    for k in range(s.shape[0]):
-        if s[k] > threshold:
-            w = 1.0 / (s[k] * s[k])
-            for a in range(n):
-                for b in range(n):
-                    out[a, b] += VT[k, a] * w * VT[k, b]
-        else:
-            dropped = True
-    return out, dropped
+    return pinv_normal(J)
 
 
 def _n_params(f):
@@ -200,8 +184,8 @@ def _leastsq_kwargs(kwargs, jac):
     return kwargs, jac
 
 
-def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_finite=None,
-              bounds=(-np.inf, np.inf), method=None, jac=None, *, full_output=False, nan_policy=None, **kwargs):
+def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_finite=None, bounds=NO_BOUNDS,
+              method=None, jac=None, *, full_output=False, nan_policy=None, **kwargs):
     """Fit ``f(xdata, *params)`` to ``ydata`` (SciPy-compatible).
 
     Same arguments, defaults, errors, warnings and return values as :func:`scipy.optimize.curve_fit`; the
@@ -253,6 +237,14 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     >>> np.round(popt, 6)
     array([2.5, 1.3])
     """
+    if (isinstance(f, Model) and bounds is NO_BOUNDS and method is None and jac is None and not kwargs
+            and not full_output and check_finite is None and nan_policy is None):
+        done = quick_fit(f, xdata, ydata, p0, sigma)
+        if done is not None and (absolute_sigma or done[0].r.shape[0] > done[0].x.shape[0]):
+            state, pcov = done
+            if absolute_sigma:
+                return state.x, pcov
+            return state.x, pcov * (2 * float(state.state[0]["cost"]) / (state.r.shape[0] - state.x.shape[0]))
     if p0 is not None:
         p0 = _check_p0(p0, f)
     n = _n_params(f) if p0 is None else p0.size
@@ -267,7 +259,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
         raise TypeError(f"The number of func parameters={n} must not exceed the number of data points={ydata.size}")
     transform = _transform(sigma, ydata.size)
 
-    fun, jac_arg = _residual_functions(f, xdata, ydata, transform, jac, n)
+    fun, jac_arg = _residual_functions(f, xdata, ydata, sigma, transform, jac, n)
     if jac_arg is not None:
         kwargs["jac"] = jac_arg
     res = least_squares(fun, p0, bounds=(lb, ub), method=method, **kwargs)
@@ -352,12 +344,15 @@ def _scaled_covariance(res, fun, method, absolute_sigma):
     return pcov
 
 
-def _residual_functions(f, xdata, ydata, transform, jac, n):
-    """Residual function (and Jacobian argument) for :func:`least_squares`."""
-    simple_sigma = transform is None or transform.ndim == 1
+def _residual_functions(f, xdata, ydata, sigma, transform, jac, n):
+    """Residual function (and Jacobian argument) for :func:`least_squares`; ``transform`` is that of
+    ``sigma`` (:func:`_transform`)."""
+    simple_sigma = transform is None or transform.ndim <= 1
     if isinstance(f, Model) and simple_sigma and ydata.ndim == 1 and not callable(jac) and xdata is not None:
+        if sigma is not None:
+            sigma = np.broadcast_to(np.asarray(sigma, dtype=float), ydata.shape)
         try:
-            fun = ModelResiduals.from_data(f, xdata, ydata, None if transform is None else 1.0 / transform)
+            fun = ModelResiduals.from_data(f, xdata, ydata, sigma)
         except ValueError:
             fun = None
         if fun is not None:

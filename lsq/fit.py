@@ -7,9 +7,13 @@ import numpy as np
 from .api import least_squares
 from .curve_fit import _n_params, covariance_of
 from .fit_result import FitResult
+from ._python.quick_fit import quick_fit
 from .model import Model
 
 __all__ = ["fit"]
+
+HISTORY = 1000
+"""Rows of iteration history in ``FitResult.result`` (``least_squares``' default)."""
 
 
 def _names(model):
@@ -102,6 +106,10 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     0.3
     """
     names = _names(model)
+    if isinstance(model, Model) and bounds is None and fixed is None and method == "lm" and not kwargs:
+        done = _quick(model, names, x, y, p0, sigma, absolute_sigma)
+        if done is not None:
+            return done
     n = len(names)
     x_arr = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -144,6 +152,32 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     cov[np.ix_(free, free)] = cov_free
     return FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x_arr, y=y, sigma=sigma,
                      chisqr=chisqr, dof=dof, result=res, absolute_sigma=absolute_sigma)
+
+
+def _quick(model, names, x, y, p0, sigma, absolute_sigma):
+    """The everyday fit of a compiled model in one compiled call (:mod:`lsq._python.quick_fit`); None when
+    the call needs the general path (which gives the same fit, and every error message)."""
+    try:
+        x_arr = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if sigma is not None:
+            sigma = np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
+    except (TypeError, ValueError):
+        return None
+    if y.ndim != 1 or x_arr.ndim == 0 or x_arr.shape[-1] != y.shape[0]:
+        return None
+    start, _ = _start(model, names, x_arr, y, p0)
+    done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY)
+    if done is None:
+        return None
+    state, cov = done
+    m, n = y.shape[0], len(names)
+    dof = m - n
+    chisqr = float(np.sum(state.r**2))
+    if not absolute_sigma:
+        cov = cov * (chisqr / dof) if dof > 0 else np.full_like(cov, np.inf)
+    return FitResult(model=model, names=names, values=state.x, cov=cov, free=np.ones(n, bool), x=x_arr, y=y,
+                     sigma=sigma, chisqr=chisqr, dof=dof, result=state, absolute_sigma=absolute_sigma)
 
 
 def _start(model, names, x, y, p0):

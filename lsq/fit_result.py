@@ -1,7 +1,10 @@
 """:class:`FitResult`: named parameters, uncertainties, goodness of fit, report, prediction bands, plot."""
 
+import functools
+
 import numpy as np
 
+from ._setup.result import TERMINATION_MESSAGES, FitState, build_result
 from .model import Model, central_difference_jacobian
 
 __all__ = ["FitResult"]
@@ -42,27 +45,54 @@ class FitResult:
         self.x, self.y, self.sigma = x, y, sigma
         self.chisqr = chisqr
         self.dof = dof
-        self.result = result
         self.absolute_sigma = absolute_sigma
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.errors = np.sqrt(np.diag(cov))
-            scale = np.where(self.errors > 0, self.errors, np.nan)
-            self.corr = cov / np.outer(scale, scale)
-        m = y.shape[0]
-        k = int(free.sum())
-        self.n_data, self.n_free = m, k
+        self.n_data, self.n_free = y.shape[0], int(free.sum())
         self.redchi = chisqr / dof if dof > 0 else np.inf
-        resid = y - self.predict(x)
-        ss_tot = float(np.sum((y - y.mean()) ** 2))
-        self.r_squared = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else np.nan
+        if isinstance(result, FitState):  # the compiled quick path: the OptimizeResult is built when asked for
+            self._fit_state = result
+            s = result.state[0]
+            status = int(s["status"])
+            self.nfev, self.nit, self.success = int(s["nfev"]), int(s["nit"]), status > 0
+            self.message = TERMINATION_MESSAGES[status]
+        else:
+            self._fit_state = None
+            self.__dict__["result"] = result
+            self.nfev, self.nit = int(result.nfev), int(result.nit)
+            self.success, self.message = bool(result.success), result.message
+
+    @functools.cached_property
+    def result(self):
+        """The underlying :func:`lsq.least_squares` result (an ``OptimizeResult``)."""
+        return build_result(self._fit_state, "lm")
+
+    @functools.cached_property
+    def errors(self):
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(np.diag(self.cov))
+
+    @functools.cached_property
+    def corr(self):
+        scale = np.where(self.errors > 0, self.errors, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.cov / np.outer(scale, scale)
+
+    @functools.cached_property
+    def r_squared(self):
+        resid = self.y - self.predict(self.x)
+        ss_tot = float(np.sum((self.y - self.y.mean()) ** 2))
+        return 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else np.nan
+
+    @property
+    def aic(self):
+        return float(self._log_likelihood_term() + 2 * self.n_free)
+
+    @property
+    def bic(self):
+        return float(self._log_likelihood_term() + np.log(self.n_data) * self.n_free)
+
+    def _log_likelihood_term(self):
         with np.errstate(divide="ignore"):
-            base = m * np.log(chisqr / m)
-        self.aic = float(base + 2 * k)
-        self.bic = float(base + np.log(m) * k)
-        self.nfev = int(result.nfev)
-        self.nit = int(result.nit)
-        self.success = bool(result.success)
-        self.message = result.message
+            return self.n_data * np.log(self.chisqr / self.n_data)
 
     @property
     def params(self):

@@ -16,6 +16,8 @@ from ..model import Model, as_points
 
 CHUNK_ROWS = 8192
 """Rows per chunk when ``J^T J`` is assembled without holding ``J``."""
+NO_STEPS = np.zeros(0)
+"""``rel`` for the compiled solve: the default finite-difference steps."""
 
 
 def check_data(x, y, sigma=None, *, x_name="xdata", y_name="ydata", sigma_name="sigma"):
@@ -103,23 +105,27 @@ class ModelResiduals:
         return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
 
     def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0,
-              minpack_step=True):
-        """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState`.
+              covariance=False):
+        """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState` and, with
+        ``covariance``, ``(pcov, dropped)`` of :func:`lsq._kernels.covariance.pinv_normal` at the solution.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
-        differences by ``scheme`` (2- or 3-point) are assembled in compiled code. With ``chunk > 0``
-        (``SOLVER_NORMAL``) ``J^T J`` is accumulated by chunks of ``chunk`` residuals and ``J`` is never
-        stored (the state's ``Jt`` is then None).
+        differences by ``scheme`` (2- or 3-point; 2-point by MINPACK's relative step unless ``diff_step``
+        is given) are assembled in compiled code. With ``chunk > 0`` (``SOLVER_NORMAL``) ``J^T J`` is
+        accumulated by chunks of ``chunk`` residuals and ``J`` is never stored (the state's ``Jt`` is then
+        None).
         """
         self.check_params(x0)
         f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
         rstep = float(default_rstep(scheme, EPS))
-        rel = relative_steps(x0, scheme, diff_step, minpack_step)
+        rel = NO_STEPS if diff_step is None else relative_steps(x0, scheme, diff_step, True)
         j_addr = j_cf.address if has_jac else 0
-        x, r, Jt, g, hist, state = solve(f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d,
-                                           rel, opts_f, opts_i, scheme, rstep, qr, history, chunk)
-        return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
+        x, r, Jt, g, hist, state, pcov, dropped = solve(
+            f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
+            rstep, qr, history, chunk, covariance)
+        fit_state = FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
+        return (fit_state, (pcov, dropped)) if covariance else fit_state
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
         """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""

@@ -14,16 +14,29 @@ Residuals are ``(model - y) * wts`` (``wts = 1 / sigma``). The same :func:`run_c
 called from Python and every fit of the batch kernel.
 """
 
+import math
+
+import numpy as np
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..._setup.jit import jit, jit_engine
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
-from ..engine.codes import LOSS_LINEAR, O_LOSS, O_SOLVER, SOLVER_NORMAL, TASK_EVAL_F, TASK_EVAL_J, TASK_GRADIENT
+from ..covariance import covariance_from_transposed
+from ..engine.codes import (
+    LOSS_LINEAR,
+    O_LOSS,
+    O_SOLVER,
+    SOLVER_NORMAL,
+    STATUS_BAD_INPUT,
+    TASK_EVAL_F,
+    TASK_EVAL_J,
+    TASK_GRADIENT,
+)
 from ..engine.loop import advance
 from ..engine.state import reset
-from .finite_diff import SCHEME_3POINT, fd_column, fd_steps
+from .finite_diff import SCHEME_2POINT, SCHEME_3POINT, fd_column, fd_steps, step_floors
 
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled model ``model(X, p, out)``."""
@@ -194,12 +207,18 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
 
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
-          history, chunk):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state)``.
+          history, chunk, covariance):
+    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state, pcov,
+    dropped)``.
 
-    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) With
-    ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the
-    solution can be had from :func:`normal_matrix`.
+    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) ``rel``
+    holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
+    floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
+    ``covariance`` (and ``chunk == 0``), ``pcov, dropped`` are :func:`lsq._kernels.covariance.pinv_normal` of
+    the final Jacobian, else an empty matrix. Data that are not finite (or weights that are not positive)
+    end the call at once with ``STATUS_BAD_INPUT``. With ``chunk > 0`` the options must select
+    ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution can be had from
+    :func:`normal_matrix`.
     """
     m = y.shape[0]
     n = x0.shape[0]
@@ -209,10 +228,32 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     w.lb[:] = lb
     w.ub[:] = ub
     w.d[:] = d
-    s.rel[:] = rel
+    if rel.shape[0] == n:
+        s.rel[:] = rel
+    elif scheme == SCHEME_2POINT:
+        step_floors(x0, s.rel)
     reset(w, opts_i)
+    if not data_usable(X, y, wts):
+        w.state[0].status = STATUS_BAD_INPUT
+        return w.x, w.r, w.Jt, w.g, w.hist, w.state, np.zeros((0, 0)), False
     run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
-    return w.x, w.r, w.Jt, w.g, w.hist, w.state
+    if covariance and chunk == 0:
+        pcov, dropped = covariance_from_transposed(w.Jt)
+        return w.x, w.r, w.Jt, w.g, w.hist, w.state, pcov, dropped
+    return w.x, w.r, w.Jt, w.g, w.hist, w.state, np.zeros((0, 0)), False
+
+
+@jit
+def data_usable(X, y, wts):
+    """Whether ``X`` and ``y`` are finite and the weights finite and positive."""
+    for i in range(y.shape[0]):
+        if not (math.isfinite(y[i]) and math.isfinite(wts[i]) and wts[i] > 0.0):
+            return False
+    for k in range(X.shape[0]):
+        for i in range(X.shape[1]):
+            if not math.isfinite(X[k, i]):
+                return False
+    return True
 
 
 @jit

@@ -1,0 +1,101 @@
+"""The everyday fit of a compiled model: one compiled call, and as little Python around it as possible.
+
+``curve_fit(model, x, y, p0)`` and ``fit(model, x, y)`` spend most of their time, on a small fit, in Python:
+argument checks, the lowering of options, the result. :func:`quick_fit` serves the common call (arrays of
+floats, no bounds, default options) with a few cheap checks and one call of
+:func:`lsq._kernels.drivers.compiled.solve`, which also checks the data and computes the covariance. It
+returns None whenever the call is not that common case, or the fit did not end cleanly (bad data, a
+failed or rank-deficient fit); the caller then takes the general path, which gives the same fit and
+writes every error message and warning. So both paths give the same bits, and the checks that name a bad
+argument live in one place.
+"""
+
+import functools
+import numpy as np
+
+from .._kernels.drivers.compiled import solve
+from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
+from .._kernels.engine.codes import EPS, SOLVER_NORMAL
+from .._setup import options as opt
+from .._setup.result import FitState
+from .._setup.validate import _unbounded
+from .model_problem import NO_STEPS
+
+
+RSTEP = float(default_rstep(SCHEME_2POINT, EPS))
+
+
+@functools.lru_cache(maxsize=64)
+def _defaults(n, m):
+    """``least_squares``' defaults for an unbounded ``lm`` fit of ``n`` parameters to ``m`` points: the
+    lowered options and the solver, or None when they would not run in the engine with ``J`` held."""
+    solver, code = opt.resolve_linear_solver("auto", n, m)
+    if code == SOLVER_NORMAL:
+        return None
+    options = opt.EngineOptions("lm", "trust-region", "linear", True, False, 1e-8, 1e-8, 1e-8, 1.0, 100 * n)
+    opts_f, opts_i = options.lower(code)
+    return opts_f, opts_i, solver == "qr", np.ones(n)
+
+
+def _as_float_array(a, ndim):
+    """``a`` as a C-ordered float64 array with ``ndim`` dimensions, or None."""
+    try:
+        a = np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if a.ndim != ndim:
+        return None
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def quick_fit(model, x, y, p0, sigma, history=1):
+    """Fit ``model(x, *p)`` to ``y`` (weights ``1/sigma``) with ``least_squares``' defaults, or None.
+
+    Parameters
+    ----------
+    model : Model
+    x, y, p0, sigma : array_like
+        As given to ``curve_fit``; ``p0`` may be None (ones), ``sigma`` None or 1-D.
+    history : int
+        Rows of iteration history kept.
+
+    Returns
+    -------
+    (FitState, ndarray) or None
+        The finished fit and the unscaled covariance ``(J^T J)^-1``; None unless ``x`` is ``(m,)`` or ``(d, m)`` and ``y``, ``p0`` and ``sigma`` are 1-D floats of
+        matching lengths, and the fit ended with a success status and a full-rank, finite Jacobian.
+    """
+    y = _as_float_array(y, 1)
+    if y is None or y.shape[0] == 0:
+        return None
+    X = _as_float_array(x, np.ndim(x))
+    if X is None or X.ndim not in (1, 2) or X.shape[-1] != y.shape[0]:
+        return None
+    X = X.reshape(1, -1) if X.ndim == 1 else X
+    n = model.n_params
+    x0 = np.ones(n) if p0 is None else _as_float_array(p0, 1)
+    if x0 is None or x0.shape[0] != n or n > y.shape[0]:
+        return None
+    if sigma is None:
+        wts = np.ones(y.shape[0])
+    else:
+        s = _as_float_array(sigma, 1)
+        if s is None or s.shape != y.shape:
+            return None
+        with np.errstate(divide="ignore"):
+            wts = 1.0 / s
+    defaults = _defaults(n, y.shape[0])
+    if defaults is None:
+        return None
+    opts_f, opts_i, qr, d = defaults
+    try:
+        f_cf, j_cf, _, has_jac = model.kernels(X.shape[0])
+    except ValueError:  # x with the wrong number of coordinates: the general path names it
+        return None
+    lb, ub = _unbounded(n)
+    x, r, Jt, g, hist, state, pcov, dropped = solve(
+        f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
+        SCHEME_2POINT, RSTEP, qr, history, 0, True)
+    if state[0]["status"] <= 0 or dropped or not np.isfinite(pcov).all():
+        return None
+    return FitState(x, r, Jt, g, hist, state, lb, ub), pcov
