@@ -4,10 +4,10 @@ import inspect
 
 import numpy as np
 
+from ._python.quick_fit import quick_fit
 from .api import least_squares
 from .curve_fit import _n_params, covariance_of
 from .fit_result import FitResult
-from ._python.quick_fit import quick_fit
 from .model import Model
 
 __all__ = ["fit"]

@@ -11,6 +11,7 @@ argument live in one place.
 """
 
 import functools
+
 import numpy as np
 
 from .._kernels.drivers.compiled import solve
@@ -20,7 +21,6 @@ from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
 from .model_problem import NO_STEPS
-
 
 RSTEP = float(default_rstep(SCHEME_2POINT, EPS))
 
@@ -62,8 +62,9 @@ def quick_fit(model, x, y, p0, sigma, history=1):
     Returns
     -------
     (FitState, ndarray) or None
-        The finished fit and the unscaled covariance ``(J^T J)^-1``; None unless ``x`` is ``(m,)`` or ``(d, m)`` and ``y``, ``p0`` and ``sigma`` are 1-D floats of
-        matching lengths, and the fit ended with a success status and a full-rank, finite Jacobian.
+        The finished fit and the unscaled covariance ``(J^T J)^-1``; None unless ``x`` is ``(m,)`` or
+        ``(d, m)``, ``y``, ``p0`` and ``sigma`` are 1-D floats of matching lengths, and the fit ended with a
+        success status and a full-rank, finite Jacobian.
     """
     y = _as_float_array(y, 1)
     if y is None or y.shape[0] == 0:
