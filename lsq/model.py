@@ -231,18 +231,21 @@ class Model:
             self._jitted = _njit_user(self.py_func)
         xarg = "X[0]" if x_dims == 1 else "X"
         params = ", ".join(f"p[{j}]" for j in range(self.n_params))
+        # a result of the wrong length gives NaN (a clear error from the fit), never a read past its end
         src_f = (f"def _model_values(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
+                 f"    ok = r.shape[0] == out.shape[0]\n"
                  f"    for i in range(out.shape[0]):\n"
-                 f"        out[i] = r[i]\n")
+                 f"        out[i] = r[i] if ok else np.nan\n")
         fc = _compile_wrapper(src_f, "_model_values", {"_user": self._jitted}, MODEL_SIG, self.name)
         if self._user_jac is None:
             return fc, None, None, False
         src_j = (f"def _model_jacobian(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
+                 f"    ok = r.shape[0] == out.shape[1] and r.shape[1] == out.shape[0]\n"
                  f"    for i in range(out.shape[1]):\n"
                  f"        for j in range(out.shape[0]):\n"
-                 f"            out[j, i] = r[i, j]\n")
+                 f"            out[j, i] = r[i, j] if ok else np.nan\n")
         jc = _compile_wrapper(src_j, "_model_jacobian", {"_user": _njit_user(self._user_jac)}, JAC_SIG,
                               self.name)
         return fc, jc, None, True

@@ -90,13 +90,20 @@ class ModelResiduals:
                              f"{list(self.model.param_names)}; got shape {np.shape(p)}.")
 
     def check_shape(self, p):
-        """Check once, in Python, that the model returns one value per data point (compiled code would
-        read past a short result)."""
+        """Check once, in Python, that the model returns one value per data point and its analytic Jacobian
+        (if the user attached one) shape ``(m, n)`` (the compiled wrappers turn a wrong shape into NaN)."""
         if not self._shape_checked:
+            m = self.y.shape[0]
             v = np.asarray(self.model(self.x_user, *p))
             if v.shape not in ((), self.y.shape):
-                raise ValueError(f"model `{self.model.name}` returned shape {v.shape} for {self.y.shape[0]} data "
+                raise ValueError(f"model `{self.model.name}` returned shape {v.shape} for {m} data "
                                  f"points; it must return one value per point, shape {self.y.shape}.")
+            user_jac = self.model._user_jac
+            if user_jac is not None:
+                shape = np.shape(user_jac(self.x_user, *p))
+                if shape != (m, len(p)):
+                    raise ValueError(f"the analytic Jacobian of model `{self.model.name}` returned shape {shape}; "
+                                     f"it must return shape (m, n) = {(m, len(p))}: one row per data point.")
             self._shape_checked = True
 
     def jacobian(self, p):
