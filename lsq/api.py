@@ -18,7 +18,6 @@ from ._kernels.engine.codes import (
     STATUS_BAD_INPUT,
     STATUS_NONFINITE,
 )
-from ._kernels.engine.state import reset
 from ._large.held_jacobian import HeldJacobian, jacobian_kind
 from ._large.row_chunks import RowChunkedJacobian
 from ._large.solvers import ConjugateGradient, Lsmr, Schur
@@ -37,7 +36,7 @@ from ._setup.validate import (
     check_x_scale,
     has_bounds,
 )
-from ._setup.workspace import make_workspace
+from ._setup.workspace import make_packed_workspace, reset_packed
 from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
@@ -284,14 +283,14 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         held = None if in_engine else HeldJacobian(m, n)
         if rows is not None:
             held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
-        w = make_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
-                           robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL)
+        w, packed = make_packed_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
+                                          robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL)
         w.x[:] = x0
         w.lb[:] = start.lb
         w.ub[:] = start.ub
         w.d[:] = _initial_scaling(x_scale, n)
-        reset(w, opts_i)
-        run_python(problem, w, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
+        reset_packed(*packed, opts_i)
+        run_python(problem, w, packed, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
                    f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,
                    solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
         jac_out = None if held is None else (held.Js if held.Js is not None else held.J)

@@ -3,6 +3,7 @@ stopping tests and the damped step (descent)."""
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -197,3 +198,28 @@ def test_place_stops_short_of_a_bound_unless_the_step_overshoots_far():
     w.delta[:2] = [-2.0, -1000.0]  # x0 overshoots its bound by 1, x1 by 999 (> 1 / (1 - 0.995) = 200)
     place(w, 1.0, True)
     assert w.x_new[0] == pytest.approx(0.005) and w.x_new[1] == 0.0
+
+
+@pytest.mark.parametrize("sizes", [(100, 4, True, 1000, True, True, False), (7, 3, False, 5, False, False, True),
+                                   (5, 2, True, 3, True, True, True), (1, 1, True, 1, True, True, False)])
+def test_packed_workspace_has_the_layout_of_the_plain_one(sizes):
+    from lsq._setup.workspace import make_packed_workspace, workspace_views
+
+    w, packed = make_packed_workspace(*sizes)
+    plain = make_workspace(*sizes)
+    for name in w._fields:
+        a, b = getattr(w, name), getattr(plain, name)
+        assert a.shape == b.shape and a.dtype == b.dtype, name
+        if name != "state":
+            np.testing.assert_array_equal(a, b)
+            if a.dtype == np.float64 and a.size:
+                assert np.shares_memory(a, packed.buf), name
+    # the compiled views (what advance_packed hands the engine) cover the same memory in the same order
+    @numba.njit
+    def first_elements(buf, free, state, dims):
+        v = workspace_views(buf, free, state, dims)
+        return v.x.shape[0], v.Jt.shape[0], v.Jt.shape[1], v.hist.shape[0], v.S.shape[1]
+
+    assert first_elements(*packed) == (w.x.shape[0], w.Jt.shape[0], w.Jt.shape[1], w.hist.shape[0], w.S.shape[1])
+    packed.buf[:] = np.arange(packed.buf.size)
+    assert w.x[0] == 0 and w.hist[-1, -1] == packed.buf.size - 1

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from .._kernels.engine import codes as c
-from .._kernels.engine.loop import advance
+from .._setup.workspace import advance_packed
 
 
 def wrap_callback(callback):
@@ -44,9 +44,12 @@ def print_history(w):
         print(f"{k:^15}{int(row[4]):^15}{row[0]:^15.4e}{red:^15}{step:^15}{row[3]:^15.2e}")
 
 
-def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0, held=None,
+def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0, held=None,
                solver=None, J0=None):
     """Drive the engine with a :class:`lsq._python.problem.PythonProblem` until it is done.
+
+    ``w`` is the workspace and ``packed`` the same buffers as the compiled engine is given them
+    (:func:`lsq._setup.workspace.make_packed_workspace`).
 
     ``f0`` are the residuals at ``w.x`` (already evaluated while validating), ``J0`` the Jacobian there if
     it was evaluated to choose the solver. Finite-difference evaluations are counted in the engine's ``nfd``
@@ -54,10 +57,11 @@ def run_python(problem, w, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=
     kept in ``held`` (:class:`lsq._large.held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
     :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine).
     """
+    buf, free, state, dims = packed
     tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
     iterates = _Iterates(wrap_callback(callback), w)
     while True:
-        task = advance(w, opts_f, opts_i)
+        task = advance_packed(buf, free, state, dims, opts_f, opts_i)
         if iterates.stopped(task):
             break
         if task == c.TASK_EVAL_F:
@@ -108,9 +112,10 @@ class _Tasks:
         if self.J0 is not None:
             J, self.J0 = self.J0, None
         else:
-            J = self.problem.jacobian(w.x.copy(), w.r, raw=held is not None)
+            J = self.problem.jacobian(w.x.copy(), w.r, raw=held is not None, out=None if held is not None else w.Jt)
         if held is None:
-            w.Jt[:] = J.T
+            if not np.may_share_memory(J, w.Jt):  # else finite differences were written in place
+                w.Jt[:] = J.T
         else:
             held.set(J)
         self.s["nfd"] += self.problem.nfev - before

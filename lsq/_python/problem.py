@@ -118,11 +118,12 @@ class PythonProblem:
         """Use coloured finite differences on the pattern ``jac_sparsity`` (checked against ``(m, n)``)."""
         self.grouped = GroupedDifferences(check_sparsity(jac_sparsity, m, self.lb.shape[0]))
 
-    def jacobian(self, x, f0, raw=False):
+    def jacobian(self, x, f0, raw=False, out=None):
         """Jacobian at ``x`` (where the residuals are ``f0``) as a dense float64 ``(m, n)`` array.
 
         With ``raw``, a sparse matrix or ``LinearOperator`` returned by ``jac`` (or the CSR matrix of
-        coloured differences) is returned as it is, after a shape check.
+        coloured differences) is returned as it is, after a shape check. ``out``, an ``(n, m)`` C-ordered
+        array, receives dense finite differences by variable (the returned Jacobian is then ``out.T``).
         """
         m, n = f0.shape[0], x.shape[0]
         if self.jac_callable is not None:
@@ -138,8 +139,10 @@ class PythonProblem:
         if self.grouped is not None:
             J = self.grouped.jacobian(self._evaluate, x, f0, h, one_sided, self.scheme)
             return J if raw else self.as_dense(J, m, n)
-        Jt = np.empty((n, m))  # filled by variable, returned as the (m, n) view
+        Jt = np.empty((n, m)) if out is None else out  # filled by variable, returned as the (m, n) view
         J = Jt.T
+        if self.scheme == SCHEME_2POINT and self.mapper.map is map:
+            return self._forward_differences(x, f0, h, Jt)
         if self.scheme == SCHEME_CS:
             pts = []
             for j in range(n):
@@ -168,6 +171,22 @@ class PythonProblem:
                 raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
             fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
         return J
+
+    def _forward_differences(self, x, f0, h, Jt):
+        """Serial forward differences into ``Jt`` (by variable): ``(f(x + h_j e_j) - f0) / h_j``, the
+        arithmetic of :func:`lsq._kernels.drivers.finite_diff.fd_column`, written with NumPy."""
+        m = f0.shape[0]
+        for j in range(x.shape[0]):
+            x1 = x.copy()
+            x1[j] += h[j]
+            self.nfev += 1
+            f1 = np.asarray(self.fun(x1), dtype=float).reshape(-1)
+            if f1.shape[0] != m:
+                raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
+            row = Jt[j]
+            np.subtract(f1, f0, out=row)
+            row /= h[j]
+        return Jt.T
 
     def _evaluate(self, pts):
         self.nfev += len(pts)
