@@ -214,12 +214,15 @@ def test_packed_workspace_has_the_layout_of_the_plain_one(sizes):
             np.testing.assert_array_equal(a, b)
             if a.dtype == np.float64 and a.size:
                 assert np.shares_memory(a, packed.buf), name
-    # the compiled views (what advance_packed hands the engine) cover the same memory in the same order
-    @numba.njit
-    def first_elements(buf, free, state, dims):
+    # the compiled views (what advance_packed hands the engine) have the same shapes and the same memory; the
+    # probe is compiled without reference counting, as workspace_views requires, and returns only numbers
+    @numba.njit(_nrt=False)
+    def probe(buf, free, state, dims):
         v = workspace_views(buf, free, state, dims)
-        return v.x.shape[0], v.Jt.shape[0], v.Jt.shape[1], v.hist.shape[0], v.S.shape[1]
+        return (v.x.shape[0], v.Jt.shape[0], v.Jt.shape[1], v.hist.shape[0], v.S.shape[1], v.hist[-1, -1], v.d[0],
+                v.QJ[-1, -1])
 
-    assert first_elements(*packed) == (w.x.shape[0], w.Jt.shape[0], w.Jt.shape[1], w.hist.shape[0], w.S.shape[1])
     packed.buf[:] = np.arange(packed.buf.size)
+    assert probe(*packed) == (w.x.shape[0], w.Jt.shape[0], w.Jt.shape[1], w.hist.shape[0], w.S.shape[1],
+                              w.hist[-1, -1], w.d[0], w.QJ[-1, -1])
     assert w.x[0] == 0 and w.hist[-1, -1] == packed.buf.size - 1

@@ -115,7 +115,12 @@ def _take(buf, at, size):
 @jit_engine
 def workspace_views(buf, free, state, dims):
     """The :class:`Workspace` whose float arrays are consecutive views of ``buf`` (lengths from
-    :func:`_float_sizes`), shaped as :func:`make_workspace` shapes them. Allocates nothing."""
+    :func:`_float_sizes`), shaped as :func:`make_workspace` shapes them. Allocates nothing.
+
+    Compiled without reference counting, like the engine, so the views hold no reference of their own:
+    call it only from functions compiled the same way (``jit_engine``), which never return the views. A
+    reference-counted caller would release references the views never took.
+    """
     n, history, normal = dims[1], dims[3], dims[5]
     nj = n if normal else 1
     sz = _float_sizes(dims)
@@ -169,8 +174,7 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
 
 
 def _views_in_python(buf, free, state, dims):
-    """:func:`workspace_views` for Python, by NumPy slicing (the compiled one keeps no reference counts, so
-    its views must not be returned to Python)."""
+    """:func:`workspace_views` for Python, by NumPy slicing (its compiled views must not reach Python)."""
     m, n, history, holds_jacobian, normal = (int(v) for v in dims[[0, 1, 3, 4, 5]])
     nj = n if normal else 1
     shapes = {10: (3, -1), 11: (3, -1), 12: (n, m if holds_jacobian else 0), 19: (nj, nj), 20: (nj, nj),
