@@ -9,7 +9,10 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     for solver in bench.QUICK + bench.DAMPING:
         assert f"| {solver} |" in report
     assert "Damping rules: NIST and the classic problems" in report
-    for section in ("Small fit, compiled model", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
+    for row in ("SciPy curve_fit, plain Python f | ", "lsq curve_fit, plain Python f | ",
+                "lsq curve_fit, @lsq.model (no Jacobian) | ", "lsq fit, built-in gaussian | "):
+        assert row in report
+    for section in ("The everyday path", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
                     "fits per second", "Synthetic curve-fitting problems", "Time against problem size",
                     "bundle adjustment", "Large dense", "The floor of any numba package"):
         assert section in report
