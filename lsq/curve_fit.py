@@ -7,7 +7,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
-from ._kernels.covariance import pinv_normal
+from ._kernels.covariance import covariance_from_transposed
 from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
@@ -39,7 +39,8 @@ def covariance_of(res, fun):
 
 
 def covariance_from_jacobian(J):
-    """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped).
+    """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped;
+    see :mod:`lsq._kernels.covariance`).
 
     Returns
     -------
@@ -47,11 +48,7 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    J = np.ascontiguousarray(J, dtype=float)
-    if not np.isfinite(J).all():
-        n = J.shape[1]
-        return np.full((n, n), np.nan), True
-    return pinv_normal(J)
+    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))
 
 
 def _n_params(f):

@@ -226,3 +226,30 @@ def test_packed_workspace_has_the_layout_of_the_plain_one(sizes):
     assert probe(*packed) == (w.x.shape[0], w.Jt.shape[0], w.Jt.shape[1], w.hist.shape[0], w.S.shape[1],
                               w.hist[-1, -1], w.d[0], w.QJ[-1, -1])
     assert w.x[0] == 0 and w.hist[-1, -1] == packed.buf.size - 1
+
+
+def test_covariance_by_qr_and_jacobi_matches_a_truncated_svd():
+    from lsq._kernels.covariance import covariance_from_transposed
+
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        n = int(rng.integers(1, 8))
+        m = int(rng.integers(n, 60))
+        J = rng.standard_normal((m, n)) * 10.0 ** rng.uniform(-3, 3, n)
+        _, s, VT = np.linalg.svd(J, full_matrices=False)
+        expected = (VT.T / s**2) @ VT
+        got, dropped = covariance_from_transposed(np.ascontiguousarray(J.T))
+        assert not dropped
+        np.testing.assert_array_equal(got, got.T)
+        # both are backward stable: they agree to the condition number of J^T J times rounding
+        tol = 50 * np.finfo(float).eps * (s[0] / s[-1]) ** 2
+        assert np.max(np.abs(got - expected)) <= tol * np.max(np.abs(expected))
+    # a repeated column: one direction is dropped and the rest is the pseudo-inverse
+    J = rng.standard_normal((30, 3))
+    J[:, 2] = J[:, 1]
+    got, dropped = covariance_from_transposed(np.ascontiguousarray(J.T))
+    assert dropped
+    np.testing.assert_allclose(got, np.linalg.pinv(J.T @ J), rtol=1e-8, atol=1e-12)
+    J[0, 0] = np.nan
+    got, dropped = covariance_from_transposed(np.ascontiguousarray(J.T))
+    assert dropped and np.isnan(got).all()

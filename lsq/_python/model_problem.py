@@ -114,7 +114,8 @@ class ModelResiduals:
     def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0,
               covariance=False):
         """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState` and, with
-        ``covariance``, ``(pcov, dropped)`` of :func:`lsq._kernels.covariance.pinv_normal` at the solution.
+        ``covariance``, ``(pcov, dropped)`` of :func:`lsq._kernels.covariance.covariance_from_transposed` at
+        the solution.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
         differences by ``scheme`` (2- or 3-point; 2-point by MINPACK's relative step unless ``diff_step``

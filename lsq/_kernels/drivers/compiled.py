@@ -214,9 +214,10 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) ``rel``
     holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
     floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
-    ``covariance`` (and ``chunk == 0``), ``pcov, dropped`` are :func:`lsq._kernels.covariance.pinv_normal` of
-    the final Jacobian, else an empty matrix. Data that are not finite (or weights that are not positive)
-    end the call at once with ``STATUS_BAD_INPUT``. With ``chunk > 0`` the options must select
+    ``covariance`` (and ``chunk == 0``), ``pcov, dropped`` are
+    :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian, else an empty matrix.
+    Data that are not finite (or weights that are not positive) end the call at once with
+    ``STATUS_BAD_INPUT``. With ``chunk > 0`` the options must select
     ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution can be had from
     :func:`normal_matrix`.
     """

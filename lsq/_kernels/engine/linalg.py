@@ -16,6 +16,21 @@ from .codes import EPS
 
 
 @jit
+def accumulate(total, a, b, n):
+    """``total + a[0] * b[0] + ... + a[n-1] * b[n-1]``, added in that order."""
+    for i in range(n):
+        total += a[i] * b[i]
+    return total
+
+
+@jit
+def subtract_scaled(t, x, y, n):
+    """``y[:n] -= t * x[:n]``."""
+    for i in range(n):
+        y[i] -= t * x[i]
+
+
+@jit
 def householder_triangularize(c, rows, cols, ncols_total):
     """Reduce the matrix ``a`` stored by columns (``c[j, i] = a[i, j]``) to upper-triangular form in place.
 
@@ -32,10 +47,13 @@ def householder_triangularize(c, rows, cols, ncols_total):
     """
     kmax = min(rows, cols)
     for k in range(kmax):
+        # the part below the diagonal as slices: contiguous views of known stride, whose loops LLVM
+        # vectorises (a QR of 100 x 4 takes half the time it takes indexed from k + 1 on)
         ck = c[k]
-        s = 0.0
-        for i in range(k, rows):
-            s += ck[i] * ck[i]
+        below = ck[k + 1:rows]
+        nb = rows - k - 1
+        head = ck[k]
+        s = accumulate(head * head, below, below, nb)
         if not (s > 1e-290 and s < 1e290):
             # rescale only when the plain sum of squares under- or overflows
             scale = 0.0
@@ -50,26 +68,22 @@ def householder_triangularize(c, rows, cols, ncols_total):
             alpha = scale * math.sqrt(s)
         else:
             alpha = math.sqrt(s)
-        if ck[k] > 0.0:
+        if head > 0.0:
             alpha = -alpha
-        v0 = ck[k] - alpha
-        vnorm2 = v0 * v0
-        for i in range(k + 1, rows):
-            vnorm2 += ck[i] * ck[i]
+        v0 = head - alpha
+        vnorm2 = accumulate(v0 * v0, below, below, nb)
         if vnorm2 == 0.0:
             continue
         for j in range(k + 1, ncols_total):
             cj = c[j]
-            t = v0 * cj[k]
-            for i in range(k + 1, rows):
-                t += ck[i] * cj[i]
+            cj_below = cj[k + 1:rows]
+            t = accumulate(v0 * cj[k], below, cj_below, nb)
             t *= 2.0 / vnorm2
             cj[k] -= t * v0
-            for i in range(k + 1, rows):
-                cj[i] -= t * ck[i]
+            subtract_scaled(t, below, cj_below, nb)
         ck[k] = alpha
-        for i in range(k + 1, rows):
-            ck[i] = 0.0
+        for i in range(nb):
+            below[i] = 0.0
 
 
 @jit
