@@ -24,18 +24,27 @@ NO_BOUNDS = (-np.inf, np.inf)
 
 
 def covariance_of(res, fun):
-    """``(J^T J)^+`` at a solution: from ``res.jac`` (truncated SVD), or, when the fit assembled ``J^T J`` by
-    chunks and never held ``J`` (``res.jac is None``), from ``fun.normal_matrix(res.x)`` (eigen-decomposition,
-    the same truncation)."""
+    """``(J^T J)^+`` at a solution and whether it is rank deficient: from ``res.jac`` (truncated SVD), or, when
+    the fit assembled ``J^T J`` by chunks and never held ``J`` (``res.jac is None``), from
+    ``fun.normal_matrix(res.x)`` (eigen-decomposition, the same truncation)."""
+    return conditioning_of(res, fun)[:2]
+
+
+def conditioning_of(res, fun):
+    """:func:`covariance_of` and the conditioning of the column-scaled Jacobian: ``(pcov, rank_deficient,
+    s_unit, V_unit)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them."""
     if res.jac is not None:
-        return covariance_from_jacobian(res.jac)
+        return covariance_from_transposed(np.ascontiguousarray(np.asarray(res.jac, dtype=float).T))
     A = fun.normal_matrix(res.x)
     lam, V = np.linalg.eigh(A)
     s = np.sqrt(np.clip(lam, 0.0, None))
     threshold = EPS * max(res.fun.shape[0], A.shape[0]) * (s.max() if s.size else 0.0)
     keep = s > threshold
-    V = V[:, keep]
-    return (V / s[keep] ** 2) @ V.T, not keep.all()
+    Vk = V[:, keep]
+    norms = np.sqrt(np.clip(np.diag(A), 0.0, None))
+    scale = np.where(norms > 0, norms, 1.0)
+    lam_u, V_u = np.linalg.eigh(A / np.outer(scale, scale))
+    return (Vk / s[keep] ** 2) @ Vk.T, not keep.all(), np.sqrt(np.clip(lam_u, 0.0, None)), V_u.T
 
 
 def covariance_from_jacobian(J):
@@ -48,7 +57,7 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))
+    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))[:2]
 
 
 def _n_params(f):
@@ -238,7 +247,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
             and not full_output and check_finite is None and nan_policy is None):
         done = quick_fit(f, xdata, ydata, p0, sigma)
         if done is not None and (absolute_sigma or done[0].r.shape[0] > done[0].x.shape[0]):
-            state, pcov = done
+            state, (pcov, *_) = done
             if absolute_sigma:
                 return state.x, pcov
             return state.x, pcov * (2 * float(state.state[0]["cost"]) / (state.r.shape[0] - state.x.shape[0]))

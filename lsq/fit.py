@@ -4,9 +4,11 @@ import inspect
 
 import numpy as np
 
+from ._identifiability import RANK_RTOL, strong_correlations, undetermined
+from ._kernels.engine.codes import EPS
 from ._python.quick_fit import quick_fit
 from .api import least_squares
-from .curve_fit import _n_params, covariance_of
+from .curve_fit import _n_params, conditioning_of
 from .fit_result import FitResult
 from .model import Model
 
@@ -110,7 +112,6 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         done = _quick(model, names, x, y, p0, sigma, absolute_sigma)
         if done is not None:
             return done
-    n = len(names)
     x_arr = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if y.ndim != 1:
@@ -142,16 +143,21 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     res = least_squares(fun, start[free], bounds=(lb[free], ub[free]), method=method, **kwargs)
     values = start.copy()
     values[free] = res.x
-    m, nfree = y.shape[0], int(free.sum())
-    cov_free, _ = covariance_of(res, fun)
-    dof = m - nfree
-    chisqr = float(np.sum(res.fun**2))
-    if not absolute_sigma:
-        cov_free = cov_free * (chisqr / dof) if dof > 0 else np.full_like(cov_free, np.inf)
-    cov = np.zeros((n, n))
-    cov[np.ix_(free, free)] = cov_free
-    return FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x_arr, y=y, sigma=sigma,
-                     chisqr=chisqr, dof=dof, result=res, absolute_sigma=absolute_sigma)
+    pcov, rank_deficient, s_unit, V_unit = conditioning_of(res, fun)
+    free = None if free.all() else free
+    if rank_deficient and res.jac is not None and not undetermined(s_unit, V_unit, names)[1]:
+        # a direction below rounding of the unscaled J (the pseudo-inverse left it out) that the scaled test
+        # keeps, such as a parameter whose sensitivity is 1e-20 of the others': judged on J as it is
+        J = np.asarray(res.jac, dtype=float)
+        _, s, VT = np.linalg.svd(J, full_matrices=False)
+        s_unit, V_unit = s, VT
+        rank_rtol = EPS * max(J.shape)
+    else:
+        rank_rtol = RANK_RTOL
+    # the linear loss's cost is half the weighted sum of squares; a robust cost is not
+    chisqr = 2.0 * res.cost if kwargs.get("loss", "linear") == "linear" else float(np.sum(res.fun**2))
+    return _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
+                   absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol)
 
 
 def _quick(model, names, x, y, p0, sigma, absolute_sigma):
@@ -166,18 +172,65 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma):
         return None
     if y.ndim != 1 or x_arr.ndim == 0 or x_arr.shape[-1] != y.shape[0]:
         return None
-    start, _ = _start(model, names, x_arr, y, p0)
+    if isinstance(p0, list | tuple | np.ndarray) and len(p0) == len(names):
+        try:
+            start = np.array(p0, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    else:
+        start, _ = _start(model, names, x_arr, y, p0)
     done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY)
     if done is None:
         return None
-    state, cov = done
+    state, (pcov, _, s_unit, V_unit) = done
+    return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state[0]["cost"]),
+                   x_arr, y, sigma, state, absolute_sigma, ())
+
+
+def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y, sigma, result, absolute_sigma,
+            at_bound, rank_rtol=RANK_RTOL):
+    """The :class:`FitResult`: the covariance scaled by the reduced chi-square (unless ``absolute_sigma``),
+    no standard error for what the data cannot determine, and the diagnostics that say why. ``free`` is a
+    mask, or None when every parameter is free; ``chisqr`` is twice the cost (linear loss: the weighted sum
+    of squares)."""
     m, n = y.shape[0], len(names)
-    dof = m - n
-    chisqr = float(np.sum(state.r**2))
+    all_free = free is None
+    free_names = list(names) if all_free else [name for name, f in zip(names, free, strict=True) if f]
+    dof = m - len(free_names)
+    cov_free = pcov
     if not absolute_sigma:
-        cov = cov * (chisqr / dof) if dof > 0 else np.full_like(cov, np.inf)
-    return FitResult(model=model, names=names, values=state.x, cov=cov, free=np.ones(n, bool), x=x_arr, y=y,
-                     sigma=sigma, chisqr=chisqr, dof=dof, result=state, absolute_sigma=absolute_sigma)
+        cov_free = cov_free * (chisqr / dof) if dof > 0 else np.full_like(cov_free, np.inf)
+    lost, diagnostics = undetermined(*conditioning, free_names, rank_rtol)
+    if diagnostics:
+        cov_free = cov_free.copy()
+        cov_free[lost, :] = np.nan
+        cov_free[:, lost] = np.nan
+        cov_free[lost, lost] = np.inf
+    if all_free:
+        cov, free = cov_free, np.ones(n, dtype=bool)
+    else:
+        cov = np.zeros((n, n))
+        cov[np.ix_(free, free)] = cov_free
+    out = FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x, y=y, sigma=sigma,
+                    chisqr=chisqr, dof=dof, result=result, absolute_sigma=absolute_sigma,
+                    singular_values=conditioning[0])
+    moved_from = start if all_free else start[free]
+    out.diagnostics = diagnostics + _more_diagnostics(out, free_names, lost, cov_free, moved_from,
+                                                      values if all_free else values[free], at_bound)
+    return out
+
+
+def _more_diagnostics(fit, free_names, lost, cov_free, start, values, at_bound):
+    """Strong correlations, parameters at a bound or never moved from ``p0``, a fit that did not converge."""
+    out = []
+    if not fit.success:
+        out.append(f"The fit did not converge ({fit.message}): the uncertainties describe where it stopped.")
+    out += strong_correlations(cov_free, free_names, lost)
+    out += [f"{free_names[j]} is at a bound: its standard error ignores the bound." for j in at_bound]
+    if fit.nit > 0:
+        out += [f"{free_names[j]} never moved from its starting value."
+                for j, (a, b) in enumerate(zip(values.tolist(), start.tolist(), strict=True)) if a == b and not lost[j]]
+    return out
 
 
 def _start(model, names, x, y, p0):

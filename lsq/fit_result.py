@@ -34,9 +34,19 @@ class FitResult:
     message : str
     result : scipy.optimize.OptimizeResult
         The underlying :func:`lsq.least_squares` result.
+    diagnostics : list of str
+        What limits the uncertainties, in words: parameters the data cannot determine (their standard
+        error is inf, their covariances NaN) and the combination left undetermined, nearly interchangeable
+        pairs (``|correlation| >= 0.99``), parameters at a bound or never moved from ``p0``, a fit that did
+        not converge. Empty when there is nothing to say.
+    singular_values : ndarray
+        Of the Jacobian at the solution with its columns scaled to unit length, largest first.
+    condition_number : float
+        Their ratio, largest over smallest.
     """
 
-    def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma):
+    def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma,
+                 singular_values=None, diagnostics=()):
         self.model = model
         self.names = tuple(names)
         self.values = values
@@ -46,6 +56,8 @@ class FitResult:
         self.chisqr = chisqr
         self.dof = dof
         self.absolute_sigma = absolute_sigma
+        self.diagnostics = list(diagnostics)
+        self._singular_values = singular_values
         self.n_data, self.n_free = y.shape[0], int(free.sum())
         self.redchi = chisqr / dof if dof > 0 else np.inf
         if isinstance(result, FitState):  # the compiled quick path: the OptimizeResult is built when asked for
@@ -64,6 +76,23 @@ class FitResult:
     def result(self):
         """The underlying :func:`lsq.least_squares` result (an ``OptimizeResult``)."""
         return build_result(self._fit_state, "lm")
+
+    @functools.cached_property
+    def singular_values(self):
+        """Singular values of the Jacobian at the solution with its columns scaled to unit length, largest
+        first."""
+        if self._singular_values is None:
+            return np.array([])
+        return np.sort(np.asarray(self._singular_values, dtype=float))[::-1]
+
+    @property
+    def condition_number(self):
+        """Largest over smallest singular value of the Jacobian with its columns scaled to unit length (inf
+        when a direction is not determined at all); the test of :mod:`lsq._identifiability` reads it."""
+        s = self.singular_values
+        if s.size == 0:
+            return np.nan
+        return float(s[0] / s[-1]) if s[-1] > 0 else np.inf
 
     @functools.cached_property
     def errors(self):
@@ -171,6 +200,9 @@ class FitResult:
                 lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g} ({abs(e / v) * 100:.2f}%)")
             else:
                 lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g}")
+        if self.diagnostics:
+            lines.append("[[Diagnostics]]")
+            lines.extend(f"    {d}" for d in self.diagnostics)
         pairs = []
         for a in range(len(self.names)):
             for b in range(a + 1, len(self.names)):

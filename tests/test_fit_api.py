@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,68 @@ def test_console_script_runs_end_to_end():
                            "--y", "1"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "[[Variables]]" in proc.stdout
+
+
+X_DECAY = np.linspace(0, 4, 50)
+Y_DECAY = 2.0 * np.exp(-0.7 * X_DECAY) + 0.01 * np.random.default_rng(0).standard_normal(50)
+
+
+@lsq.model
+def _product(x, a, b, k):
+    return a * b * np.exp(-k * x)
+
+
+@lsq.model
+def _sum_offset(x, a, k, c1, c2):
+    return a * np.exp(-k * x) + c1 + c2
+
+
+@lsq.model
+def _unused(x, a, k, c):
+    return a * np.exp(-k * x) + 0.0 * c
+
+
+@lsq.model
+def _two_rates(x, a, k1, k2):
+    return a * np.exp(-(k1 + k2) * x)
+
+
+@pytest.mark.parametrize("model, p0, lost, kept", [
+    (_product, [1.0, 1.0, 1.0], {"a", "b"}, {"k"}),
+    (_sum_offset, [1.0, 1.0, 0.0, 0.0], {"c1", "c2"}, {"a", "k"}),
+    (_unused, [1.0, 1.0, 0.5], {"c"}, {"a", "k"}),
+    (_two_rates, [1.0, 0.3, 0.3], {"k1", "k2"}, {"a"}),
+], ids=["product", "sum", "unused", "sum-in-exponent"])
+def test_no_error_bar_for_what_the_data_cannot_determine(model, p0, lost, kept):
+    r = lsq.fit(model, X_DECAY, Y_DECAY, p0=p0)
+    assert r.success
+    for name in lost:
+        assert r.stderr[name] == np.inf
+        assert name in " ".join(r.diagnostics)
+    for name in kept:
+        assert np.isfinite(r.stderr[name]) and r.stderr[name] < 0.1
+    assert r.condition_number > 1e6
+    assert "[[Diagnostics]]" in r.report() and "not identifiable" in r.report()
+    # the same model and data through curve_fit: SciPy's rule (inf or a huge pseudo-inverse), never a tight bar
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, pcov = lsq.curve_fit(model, X_DECAY, Y_DECAY, p0=p0)
+    names = list(model.param_names)
+    assert all(not np.sqrt(pcov[names.index(nm), names.index(nm)]) < 1.0 for nm in lost)
+
+
+@lsq.model
+def _bennett5(x, b1, b2, b3):
+    return b1 * (b2 + x) ** (-1 / b3)
+
+
+def test_a_well_posed_fit_has_no_diagnostics_and_nist_stays_far_from_the_threshold():
+    x = np.linspace(-3, 3, 80)
+    y = lsq.models.gaussian(x, 2.0, 0.3, 0.7, 0.1) + 0.05 * np.random.default_rng(1).standard_normal(80)
+    r = lsq.fit(lsq.models.gaussian, x, y, p0=[1.5, 0.0, 1.0, 0.0])
+    assert r.diagnostics == [] and r.condition_number < 100
+    p = load_nist("Bennett5")  # the largest scaled condition number of the 27 at its certified values (6e4)
+    r = lsq.fit(_bennett5, p.x, p.y, p0=p.start(2))
+    assert np.isfinite(r.errors).all() and not any("not identifiable" in d for d in r.diagnostics)
+    assert any("nearly interchangeable (correlation -0.99" in d for d in r.diagnostics)  # certified: -0.9999
+    np.testing.assert_allclose(r.errors, p.certified_std, rtol=1e-3)

@@ -60,37 +60,70 @@ def jacobi_svd(B):
 
 @jit
 def covariance_from_transposed(Jt):
-    """``(J^T J)^+`` for ``J = Jt.T`` (the engine stores ``J`` by parameter, ``(n, m)``); returns
-    ``(pcov, dropped)``, ``dropped`` true when small singular values were left out (all NaN when ``J`` is
-    not finite)."""
+    """``(J^T J)^+`` for ``J = Jt.T`` (the engine stores ``J`` by parameter, ``(n, m)``), and the conditioning
+    of ``J`` with its columns scaled to unit length.
+
+    Returns
+    -------
+    pcov : ndarray, shape (n, n)
+        All NaN when ``J`` is not finite.
+    dropped : bool
+        Whether small singular values were left out (or ``J`` is not finite).
+    s_unit, V_unit : ndarray, shape (n,) and (n, n)
+        Singular values of the column-scaled ``J`` (a zero column stays zero) and their right singular
+        vectors, ``V_unit[j]`` for ``s_unit[j]`` (unsorted): the directions the data determine least, in
+        units of each parameter's sensitivity.
+    """
     n, m = Jt.shape
     for j in range(n):
         for i in range(m):
             if not math.isfinite(Jt[j, i]):
-                return np.full((n, n), np.nan), True
+                return np.full((n, n), np.nan), True, np.full(n, np.nan), np.full((n, n), np.nan)
+    B = _triangular_factor(Jt)
+    unit = B.copy()
+    for j in range(n):
+        norm = math.sqrt(accumulate(0.0, B[j], B[j], n))
+        if norm > 0.0:
+            for i in range(n):
+                unit[j, i] /= norm
+    s_unit, V_unit = jacobi_svd(unit)
+    sv, V = jacobi_svd(B)
+    pcov, dropped = _pseudo_inverse(sv, V, EPS * max(m, n))
+    return pcov, dropped, s_unit, V_unit
+
+
+@jit
+def _triangular_factor(Jt):
+    """``R`` of ``J = Q R`` (``J = Jt.T``), padded to ``n x n`` and stored by columns."""
+    n, m = Jt.shape
     c = Jt.copy()
     householder_triangularize(c, m, n, n)
-    k = min(m, n)
-    B = np.zeros((n, n))  # R padded to n x n, by columns
+    B = np.zeros((n, n))
     for j in range(n):
-        for i in range(min(j + 1, k)):
+        for i in range(min(j + 1, m)):
             B[j, i] = c[j, i]
-    sv, V = jacobi_svd(B)
+    return B
+
+
+@jit
+def _pseudo_inverse(sv, V, rtol):
+    """``sum_j v_j v_j^T / s_j^2`` over the singular values above ``rtol * s_max`` (and whose ``1 / s_j^2`` is
+    finite); exactly symmetric. Returns ``(pcov, dropped)``."""
+    n = sv.shape[0]
     s_max = 0.0
     for j in range(n):
         s_max = max(s_max, sv[j])
-    threshold = EPS * max(m, n) * s_max
     out = np.zeros((n, n))
     dropped = False
     for j in range(n):
-        if sv[j] > threshold:
-            w = 1.0 / (sv[j] * sv[j])
+        w = 1.0 / (sv[j] * sv[j])
+        if sv[j] > rtol * s_max and math.isfinite(w):
             for a in range(n):
                 for b in range(a + 1):
                     out[a, b] += V[j, a] * w * V[j, b]
         else:
             dropped = True
-    for a in range(n):  # exactly symmetric
+    for a in range(n):
         for b in range(a):
             out[b, a] = out[a, b]
     return out, dropped

@@ -61,8 +61,9 @@ def quick_fit(model, x, y, p0, sigma, history=1):
 
     Returns
     -------
-    (FitState, ndarray) or None
-        The finished fit and the unscaled covariance ``(J^T J)^-1``; None unless ``x`` is ``(m,)`` or
+    (FitState, tuple) or None
+        The finished fit and :func:`lsq._kernels.covariance.covariance_from_transposed` at the solution (the
+        unscaled covariance ``(J^T J)^-1`` first); None unless ``x`` is ``(m,)`` or
         ``(d, m)``, ``y``, ``p0`` and ``sigma`` are 1-D floats of matching lengths, and the fit ended with a
         success status and a full-rank, finite Jacobian.
     """
@@ -94,9 +95,9 @@ def quick_fit(model, x, y, p0, sigma, history=1):
     except ValueError:  # x with the wrong number of coordinates: the general path names it
         return None
     lb, ub = _unbounded(n)
-    x, r, Jt, g, hist, state, pcov, dropped = solve(
+    x, r, Jt, g, hist, state, cov = solve(
         f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
         SCHEME_2POINT, RSTEP, qr, history, 0, True)
-    if state[0]["status"] <= 0 or dropped or not np.isfinite(pcov).all():
+    if cov[1] or state[0]["status"] <= 0:  # rank deficient (or J not finite), or not a success
         return None
-    return FitState(x, r, Jt, g, hist, state, lb, ub), pcov
+    return FitState(x, r, Jt, g, hist, state, lb, ub), cov

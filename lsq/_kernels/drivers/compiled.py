@@ -208,14 +208,14 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
           history, chunk, covariance):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state, pcov,
-    dropped)``.
+    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state,
+    covariance)``.
 
     (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) ``rel``
     holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
     floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
-    ``covariance`` (and ``chunk == 0``), ``pcov, dropped`` are
-    :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian, else an empty matrix.
+    ``covariance`` (and ``chunk == 0``), the last item is :func:`lsq._kernels.covariance.covariance_from_transposed`
+    of the final Jacobian, else empty arrays.
     Data that are not finite (or weights that are not positive) end the call at once with
     ``STATUS_BAD_INPUT``. With ``chunk > 0`` the options must select
     ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution can be had from
@@ -236,12 +236,11 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     reset(w, opts_i)
     if not data_usable(X, y, wts):
         w.state[0].status = STATUS_BAD_INPUT
-        return w.x, w.r, w.Jt, w.g, w.hist, w.state, np.zeros((0, 0)), False
+        return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
     run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
     if covariance and chunk == 0:
-        pcov, dropped = covariance_from_transposed(w.Jt)
-        return w.x, w.r, w.Jt, w.g, w.hist, w.state, pcov, dropped
-    return w.x, w.r, w.Jt, w.g, w.hist, w.state, np.zeros((0, 0)), False
+        return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
+    return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
 
 
 @jit
