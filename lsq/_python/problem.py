@@ -91,7 +91,7 @@ class PythonProblem:
         self.lb, self.ub = lb, ub
         n = lb.shape[0]
         self.diff_step, self.minpack_step = diff_step, minpack_step
-        self.rel = relative_steps(np.zeros(n), self.scheme, diff_step, False)  # set again from x0
+        self.rel = None  # relative steps, set from x0 by the first call of residuals
         self.mapper = mapper or Mapper(None)
         self.m = None
         self.nfev = 0
@@ -179,15 +179,19 @@ class PythonProblem:
         Each perturbed point is a row of one array (``fun`` gets a view it may keep: no row is written
         after it was passed)."""
         n, m = x.shape[0], f0.shape[0]
-        points = np.repeat(x[None, :], n, axis=0)
-        points[np.arange(n), np.arange(n)] += h
-        for j in range(n):
-            self.nfev += 1
-            f1 = np.asarray(self.fun(points[j]), dtype=float).reshape(-1)
-            if f1.shape[0] != m:
-                raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
-            Jt[j] = f1
-        np.subtract(Jt, f0, out=Jt)
+        points = np.empty((n, n))
+        points[:] = x
+        points.flat[:: n + 1] += h  # the diagonal: x_j + h_j
+        values = [self.fun(row) for row in points]
+        self.nfev += n
+        try:
+            F = np.asarray(values, dtype=float)
+        except ValueError:  # rows of different lengths
+            F = None
+        if F is None or F.size != n * m:
+            bad = next(np.size(v) for v in values if np.size(v) != m)
+            raise ValueError(f"`fun` returned {bad} residuals, expected {m}.")
+        np.subtract(F.reshape(n, m), f0, out=Jt)
         Jt /= h[:, None]
         return Jt.T
 

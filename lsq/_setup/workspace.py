@@ -1,5 +1,6 @@
 """Workspace: every buffer and state scalar the engine touches, allocated once per problem size."""
 
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -159,32 +160,59 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
 
     Returns
     -------
-    w : Workspace
-        Views of the packed buffer, for Python code.
+    w : WorkspaceViews
+        The workspace's arrays, views of the packed buffer, for Python code.
     packed : Packed
         What compiled code is given (see :func:`advance_packed`).
     """
     dims = np.array([m, n, qr, history, holds_jacobian, normal, robust], dtype=np.int64)
     packed = Packed(np.zeros(sum(_float_sizes(dims))), np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), dims)
-    w = _views_in_python(*packed)
+    w = WorkspaceViews(packed)
     w.lb[:] = -np.inf
     w.ub[:] = np.inf
     w.d[:] = 1.0
     return w, packed
 
 
-def _views_in_python(buf, free, state, dims):
-    """:func:`workspace_views` for Python, by NumPy slicing (its compiled views must not reach Python)."""
-    m, n, history, holds_jacobian, normal = (int(v) for v in dims[[0, 1, 3, 4, 5]])
+@functools.lru_cache(maxsize=64)
+def _python_layout(dims):
+    """Field name -> ``(start, stop, shape or None)`` in the packed buffer, for the sizes ``dims`` (a tuple)."""
+    m, n, _, history, holds_jacobian, normal, _ = dims
     nj = n if normal else 1
-    shapes = {10: (3, -1), 11: (3, -1), 12: (n, m if holds_jacobian else 0), 19: (nj, nj), 20: (nj, nj),
-              21: (n + 1, -1), 22: (n + 1, -1), 23: (max(history, 1), 6)}
-    views, at = [], 0
-    for k, size in enumerate(_float_sizes(dims)):
-        v = buf[at:at + size]
-        views.append(v.reshape(shapes[k]) if k in shapes else v)
+    shapes = {"rho": (3, -1), "rho_new": (3, -1), "Jt": (n, m if holds_jacobian else 0), "A": (nj, nj),
+              "L": (nj, nj), "QJ": (n + 1, -1), "S": (n + 1, -1), "hist": (max(history, 1), 6)}
+    floats = [f for f in Workspace._fields if f not in ("free", "state")]
+    layout, at = {}, 0
+    for name, size in zip(floats, _float_sizes(np.array(dims, dtype=np.int64)), strict=True):
+        layout[name] = (at, at + size, shapes.get(name))
         at += size
-    return Workspace(*views[:23], free, views[23], state)
+    return layout
+
+
+class WorkspaceViews:
+    """The arrays of a :class:`Workspace` for Python code, as views of a :class:`Packed` buffer made when first
+    read (a fit driven from Python reads about half of them; making all 24 took 12 us a fit). The compiled
+    :func:`workspace_views` must not be used for this: its views keep no reference counts."""
+
+    _fields = Workspace._fields
+
+    def __init__(self, packed):
+        self._packed = packed
+        self._layout = _python_layout(tuple(packed.dims.tolist()))
+
+    def __getattr__(self, name):
+        if name in ("free", "state"):
+            view = getattr(self._packed, name)
+        else:
+            try:
+                a, b, shape = self._layout[name]
+            except KeyError:
+                raise AttributeError(name) from None
+            view = self._packed.buf[a:b]
+            if shape is not None:
+                view = view.reshape(shape)
+        self.__dict__[name] = view
+        return view
 
 
 @jit_engine
