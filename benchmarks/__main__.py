@@ -26,7 +26,7 @@ from .classic import PROBLEMS, STARTS, classic_runs, summarise_classic
 from .compiled import everyday_rows, startup_seconds
 from .convergence import convergence_curves
 from .large import bundle_rows, bundle_table, dense_rows, dense_table
-from .nist import nist_runs, summarise
+from .nist import nist_runs, nist_std_rows, summarise
 from .overhead import overhead_rows
 from .plots import bundle_plot, convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
 from .sizes import size_rows
@@ -96,6 +96,19 @@ def everyday_table(rows):
     return "\n".join(lines)
 
 
+def nist_std_table(rows):
+    """Per problem: LRE of the parameters and of the standard errors, lsq beside SciPy."""
+    lines = ["| problem | lsq parameters | lsq std errors | SciPy parameters | SciPy std errors |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['problem']} | {r['lsq'][0]:.1f} | {r['lsq'][1]:.1f} | {r['scipy'][0]:.1f} | "
+                     f"{r['scipy'][1]:.1f} |")
+    n = len(rows)
+    count = {k: sum(r[k][1] >= 4 for r in rows) for k in ("lsq", "scipy")}
+    lines.append(f"| **std errors with LRE >= 4** | | **{count['lsq']}/{n}** | | **{count['scipy']}/{n}** |")
+    return "\n".join(lines)
+
+
 def size_table(rows):
     sizes = sorted({r["m"] for r in rows})
     solvers = list(dict.fromkeys(r["solver"] for r in rows))
@@ -128,7 +141,7 @@ def batch_section(b):
 
 def damping_table(names, problems, progress=True):
     """Every damping rule on NIST (exact and 2-point) and the classic problems (2-point and exact)."""
-    bar = _progress(2 * len(names) + 2 * len(problems) * len(STARTS), progress, "damping rules")
+    bar = _progress(2 * 2 * len(names) + 2 * len(problems) * len(STARTS), progress, "damping rules")  # 2 starts
     ne = summarise(nist_runs(DAMPING, "exact", names, progress=bar))
     nf = summarise(nist_runs(DAMPING, "2-point", names, progress=bar))
     c2 = summarise_classic(classic_runs(DAMPING, "2-point", progress=bar, problems=problems))
@@ -192,6 +205,9 @@ def main(argv=None):
     if bar is not None:
         bar.close()
     sections.append(damping_section(names, PROBLEMS[: args.problems], args.no_progress))
+    sections.append("## NIST certified standard deviations through curve_fit (start 2, default settings)\n\n"
+                    "LRE (digits) of the parameters and of `sqrt(diag(pcov))` against the certified values.\n\n"
+                    + nist_std_table(nist_std_rows(names)))
     over = overhead_rows(solvers)
     sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
                     + overhead_table(over))

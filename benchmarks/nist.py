@@ -58,3 +58,42 @@ def summarise(rows):
                       njev=int(sum(r["njev"] for r in sel)), nit=int(sum(r["nit"] for r in sel)),
                       seconds=float(sum(r["seconds"] for r in sel)))
     return out
+
+
+def _lre(estimate, certified):
+    """Smallest log relative error over the entries, capped at 11 digits (0 for a non-finite estimate)."""
+    estimate, certified = np.asarray(estimate, dtype=float), np.asarray(certified, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(estimate - certified) / np.abs(certified)
+        out = -np.log10(rel)
+    out = np.where(np.isfinite(out), out, np.where(rel == 0, 11.0, 0.0))
+    return float(np.clip(out, 0.0, 11.0).min())
+
+
+def nist_std_rows(names=None):
+    """LRE of the parameters and of their standard errors, ``sqrt(diag(pcov))``, against the certified
+    values, from ``lsq.curve_fit`` and SciPy's ``curve_fit`` with default settings from start 2."""
+    import warnings
+
+    from scipy.optimize import curve_fit as scipy_curve_fit
+
+    import lsq
+
+    rows = []
+    for name in names or nist_names():
+        p = load_nist(name)
+
+        def f(x, *b, p=p):
+            return p.model(x, np.array(b))
+
+        row = {"problem": name}
+        for label, curve_fit in (("lsq", lsq.curve_fit), ("scipy", scipy_curve_fit)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    popt, pcov = curve_fit(f, p.x, p.y, p0=p.start(2))
+                    row[label] = (_lre(popt, p.certified), _lre(np.sqrt(np.diag(pcov)), p.certified_std))
+                except (RuntimeError, ValueError):
+                    row[label] = (0.0, 0.0)
+        rows.append(row)
+    return rows
