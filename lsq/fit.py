@@ -156,8 +156,10 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         rank_rtol = RANK_RTOL
     # the linear loss's cost is half the weighted sum of squares; a robust cost is not
     chisqr = 2.0 * res.cost if kwargs.get("loss", "linear") == "linear" else float(np.sum(res.fun**2))
-    return _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
-                   absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol)
+    out = _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
+                  absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol)
+    out.bounds = (lb, ub)
+    return out
 
 
 def _quick(model, names, x, y, p0, sigma, absolute_sigma):

@@ -39,6 +39,8 @@ class FitResult:
         error is inf, their covariances NaN) and the combination left undetermined, nearly interchangeable
         pairs (``|correlation| >= 0.99``), parameters at a bound or never moved from ``p0``, a fit that did
         not converge. Empty when there is nothing to say.
+    bounds : (ndarray, ndarray) or None
+        The lower and upper bounds the fit ran with (None: unbounded).
     singular_values : ndarray
         Of the Jacobian at the solution with its columns scaled to unit length, largest first.
     condition_number : float
@@ -56,6 +58,7 @@ class FitResult:
         self.chisqr = chisqr
         self.dof = dof
         self.absolute_sigma = absolute_sigma
+        self.bounds = None  # (lower, upper) arrays when the fit had bounds; set by lsq.fit
         self.diagnostics = list(diagnostics)
         self._singular_values = singular_values
         self.n_data, self.n_free = y.shape[0], int(free.sum())
@@ -225,6 +228,47 @@ class FitResult:
         from .plot import plot_fit
 
         return plot_fit(self, level=level, n_points=n_points)
+
+    def profile(self, name, n_points=21, width=3.0, level=0.95):
+        """Likelihood profile of one parameter: chi-square with ``name`` held at each of ``n_points`` values
+        across ``value +/- width * stderr`` and every other free parameter refitted (as lmfit's
+        ``conf_interval``), and the confidence interval where it crosses the threshold of ``level``.
+
+        With ``absolute_sigma`` the threshold is the chi-square quantile with 1 degree of freedom on
+        ``chisqr - chisqr_min``; otherwise that difference is divided by the reduced chi-square of the fit
+        and compared with the F(1, dof) quantile. For a model linear in its parameters both give exactly the
+        symmetric interval of the standard error (times the normal or Student-t quantile); for a nonlinear
+        model the interval is asymmetric where the chi-square surface is.
+
+        Returns
+        -------
+        Profile
+            ``values``, ``chisqr`` and ``delta`` (the scaled difference compared with ``threshold``) per
+            grid point, ``interval`` (``(lower, upper)``; an end is +/-inf when the profile stays below the
+            threshold on that side), and ``plot()``.
+        """
+        from .profile import profile_parameter
+
+        return profile_parameter(self, name, n_points, width, level)
+
+    def _repr_html_(self):
+        """A table for notebooks: values, standard errors, relative errors, bounds; then the diagnostics."""
+        import html
+
+        lower, upper = self.bounds if self.bounds is not None else (None, None)
+        rows = []
+        for j, name in enumerate(self.names):
+            v, e = self.values[j], self.errors[j]
+            rel = f"{abs(e / v) * 100:.3g} %" if self.free[j] and np.isfinite(e) and v != 0 else ""
+            err = "fixed" if not self.free[j] else f"{e:.6g}"
+            bnd = "" if lower is None else f"[{lower[j]:.6g}, {upper[j]:.6g}]"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{v:.8g}</td><td>{err}</td><td>{rel}</td>"
+                        f"<td>{bnd}</td></tr>")
+        notes = "".join(f"<li>{html.escape(d)}</li>" for d in self.diagnostics)
+        return (f"<div><p><b>{html.escape(self.model_name)}</b>: {self.n_data} points, {self.n_free} free "
+                f"parameters, reduced chi-square {self.redchi:.6g}, {html.escape(self.message)}</p>"
+                "<table><tr><th>parameter</th><th>value</th><th>stderr</th><th>relative</th><th>bounds</th></tr>"
+                + "".join(rows) + "</table>" + (f"<p>Diagnostics:</p><ul>{notes}</ul>" if notes else "") + "</div>")
 
     def __repr__(self):
         vals = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())

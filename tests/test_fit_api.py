@@ -233,3 +233,50 @@ def test_a_well_posed_fit_has_no_diagnostics_and_nist_stays_far_from_the_thresho
     assert np.isfinite(r.errors).all() and not any("not identifiable" in d for d in r.diagnostics)
     assert any("nearly interchangeable (correlation -0.99" in d for d in r.diagnostics)  # certified: -0.9999
     np.testing.assert_allclose(r.errors, p.certified_std, rtol=1e-3)
+
+
+def test_profile_of_a_linear_model_is_the_standard_error_interval():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 40)
+    y = 2 * x + 1 + 0.1 * rng.standard_normal(40)
+    r = lsq.fit(lsq.models.linear, x, y, p0=[1, 0], sigma=np.full(40, 0.1), absolute_sigma=True)
+    p = r.profile("slope", level=0.6827)
+    q = stats.norm.ppf(0.5 + 0.6827 / 2)
+    np.testing.assert_allclose(p.interval, [r.values[0] - q * r.errors[0], r.values[0] + q * r.errors[0]], rtol=1e-9)
+    r = lsq.fit(lsq.models.linear, x, y, p0=[1, 0])  # sigma unknown: the F(1, dof) threshold, Student's t
+    p = r.profile("intercept")
+    t = stats.t.ppf(0.975, r.dof)
+    np.testing.assert_allclose(p.interval, [r.values[1] - t * r.errors[1], r.values[1] + t * r.errors[1]], rtol=1e-9)
+
+
+def test_profile_of_a_nonlinear_model_is_asymmetric_and_plots():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 5, 30)
+    y = 3 * np.exp(-x / 1.5) + 0.05 * rng.standard_normal(30)
+    r = lsq.fit(lsq.models.exponential, x, y, p0=[1, 1, 0])
+    p = r.profile(r.names[1], n_points=15)
+    lower, upper = p.interval
+    assert lower < p.best < upper
+    assert upper - p.best > 1.05 * (p.best - lower)  # the decay time's profile rises more slowly upwards
+    assert np.all(p.delta >= 0) and p.delta[len(p.delta) // 2] < 1e-6  # the middle point is the best fit
+    fig = p.plot()
+    assert [line.get_ydata()[0] for line in fig.axes[0].lines if line.get_linestyle() == "--"] == [p.threshold]
+    with pytest.raises(ValueError, match="name"):
+        r.profile("nope")
+    fixed = lsq.fit(lsq.models.exponential, x, y, p0=[1, 1, 0], fixed={"offset": 0.0})
+    with pytest.raises(ValueError, match="fixed"):
+        fixed.profile("offset")
+
+
+def test_fit_result_shows_itself_as_an_html_table():
+    x = np.linspace(0, 4, 50)
+    y = 2.0 * np.exp(-0.7 * x) + 0.01 * np.random.default_rng(0).standard_normal(50)
+    r = lsq.fit(lsq.models.exponential, x, y, p0=[1, 1, 0], bounds={"offset": (-1, 1)})
+    page = r._repr_html_()
+    for name in r.names:
+        assert f"<td>{name}</td>" in page
+    assert "[-1, 1]" in page and "<th>stderr</th>" in page
+    bad = lsq.fit(_product, X_DECAY, Y_DECAY, p0=[1.0, 1.0, 1.0])
+    assert "Diagnostics" in bad._repr_html_() and "not identifiable" in bad._repr_html_()
