@@ -34,7 +34,7 @@ def conditioning_of(res, fun):
     """:func:`covariance_of` and the conditioning of the column-scaled Jacobian: ``(pcov, rank_deficient,
     s_unit, V_unit)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them."""
     if res.jac is not None:
-        return covariance_from_transposed(np.ascontiguousarray(np.asarray(res.jac, dtype=float).T))
+        return _conditioning_from_jacobian(res.jac)
     A = fun.normal_matrix(res.x)
     lam, V = np.linalg.eigh(A)
     s = np.sqrt(np.clip(lam, 0.0, None))
@@ -57,7 +57,12 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))[:2]
+    return _conditioning_from_jacobian(J)[:2]
+
+
+def _conditioning_from_jacobian(J):
+    """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian."""
+    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))
 
 
 def _n_params(f):

@@ -111,11 +111,8 @@ class ModelResiduals:
         self.check_params(p, "x")
         return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
 
-    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0,
-              covariance=False):
-        """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState` and, with
-        ``covariance``, what :func:`lsq._kernels.covariance.covariance_from_transposed` gives at the
-        solution.
+    def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0):
+        """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState`.
 
         The model's analytic Jacobian is used when it has one and ``analytic`` is true; otherwise finite
         differences by ``scheme`` (2- or 3-point; 2-point by MINPACK's relative step unless ``diff_step``
@@ -129,11 +126,10 @@ class ModelResiduals:
         rstep = float(default_rstep(scheme, EPS))
         rel = NO_STEPS if diff_step is None else relative_steps(x0, scheme, diff_step, True)
         j_addr = j_cf.address if has_jac else 0
-        x, r, Jt, g, hist, state, cov = solve(
+        x, r, Jt, g, hist, state, _ = solve(
             f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
-            rstep, qr, history, chunk, covariance)
-        fit_state = FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
-        return (fit_state, cov) if covariance else fit_state
+            rstep, qr, history, chunk, False)
+        return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
         """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""

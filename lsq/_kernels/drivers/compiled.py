@@ -236,10 +236,10 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     reset(w, opts_i)
     if not data_usable(X, y, wts):
         w.state[0].status = STATUS_BAD_INPUT
-        return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
-    run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
-    if covariance and chunk == 0:
-        return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
+    else:
+        run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
+        if covariance and chunk == 0:
+            return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
     return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
 
 
