@@ -10,7 +10,7 @@ from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_
 from ._kernels.engine.codes import EPS
 from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
-from ._setup.validate import check_bounds, check_choice, check_tolerance
+from ._setup.validate import check_bounds, check_choice, check_estimator, check_tolerance
 from .model import Model, as_points
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -28,7 +28,8 @@ class BatchResult:
     params, stderr : ndarray, shape (k, n)
         Fitted parameters and their standard errors (NaN for fits that could not start).
     cost : ndarray, shape (k,)
-        ``0.5 * sum(((f - y) / sigma)**2)`` at the solution.
+        ``0.5 * sum(((f - y) / sigma)**2)`` at the solution (``estimator='poisson'``: half the Poisson
+        deviance).
     nit, nfev : ndarray of int, shape (k,)
         Iterations and model evaluations (finite-difference evaluations included).
     status : ndarray of int, shape (k,)
@@ -87,7 +88,7 @@ def _points(model, x, k, m):
 def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", max_nfev=None, tol=None, *,
                     ftol=1e-8, xtol=1e-8, gtol=1e-8, max_iterations=None, absolute_sigma=False, jac=None,
                     damping="trust-region", linear_solver="cholesky", chunk_size=DEFAULT_CHUNK, progress=False,
-                    compute=False):
+                    compute=False, estimator="least_squares"):
     """Fit one compiled model to each row of ``Y``, in parallel, in compiled code.
 
     Parameters
@@ -131,6 +132,9 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         Show a tqdm progress bar over chunks (needs ``tqdm``).
     compute : bool
         With a dask ``Y``, compute the result (numpy arrays) instead of returning dask arrays.
+    estimator : {'least_squares', 'poisson'}
+        ``'poisson'`` fits counts ``Y >= 0`` by Poisson maximum likelihood (see :func:`lsq.fit`); standard
+        errors then come from the Fisher information, and a row with a negative count is bad input.
 
     Returns
     -------
@@ -154,13 +158,14 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
 
         kw = dict(bounds=bounds, method=method, max_nfev=max_nfev, tol=tol, ftol=ftol, xtol=xtol, gtol=gtol,
                   max_iterations=max_iterations, absolute_sigma=absolute_sigma, jac=jac, damping=damping,
-                  linear_solver=linear_solver)
+                  linear_solver=linear_solver, estimator=estimator)
         return curve_fit_batch_dask(model, x, Y, p0, sigma, compute=compute, **kw)
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
         raise ValueError(f"`Y` must have shape (k, m): one data set per row; got {Y.shape}.")
     k, m = Y.shape
     n = model.n_params
+    estimator_code = check_estimator(estimator, sigma)
     X = _points(model, x, k, m)
     wts = np.ones((1, m)) if sigma is None else 1.0 / _as_rows(sigma, "sigma", k, m)
     use_guess = p0 is None
@@ -199,7 +204,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
                                        int(max_nfev), max_nit=max_nit).lower(solver_code)
     settings = BatchSettings(opts_f, opts_i, scheme, float(default_rstep(scheme, EPS)), True, solver == "qr",
-                             absolute_sigma)
+                             absolute_sigma, estimator_code)
     kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
                               g_cf.address if use_guess else 0, use_guess)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),

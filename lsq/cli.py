@@ -101,7 +101,7 @@ def run_fit(args):
     sigma = pick_column(args.sigma, header, columns, "sigma")
     p0 = parse_p0(args.p0, model.param_names)
     try:
-        result = fit(model, x, y, p0=p0, sigma=sigma, method=args.method)
+        result = fit(model, x, y, p0=p0, sigma=sigma, method=args.method, estimator=args.estimator)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from exc
     print(result.report())
@@ -135,6 +135,8 @@ def build_parser():
     p.add_argument("--sigma", default=None, help="column of standard deviations of y (optional)")
     p.add_argument("--p0", default=None, help="starting values, e.g. amplitude=1,center=0 (default: guess)")
     p.add_argument("--method", default="lm", help="lm (default), levenberg or gn")
+    p.add_argument("--estimator", default="least_squares", choices=("least_squares", "poisson"),
+                   help="least_squares (default), or poisson: maximum likelihood for counts")
     p.add_argument("--plot", default=None, help="write a plot of the fit to this PNG file")
     p.set_defaults(run=run_fit)
     b = sub.add_parser("bench", help="run the benchmark suite (same options as python -m benchmarks)")

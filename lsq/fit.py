@@ -5,10 +5,14 @@ import inspect
 import numpy as np
 
 from ._identifiability import RANK_RTOL, strong_correlations, undetermined
+from ._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, ESTIMATORS
 from ._kernels.engine.codes import EPS
+from ._kernels.poisson import poisson_fisher_rows, poisson_residuals
+from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
+from ._setup.validate import check_estimator
 from .api import least_squares
-from .curve_fit import _n_params, conditioning_of
+from .curve_fit import _conditioning_from_jacobian, _n_params, conditioning_of
 from .fit_result import FitResult
 from .model import Model
 
@@ -68,7 +72,8 @@ def _fixed_mask(fixed, names):
     return np.array([k in values for k in names]), {k: v for k, v in values.items() if v is not None}
 
 
-def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False, **kwargs):
+def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False,
+        estimator="least_squares", **kwargs):
     """Fit ``model(x, *params)`` to ``y`` with named parameters.
 
     Parameters
@@ -91,6 +96,13 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         Any method of :func:`lsq.least_squares`.
     absolute_sigma : bool
         As in :func:`scipy.optimize.curve_fit`: if False the covariance is scaled by the reduced chi-square.
+    estimator : {'least_squares', 'poisson'}
+        ``'poisson'``: maximum likelihood for counts ``y >= 0`` with Poisson noise and mean ``model > 0``.
+        The fit minimises the Poisson deviance ``2 sum[mu - y + y ln(y / mu)]`` (``chisqr`` is then the
+        deviance) with the same damped engine, as least squares on deviance residuals (Fisher scoring, see
+        :mod:`lsq._kernels.poisson`); a step to a non-positive mean is rejected. The covariance is the
+        inverse Fisher information (``absolute_sigma`` does not apply). ``sigma`` and robust losses cannot be
+        combined with it.
     **kwargs
         Passed to :func:`lsq.least_squares` (``loss``, ``ftol``, ``max_nfev``, ``damping``, ...).
 
@@ -108,22 +120,14 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     0.3
     """
     names = _names(model)
+    code = check_estimator(estimator, sigma, kwargs.get("loss", "linear"))
+    poisson = code != ESTIMATOR_LEAST_SQUARES
+    absolute_sigma = absolute_sigma or poisson
     if isinstance(model, Model) and bounds is None and fixed is None and method == "lm" and not kwargs:
-        done = _quick(model, names, x, y, p0, sigma, absolute_sigma)
+        done = _quick(model, names, x, y, p0, sigma, absolute_sigma, code)
         if done is not None:
             return done
-    x_arr = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if y.ndim != 1:
-        raise ValueError(f"`y` must be 1-D, got shape {y.shape}.")
-    if x_arr.shape[-1] != y.shape[0]:
-        raise ValueError(f"`x` has {x_arr.shape[-1]} points but `y` has {y.shape[0]}.")
-    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(x_arr)):
-        raise ValueError("`x` and `y` must be finite (drop NaN points first, or use lsq.curve_fit(nan_policy='omit')).")
-    if sigma is not None:
-        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
-        if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
-            raise ValueError("`sigma` must be positive and finite.")
+    x_arr, y, sigma = _check_data(x, y, sigma, poisson)
     start, guessed = _start(model, names, x_arr, y, p0)
     lb, ub = _bounds(bounds, names)
     start[guessed] = np.clip(start[guessed], lb[guessed], ub[guessed])
@@ -137,13 +141,18 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     if outside:
         raise ValueError(f"`p0` is outside of `bounds` for {outside}.")
 
-    fun, jac = _residuals(model, x_arr, y, sigma, start, free)
+    fun, jac = _residuals(model, x_arr, y, sigma, start, free, code)
     if jac is not None:
         kwargs.setdefault("jac", jac)
     res = least_squares(fun, start[free], bounds=(lb[free], ub[free]), method=method, **kwargs)
     values = start.copy()
     values[free] = res.x
-    pcov, rank_deficient, s_unit, V_unit = conditioning_of(res, fun)
+    if poisson and res.jac is not None:
+        mu = np.asarray(model(x_arr, *values), dtype=float)
+        fisher = np.asarray(res.jac, dtype=float) * poisson_fisher_rows(mu, y)[:, None]
+        pcov, rank_deficient, s_unit, V_unit = _conditioning_from_jacobian(fisher)
+    else:
+        pcov, rank_deficient, s_unit, V_unit = conditioning_of(res, fun)
     free = None if free.all() else free
     if rank_deficient and res.jac is not None and not undetermined(s_unit, V_unit, names)[1]:
         # a direction below rounding of the unscaled J (the pseudo-inverse left it out) that the scaled test
@@ -157,12 +166,31 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     # the linear loss's cost is half the weighted sum of squares; a robust cost is not
     chisqr = 2.0 * res.cost if kwargs.get("loss", "linear") == "linear" else float(np.sum(res.fun**2))
     out = _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
-                  absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol)
+                  absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol, estimator)
     out.bounds = (lb, ub)
     return out
 
 
-def _quick(model, names, x, y, p0, sigma, absolute_sigma):
+def _check_data(x, y, sigma, poisson):
+    """``x``, ``y`` and ``sigma`` as float arrays, or a ValueError naming what is wrong."""
+    x_arr = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"`y` must be 1-D, got shape {y.shape}.")
+    if x_arr.shape[-1] != y.shape[0]:
+        raise ValueError(f"`x` has {x_arr.shape[-1]} points but `y` has {y.shape[0]}.")
+    if not np.all(np.isfinite(y)) or not np.all(np.isfinite(x_arr)):
+        raise ValueError("`x` and `y` must be finite (drop NaN points first, or use lsq.curve_fit(nan_policy='omit')).")
+    if poisson and np.any(y < 0):
+        raise ValueError("`y` must be counts >= 0 with estimator='poisson'.")
+    if sigma is not None:
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
+        if not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
+            raise ValueError("`sigma` must be positive and finite.")
+    return x_arr, y, sigma
+
+
+def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
     """The everyday fit of a compiled model in one compiled call (:mod:`lsq._python.quick_fit`); None when
     the call needs the general path (which gives the same fit, and every error message)."""
     try:
@@ -181,16 +209,17 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma):
             return None
     else:
         start, _ = _start(model, names, x_arr, y, p0)
-    done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY)
+    done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY, estimator=estimator)
     if done is None:
         return None
     state, (pcov, _, s_unit, V_unit) = done
+    name = next(k for k, v in ESTIMATORS.items() if v == estimator)
     return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state[0]["cost"]),
-                   x_arr, y, sigma, state, absolute_sigma, ())
+                   x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name)
 
 
 def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y, sigma, result, absolute_sigma,
-            at_bound, rank_rtol=RANK_RTOL):
+            at_bound, rank_rtol=RANK_RTOL, estimator="least_squares"):
     """The :class:`FitResult`: the covariance scaled by the reduced chi-square (unless ``absolute_sigma``),
     no standard error for what the data cannot determine, and the diagnostics that say why. ``free`` is a
     mask, or None when every parameter is free; ``chisqr`` is twice the cost (linear loss: the weighted sum
@@ -215,7 +244,7 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
         cov[np.ix_(free, free)] = cov_free
     out = FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x, y=y, sigma=sigma,
                     chisqr=chisqr, dof=dof, result=result, absolute_sigma=absolute_sigma,
-                    singular_values=conditioning[0])
+                    singular_values=conditioning[0], estimator=estimator)
     moved_from = start if all_free else start[free]
     out.diagnostics = diagnostics + _more_diagnostics(out, free_names, lost, cov_free, moved_from,
                                                       values if all_free else values[free], at_bound)
@@ -246,21 +275,30 @@ def _start(model, names, x, y, p0):
     return given, guessed
 
 
-def _residuals(model, x, y, sigma, start, free):
-    """Residual function of the free parameters (compiled when nothing is held fixed) and its Jacobian."""
+def _residuals(model, x, y, sigma, start, free, estimator=ESTIMATOR_LEAST_SQUARES):
+    """Residual function of the free parameters (compiled when nothing is held fixed) and its Jacobian:
+    ``(model - y) / sigma``, or the Poisson deviance residuals (:mod:`lsq._kernels.poisson`)."""
+    poisson = estimator != ESTIMATOR_LEAST_SQUARES
     if isinstance(model, Model) and free.all():
-        return model.residuals(x, y, sigma), None
+        return ModelResiduals.from_data(model, x, y, sigma, estimator), None
     wts = 1.0 if sigma is None else 1.0 / sigma
     full = start.copy()
 
-    def fun(p):
+    def values(p):
         full[free] = p
-        return (np.asarray(model(x, *full), dtype=float) - y) * wts
+        v = np.asarray(model(x, *full), dtype=float)
+        return np.broadcast_to(v, y.shape) if v.ndim == 0 else v
+
+    def fun(p):
+        if poisson:
+            return poisson_residuals(values(p), y)[0]
+        return (values(p) - y) * wts
 
     if isinstance(model, Model) and model.has_jacobian:
         def jac(p):
             full[free] = p
-            return model.jacobian(x, *full)[:, free] * (wts if np.ndim(wts) == 0 else wts[:, None])
+            factors = poisson_residuals(values(p), y)[1] if poisson else np.broadcast_to(wts, y.shape)
+            return model.jacobian(x, *full)[:, free] * factors[:, None]
 
         return fun, jac
     return fun, None

@@ -24,11 +24,16 @@ class FitResult:
     cov, corr : ndarray, shape (n, n)
         Covariance and correlation matrices (rows/columns of fixed parameters are 0).
     chisqr, redchi : float
-        ``sum(((f - y) / sigma)**2)`` and ``chisqr / (m - n_free)``.
+        ``sum(((f - y) / sigma)**2)`` (with ``estimator='poisson'``, the Poisson deviance) and
+        ``chisqr / (m - n_free)``.
+    estimator : str
+        ``'least_squares'`` or ``'poisson'`` (maximum likelihood).
     r_squared : float
         ``1 - SS_res / SS_tot`` of the unweighted residuals.
     aic, bic : float
-        ``m ln(chisqr/m) + 2 k`` and ``m ln(chisqr/m) + k ln m`` with ``k`` free parameters (lmfit's convention).
+        ``m ln(chisqr/m) + 2 k`` and ``m ln(chisqr/m) + k ln m`` with ``k`` free parameters (lmfit's convention);
+        for a Poisson fit ``deviance + 2 k`` and ``deviance + k ln m`` (the log-likelihood up to a constant
+        of the data).
     nfev, nit : int
     success : bool
     message : str
@@ -48,8 +53,9 @@ class FitResult:
     """
 
     def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma,
-                 singular_values=None, diagnostics=()):
+                 singular_values=None, diagnostics=(), estimator="least_squares"):
         self.model = model
+        self.estimator = estimator
         self.names = tuple(names)
         self.values = values
         self.cov = cov
@@ -123,6 +129,8 @@ class FitResult:
         return float(self._log_likelihood_term() + np.log(self.n_data) * self.n_free)
 
     def _log_likelihood_term(self):
+        if self.estimator == "poisson":
+            return self.chisqr
         with np.errstate(divide="ignore"):
             return self.n_data * np.log(self.chisqr / self.n_data)
 
@@ -186,7 +194,8 @@ class FitResult:
             f"    # iterations       = {self.nit}",
             f"    # data points      = {self.n_data}",
             f"    # variables        = {self.n_free}",
-            f"    chi-square         = {self.chisqr:.8g}",
+            (f"    Poisson deviance   = {self.chisqr:.8g}" if self.estimator == "poisson" else
+             f"    chi-square         = {self.chisqr:.8g}"),
             f"    reduced chi-square = {self.redchi:.8g}",
             f"    R-squared          = {self.r_squared:.8g}",
             f"    Akaike info crit   = {self.aic:.8g}",

@@ -72,7 +72,7 @@ def profile_parameter(fit, name, n_points, width, level):
     chisqr = np.empty(n_points)
     for k, v in enumerate(grid):
         r = refit(fit.model, fit.x, fit.y, p0=start, sigma=fit.sigma, bounds=bounds, fixed={**held, name: v},
-                  absolute_sigma=fit.absolute_sigma)
+                  absolute_sigma=fit.absolute_sigma, estimator=fit.estimator)
         chisqr[k] = r.chisqr
     rise = np.maximum(chisqr - fit.chisqr, 0.0)
     if fit.absolute_sigma or fit.dof <= 1:

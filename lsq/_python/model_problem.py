@@ -8,9 +8,10 @@ so every feature of the Python path (callbacks, callable losses, complex-step Ja
 
 import numpy as np
 
-from .._kernels.drivers.compiled import solve
+from .._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON, solve
 from .._kernels.drivers.finite_diff import default_rstep, relative_steps
 from .._kernels.engine.codes import EPS
+from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
 from ..model import Model, as_points
 
@@ -47,7 +48,8 @@ def check_data(x, y, sigma=None, *, x_name="xdata", y_name="ydata", sigma_name="
 
 
 class ModelResiduals:
-    """Residuals ``(model(x, *p) - y) * wts`` of a compiled model.
+    """Residuals ``(model(x, *p) - y) * wts`` of a compiled model, or the Poisson deviance residuals of
+    :mod:`lsq._kernels.poisson` of ``model(x, *p)`` for counts ``y``.
 
     Parameters
     ----------
@@ -56,20 +58,27 @@ class ModelResiduals:
     y, wts : ndarray, shape (m,)
     x_user : array_like
         ``x`` as the user gave it (passed to a user model's Python function).
+    estimator : int
+        ``ESTIMATOR_LEAST_SQUARES`` or ``ESTIMATOR_POISSON`` (:mod:`lsq._kernels.drivers.compiled`).
     """
 
-    def __init__(self, model, X, y, wts, x_user=None):
+    def __init__(self, model, X, y, wts, x_user=None, estimator=ESTIMATOR_LEAST_SQUARES):
         if not isinstance(model, Model):
             raise TypeError(f"`model` must be an lsq.Model, got {type(model).__name__}.")
         self.model, self.X, self.y, self.wts = model, X, y, wts
+        self.estimator = estimator
         self.x_user = X[0] if x_user is None and X.shape[0] == 1 else (X if x_user is None else x_user)
         self._shape_checked = model.py_func is None  # built-in kernels always write exactly m values
 
     @classmethod
-    def from_data(cls, model, x, y, sigma=None):
+    def from_data(cls, model, x, y, sigma=None, estimator=ESTIMATOR_LEAST_SQUARES):
         """Validate ``x``, ``y``, ``sigma`` and build the residuals."""
         X, y, wts = check_data(x, y, sigma)
-        return cls(model, X, y, wts, x)
+        return cls(model, X, y, wts, x, estimator)
+
+    def _model_values(self, p):
+        v = np.asarray(self.model(self.x_user, *p), dtype=float)
+        return np.broadcast_to(v, self.y.shape) if v.ndim == 0 else v
 
     @property
     def has_jacobian(self):
@@ -77,9 +86,16 @@ class ModelResiduals:
 
     def __call__(self, p):
         self.check_params(p, "x")
-        v = np.asarray(self.model(self.x_user, *p))
-        v = np.broadcast_to(v, self.y.shape) if v.ndim == 0 else v
+        v = self._model_values(p)
+        if self.estimator == ESTIMATOR_POISSON:
+            return poisson_residuals(v, self.y)[0]
         return (v - self.y) * self.wts
+
+    def _row_factors(self, p):
+        """Per-point factors of the Jacobian of the model values: the weights, or the deviance slopes."""
+        if self.estimator == ESTIMATOR_POISSON:
+            return poisson_residuals(self._model_values(p), self.y)[1]
+        return self.wts
 
     def check_params(self, p, name="x0"):
         """Raise a ValueError naming ``name`` unless ``p`` has one entry per model parameter (compiled kernels
@@ -109,7 +125,7 @@ class ModelResiduals:
     def jacobian(self, p):
         """Analytic Jacobian of the residuals, ``(m, n)``."""
         self.check_params(p, "x")
-        return self.model.jacobian(self.x_user, *p) * self.wts[:, None]
+        return self.model.jacobian(self.x_user, *p) * self._row_factors(p)[:, None]
 
     def solve(self, x0, lb, ub, d, opts_f, opts_i, scheme, diff_step, qr, history, analytic=True, chunk=0):
         """Run the whole fit in compiled code; return a :class:`lsq._setup.result.FitState`.
@@ -128,7 +144,7 @@ class ModelResiduals:
         j_addr = j_cf.address if has_jac else 0
         x, r, Jt, g, hist, state, _ = solve(
             f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
-            rstep, qr, history, chunk, False)
+            rstep, qr, history, chunk, False, self.estimator)
         return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
@@ -137,8 +153,9 @@ class ModelResiduals:
         n = len(p)
         A = np.zeros((n, n))
         x = self.X if self.X.shape[0] > 1 else self.X[0]
+        factors = self._row_factors(p)
         for a in range(0, self.y.shape[0], chunk):
             xc = x[..., a:a + chunk]
-            Jc = self.model.jacobian(xc, *p) * self.wts[a:a + chunk, None]
+            Jc = self.model.jacobian(xc, *p) * factors[a:a + chunk, None]
             A += Jc.T @ Jc
         return A

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .._kernels.drivers.compiled import solve
+from .._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, solve
 from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
 from .._kernels.engine.codes import EPS, SOLVER_NORMAL
 from .._setup import options as opt
@@ -48,7 +48,7 @@ def _as_float_array(a, ndim):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-def quick_fit(model, x, y, p0, sigma, history=1):
+def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUARES):
     """Fit ``model(x, *p)`` to ``y`` (weights ``1/sigma``) with ``least_squares``' defaults, or None.
 
     Parameters
@@ -58,6 +58,8 @@ def quick_fit(model, x, y, p0, sigma, history=1):
         As given to ``curve_fit``; ``p0`` may be None (ones), ``sigma`` None or 1-D.
     history : int
         Rows of iteration history kept.
+    estimator : int
+        ``ESTIMATOR_LEAST_SQUARES``, or ``ESTIMATOR_POISSON`` (``sigma`` must then be None).
 
     Returns
     -------
@@ -97,7 +99,7 @@ def quick_fit(model, x, y, p0, sigma, history=1):
     lb, ub = _unbounded(n)
     x, r, Jt, g, hist, state, cov = solve(
         f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
-        SCHEME_2POINT, RSTEP, qr, history, 0, True)
+        SCHEME_2POINT, RSTEP, qr, history, 0, True, estimator)
     if cov[1] or state[0]["status"] <= 0:  # rank deficient (or J not finite), or not a success
         return None
     return FitState(x, r, Jt, g, hist, state, lb, ub), cov

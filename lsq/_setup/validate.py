@@ -184,6 +184,20 @@ def check_options(method, damping, linear_solver, jac, loss, verbose, tr_solver,
     return method
 
 
+def check_estimator(estimator, sigma, loss="linear"):
+    """The code of ``estimator`` (:data:`lsq._kernels.drivers.compiled.ESTIMATORS`); Poisson maximum
+    likelihood takes no ``sigma`` and no robust loss."""
+    from .._kernels.drivers.compiled import ESTIMATORS
+
+    check_choice("estimator", estimator, tuple(ESTIMATORS))
+    if estimator == "poisson":
+        if sigma is not None:
+            raise ValueError("`sigma` cannot be given with estimator='poisson': counts carry their own variance.")
+        if loss != "linear":
+            raise ValueError("`loss` cannot be combined with estimator='poisson' (the deviance is its own loss).")
+    return ESTIMATORS[estimator]
+
+
 def check_positive(name, value):
     """Raise a ValueError naming ``name`` unless ``value`` is a finite positive real number."""
     ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)) or (np.isscalar(value) and np.isreal(value))

@@ -16,7 +16,7 @@ from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..engine.codes import STATUS_BAD_INPUT
 from ..engine.linalg import cholesky_factor, cholesky_solve
 from ..engine.state import reset
-from .compiled import model_at, run_compiled
+from .compiled import ESTIMATOR_POISSON, fisher_rows, model_at, run_compiled
 from .finite_diff import SCHEME_2POINT, step_floors
 
 
@@ -60,10 +60,12 @@ BatchData = namedtuple("BatchData", ["X", "Y", "wts", "P0", "lb", "ub", "d0"])
 ``(k or 1, m)``, starts ``P0`` ``(k or 1, n)`` (ignored with ``use_guess``), bounds and the initial scaling
 ``(n,)``."""
 
-BatchSettings = namedtuple("BatchSettings", ["opts_f", "opts_i", "scheme", "rstep", "minpack", "qr", "absolute_sigma"])
+BatchSettings = namedtuple("BatchSettings", ["opts_f", "opts_i", "scheme", "rstep", "minpack", "qr", "absolute_sigma",
+                                             "estimator"])
 """Lowered engine options, the finite-difference scheme and step (``minpack``: MINPACK's relative rule with each
 fit's own floors, :func:`lsq._kernels.drivers.finite_diff.step_floors`, as a single damped fit takes them),
-the QR buffers, and whether standard errors use ``sigma`` as absolute."""
+the QR buffers, whether standard errors use ``sigma`` as absolute, and the estimator
+(:data:`lsq._kernels.drivers.compiled.ESTIMATORS`; Poisson standard errors come from the Fisher information)."""
 
 BatchOutputs = namedtuple("BatchOutputs", ["params", "stderr", "cost", "nit", "nfev", "status"])
 """One row or entry per fit."""
@@ -88,6 +90,9 @@ def fit_one(i, model, guess, data, settings, w, s, out):
         for j in range(n):
             w.x[j] = p0[j]
     ok = _finite(y) and _finite(wi) and _finite(w.x)
+    if settings.estimator == ESTIMATOR_POISSON:
+        for k in range(m):
+            ok = ok and y[k] >= 0.0
     for j in range(n):
         ok = ok and lb[j] <= w.x[j] <= ub[j]
     if not ok:
@@ -102,7 +107,7 @@ def fit_one(i, model, guess, data, settings, w, s, out):
         step_floors(w.x, s.rel)
     reset(w, settings.opts_i)
     run_compiled(model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w, s, settings.opts_f, settings.opts_i,
-                 settings.scheme, settings.rstep)
+                 settings.scheme, settings.rstep, settings.estimator)
     for j in range(n):
         out.params[i, j] = w.x[j]
     st = w.state[0]
@@ -111,7 +116,9 @@ def fit_one(i, model, guess, data, settings, w, s, out):
     out.nfev[i] = st.nfev
     out.status[i] = st.status
     scale = 1.0
-    if not settings.absolute_sigma:
+    if settings.estimator == ESTIMATOR_POISSON:
+        fisher_rows(model_at(model.model_addr), Xi, y, w.x, w.Jt, s.f1)
+    elif not settings.absolute_sigma:
         scale = 2.0 * st.cost / (m - n) if m > n else np.inf
     parameter_stderr(w, scale, out.stderr[i])
 

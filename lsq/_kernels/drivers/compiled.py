@@ -10,8 +10,9 @@ inference):
   row per parameter, the layout every engine loop reads), or address 0 when
   ``has_jac`` is false, in which case the Jacobian is assembled here by finite differences column by column.
 
-Residuals are ``(model - y) * wts`` (``wts = 1 / sigma``). The same :func:`run_compiled` serves a single fit
-called from Python and every fit of the batch kernel.
+Residuals are ``(model - y) * wts`` (``wts = 1 / sigma``) for least squares, or the deviance residuals of
+:mod:`lsq._kernels.poisson` for Poisson maximum likelihood (``estimator``). The same :func:`run_compiled` serves
+a single fit called from Python and every fit of the batch kernel.
 """
 
 import math
@@ -36,6 +37,7 @@ from ..engine.codes import (
 )
 from ..engine.loop import advance
 from ..engine.state import reset
+from ..poisson import deviance_residual, deviance_slope, fisher_factor
 from .finite_diff import SCHEME_2POINT, SCHEME_3POINT, fd_column, fd_steps, step_floors
 
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
@@ -44,6 +46,12 @@ JAC_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[:,
 """Signature of a compiled model Jacobian ``jac(X, p, out)``, ``out`` of shape ``(n, m)``."""
 GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled starting-value rule ``guess(X, y, p_out)``."""
+
+ESTIMATOR_LEAST_SQUARES = 0
+"""Residuals ``(model - y) * wts``."""
+ESTIMATOR_POISSON = 1
+"""Deviance residuals of Poisson counts ``y`` (weights unused): maximum likelihood."""
+ESTIMATORS = {"least_squares": ESTIMATOR_LEAST_SQUARES, "poisson": ESTIMATOR_POISSON}
 
 
 def _function_at(ftype):
@@ -70,48 +78,60 @@ jacobian_at = _function_at(types.FunctionType(JAC_SIG))
 
 
 @jit_engine
-def residuals_into(model, X, y, wts, p, out):
-    """``out = (model(X, p) - y) * wts``."""
+def residuals_into(model, X, y, wts, p, out, estimator):
+    """``out = (model(X, p) - y) * wts``, or the deviance residuals of ``model(X, p)`` (``ESTIMATOR_POISSON``)."""
     model(X, p, out)
+    if estimator == ESTIMATOR_POISSON:
+        for i in range(out.shape[0]):
+            out[i] = deviance_residual(out[i], y[i])
+        return
     for i in range(out.shape[0]):
         out[i] = (out[i] - y[i]) * wts[i]
 
 
 @jit_engine
-def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep):
+def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator):
     """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.Jt`` (by parameter).
 
     Returns the number of model evaluations spent (0 with an analytic Jacobian).
     """
     if not has_jac:
         fd_steps(w.x, w.lb, w.ub, rstep, s.rel, scheme, s.h, s.one_sided)
-    return _residual_jacobian(model, jac, has_jac, X, y, wts, w.x, w.r, s, scheme, s.f1, s.f2, w.Jt)
+    return _residual_jacobian(model, jac, has_jac, X, y, wts, w.x, w.r, s, scheme, s.f1, s.f2, w.Jt, estimator)
 
 
 @jit_engine
-def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2, out):
+def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2, out, estimator):
     """``out[j, i] = d r_i / d x_j`` for the points ``X`` (residuals ``r0`` at ``x``): the analytic Jacobian
-    times ``wts``, or differences with the steps already in ``s.h``/``s.one_sided``. Returns the model
+    times ``wts`` (times the deviance residuals' slopes for ``ESTIMATOR_POISSON``, which costs one model
+    evaluation), or differences with the steps already in ``s.h``/``s.one_sided``. Returns the model
     evaluations spent."""
     n, m = out.shape
     if has_jac:
         jac(X, x, out)
+        if estimator == ESTIMATOR_POISSON:
+            model(X, x, f1)
+            for i in range(m):
+                f1[i] = deviance_slope(f1[i], y[i])
+        else:
+            for i in range(m):
+                f1[i] = wts[i]
         for j in range(n):
             row = out[j]
             for i in range(m):
-                row[i] *= wts[i]
-        return 0
+                row[i] *= f1[i]
+        return 1 if estimator == ESTIMATOR_POISSON else 0
     for j in range(n):
         s.xt[j] = x[j]
     count = 0
     for j in range(n):
         xj = x[j]
         s.xt[j] = xj + s.h[j]
-        residuals_into(model, X, y, wts, s.xt, f1)
+        residuals_into(model, X, y, wts, s.xt, f1, estimator)
         count += 1
         if scheme == SCHEME_3POINT:
             s.xt[j] = xj + (2.0 * s.h[j] if s.one_sided[j] else -s.h[j])
-            residuals_into(model, X, y, wts, s.xt, f2)
+            residuals_into(model, X, y, wts, s.xt, f2, estimator)
             count += 1
         s.xt[j] = xj
         fd_column(scheme, s.one_sided[j], s.h[j], r0, f1, f2, out, j)
@@ -142,7 +162,7 @@ def _accumulate_chunk(w, Jc, a, loss_linear):
 
 
 @jit_engine
-def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear):
+def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear, estimator):
     """``A = Js^T Js``, ``g = Js^T fs`` and the squared column norms at ``w.x``, with ``J`` assembled one chunk
     of residuals at a time in ``s.Jbuf`` (the engine's ``TASK_GRADIENT`` with ``SOLVER_NORMAL``).
 
@@ -170,7 +190,7 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
                 Xc[k, i] = X[k, a + i]
         Jc = s.Jbuf[: n * c].reshape((n, c))
         _residual_jacobian(model, jac, has_jac, Xc, y[a:b], wts[a:b], w.x, w.r[a:b], s, scheme, s.f1[:c],
-                           s.f2[:c], Jc)
+                           s.f2[:c], Jc, estimator)
         _accumulate_chunk(w, Jc, a, loss_linear)
     for j in range(n):
         w.colsq[j] = w.A[j, j]
@@ -182,7 +202,7 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
 
 
 @jit_engine
-def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep):
+def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator):
     """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
 
     With ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is accumulated by chunks when the engine
@@ -194,20 +214,20 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
     while True:
         task = advance(w, opts_f, opts_i)
         if task == TASK_EVAL_F:
-            residuals_into(model, X, y, wts, w.x_new, w.r_new)
+            residuals_into(model, X, y, wts, w.x_new, w.r_new, estimator)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
-                w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep)
+                w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
         elif task == TASK_GRADIENT:
             w.state[0].nfd += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
-                                                   loss_linear)
+                                                   loss_linear, estimator)
         else:
             return
 
 
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
-          history, chunk, covariance):
+          history, chunk, covariance, estimator):
     """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state,
     covariance)``.
 
@@ -215,11 +235,11 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
     floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
     ``covariance`` (and ``chunk == 0``), the last item is :func:`lsq._kernels.covariance.covariance_from_transposed`
-    of the final Jacobian, else empty arrays.
-    Data that are not finite (or weights that are not positive) end the call at once with
-    ``STATUS_BAD_INPUT``. With ``chunk > 0`` the options must select
-    ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution can be had from
-    :func:`normal_matrix`.
+    of the final Jacobian (for ``ESTIMATOR_POISSON``, of ``d mu / sqrt(mu)``: the inverse Fisher information),
+    else empty arrays.
+    Data that are not usable (:func:`data_usable`) end the call at once with ``STATUS_BAD_INPUT``. With
+    ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution
+    can be had from :func:`normal_matrix`.
     """
     m = y.shape[0]
     n = x0.shape[0]
@@ -234,20 +254,41 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     elif scheme == SCHEME_2POINT:
         step_floors(x0, s.rel)
     reset(w, opts_i)
-    if not data_usable(X, y, wts):
+    if not data_usable(X, y, wts, estimator):
         w.state[0].status = STATUS_BAD_INPUT
     else:
-        run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep)
+        run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
         if covariance and chunk == 0:
-            return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
+            if estimator != ESTIMATOR_POISSON:
+                return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
+            Jf = w.Jt.copy()
+            fisher_rows(model_at(model_addr), X, y, w.x, Jf, s.f1)
+            return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(Jf)
     return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
 
 
+@jit_engine
+def fisher_rows(model, X, y, x, Jt, mu):
+    """Turn the Jacobian of the deviance residuals at ``x`` (``Jt``, by parameter) into ``d mu / sqrt(mu)``,
+    whose ``J^T J`` is the Fisher information (``mu``: scratch of length m)."""
+    model(X, x, mu)
+    for i in range(mu.shape[0]):
+        mu[i] = fisher_factor(mu[i], y[i])
+    for j in range(Jt.shape[0]):
+        row = Jt[j]
+        for i in range(mu.shape[0]):
+            row[i] *= mu[i]
+
+
 @jit
-def data_usable(X, y, wts):
-    """Whether ``X`` and ``y`` are finite and the weights finite and positive."""
+def data_usable(X, y, wts, estimator):
+    """Whether ``X`` and ``y`` are finite and the weights finite and positive (for ``ESTIMATOR_POISSON``,
+    whether the counts ``y`` are finite and non-negative)."""
     for i in range(y.shape[0]):
-        if not (math.isfinite(y[i]) and math.isfinite(wts[i]) and wts[i] > 0.0):
+        if estimator == ESTIMATOR_POISSON:
+            if not (math.isfinite(y[i]) and y[i] >= 0.0):
+                return False
+        elif not (math.isfinite(y[i]) and math.isfinite(wts[i]) and wts[i] > 0.0):
             return False
     for k in range(X.shape[0]):
         for i in range(X.shape[1]):
