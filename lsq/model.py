@@ -6,6 +6,7 @@ signature (see :mod:`lsq._kernels.drivers.compiled`), so the engine, the compile
 compiled once for every model and a new model costs only its own compilation.
 """
 
+import copy
 import inspect
 import linecache
 import re
@@ -75,10 +76,19 @@ class Model:
     n_params : int
     has_jacobian : bool
         Whether an analytic Jacobian is attached (otherwise compiled finite differences are used).
+    baseline : str or None
+        The name of the model's additive constant, if it has one (a sum of models keeps one baseline, see
+        :mod:`lsq.composite`).
+    background : bool
+        Whether the model is a background (``constant``, ``linear``, ``polynomial``), whose baseline a sum
+        keeps over the other parts'.
+
+    Models combine: ``m1 + m2`` and ``m1 * m2`` are compiled composite models (:mod:`lsq.composite`), and
+    ``m(prefix="p1_")`` is ``m`` with prefixed parameter names.
     """
 
     def __init__(self, func=None, *, name=None, param_names=None, jac=None, guess=None, kernels=None,
-                 x_ndim=None):
+                 x_ndim=None, baseline=None, background=False):
         self.py_func = func
         if func is not None:
             self.name = name or getattr(func, "__name__", "model")
@@ -88,6 +98,9 @@ class Model:
             self.param_names = tuple(param_names)
         self.n_params = len(self.param_names)
         self.x_ndim = x_ndim
+        self.baseline = baseline
+        self.background = background
+        self._guess_names = self.param_names  # the names a user guess's dict uses (before any prefix)
         self._user_jac = None
         self._user_guess = guess
         self._kernel_funcs = kernels  # built-ins: module-level (f, jac, guess) kernels of the fixed signatures
@@ -155,7 +168,14 @@ class Model:
                             f"{self.param_names}, got values of shape {p.shape}.")
         return p
 
-    def __call__(self, x, *params):
+    def __call__(self, *args, prefix=None):
+        """``model(x, *params)`` evaluates the model; ``model(prefix="p1_")`` is the model with prefixed
+        parameter names (for composites), and ``model()`` the model itself."""
+        if prefix is not None or not args:
+            if args:
+                raise TypeError(f"model `{self.name}`: give either (x, *params) or prefix=, not both.")
+            return self if prefix is None else self.prefixed(prefix)
+        x, params = args[0], args[1:]
         self._check_count(params)
         if self.py_func is not None:
             return self.py_func(x, *params)
@@ -163,6 +183,26 @@ class Model:
         out = np.empty(X.shape[1])
         call_model(self.kernels(X.shape[0])[0].address, X, self._scalars(params), out)
         return out.reshape(np.shape(x)[-1:]) if np.ndim(x) else out
+
+    def prefixed(self, prefix):
+        """The same model (same compiled kernels) with every parameter name prefixed by ``prefix``."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"`prefix` must be a str, got {type(prefix).__name__}.")
+        out = copy.copy(self)
+        out.param_names = tuple(prefix + name for name in self.param_names)
+        out.baseline = None if self.baseline is None else prefix + self.baseline
+        out.name = prefix + self.name
+        return out
+
+    def __add__(self, other):
+        from .composite import compose
+
+        return compose("+", self, other)
+
+    def __mul__(self, other):
+        from .composite import compose
+
+        return compose("*", self, other)
 
     def jacobian(self, x, *params):
         """``d f / d p`` at ``x``, shape ``(m, n)``: analytic, or central differences when none is attached."""
@@ -180,7 +220,7 @@ class Model:
         if self._user_guess is not None:
             g = self._user_guess(x, y)
             if isinstance(g, dict):
-                g = [g[name] for name in self.param_names]
+                g = [g[name] for name in self._guess_names]
             return np.asarray(g, dtype=float)
         if not self.has_guess:
             raise TypeError(f"model `{self.name}` has no guess(x, y); give p0.")

@@ -34,12 +34,15 @@ __all__ = [
 ]
 
 
-def _builtin(name, params, f, j, g, x_ndim=1):
-    return Model(name=name, param_names=params, kernels=(f, j, g), x_ndim=x_ndim)
+def _builtin(name, params, f, j, g, x_ndim=1, baseline="offset", background=False):
+    return Model(name=name, param_names=params, kernels=(f, j, g), x_ndim=x_ndim,
+                 baseline=baseline if baseline in params else None, background=background)
 
 
-constant = _builtin("constant", ("c",), cu.constant_values, cu.constant_jacobian, cu.polynomial_guess)
-linear = _builtin("linear", ("slope", "intercept"), cu.linear_values, cu.linear_jacobian, cu.linear_guess)
+constant = _builtin("constant", ("c",), cu.constant_values, cu.constant_jacobian, cu.polynomial_guess,
+                    baseline="c", background=True)
+linear = _builtin("linear", ("slope", "intercept"), cu.linear_values, cu.linear_jacobian, cu.linear_guess,
+                  baseline="intercept", background=True)
 exponential = _builtin("exponential", ("amplitude", "decay", "offset"), cu.exponential_values,
                        cu.exponential_jacobian, cu.exponential_guess_kernel)
 double_exponential = _builtin("double_exponential", ("a1", "tau1", "a2", "tau2", "offset"),
@@ -67,13 +70,15 @@ gaussian_2d = _builtin("gaussian_2d", ("amplitude", "x0", "y0", "width", "offset
 _POLYNOMIALS = {}
 
 
-def polynomial(deg):
+def polynomial(deg, prefix=None):
     """Polynomial model ``c0 + c1 x + ... + c{deg} x**deg`` (one compiled kernel serves every degree).
 
     Parameters
     ----------
     deg : int
         Degree, >= 0.
+    prefix : str, optional
+        Prefix of the parameter names (for composite models).
 
     Returns
     -------
@@ -83,8 +88,9 @@ def polynomial(deg):
         raise ValueError(f"`deg` must be a non-negative int, got {deg!r}.")
     if deg not in _POLYNOMIALS:
         _POLYNOMIALS[deg] = _builtin(f"polynomial{deg}", tuple(f"c{k}" for k in range(deg + 1)),
-                                     cu.polynomial_values, cu.polynomial_jacobian, cu.polynomial_guess)
-    return _POLYNOMIALS[deg]
+                                     cu.polynomial_values, cu.polynomial_jacobian, cu.polynomial_guess,
+                                     baseline="c0", background=True)
+    return _POLYNOMIALS[deg] if prefix is None else _POLYNOMIALS[deg].prefixed(prefix)
 
 
 BUILTIN = {
