@@ -15,6 +15,7 @@ from .api import least_squares
 from .curve_fit import _conditioning_from_jacobian, _n_params, conditioning_of
 from .fit_result import FitResult
 from .model import Model
+from .ties import tie_model
 
 __all__ = ["fit"]
 
@@ -73,7 +74,7 @@ def _fixed_mask(fixed, names):
 
 
 def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False,
-        estimator="least_squares", **kwargs):
+        estimator="least_squares", tie=None, **kwargs):
     """Fit ``model(x, *params)`` to ``y`` with named parameters.
 
     Parameters
@@ -103,6 +104,13 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         :mod:`lsq._kernels.poisson`); a step to a non-positive mean is rejected. The covariance is the
         inverse Fisher information (``absolute_sigma`` does not apply). ``sigma`` and robust losses cannot be
         combined with it.
+    tie : dict, optional
+        Parameters given by expressions of the others, ``{"p2_sigma": "p1_sigma", "p2_center":
+        "p1_center + 1.5"}`` (names, numbers, ``+ - * / **``, ``exp log sqrt sin cos tan arctan``; see
+        :mod:`lsq.ties`). Only the other parameters are fitted, with the expressions applied in compiled code
+        for a compiled model; tied parameters get their values and derived standard errors (from the
+        covariance of the free ones). ``bounds`` and ``fixed`` cannot name a tied parameter; ``p0`` values of
+        tied parameters are ignored.
     **kwargs
         Passed to :func:`lsq.least_squares` (``loss``, ``ftol``, ``max_nfev``, ``damping``, ...).
 
@@ -120,6 +128,9 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     0.3
     """
     names = _names(model)
+    if tie:
+        return _tied_fit(model, names, tie, x, y, p0, sigma, bounds, fixed,
+                         dict(method=method, absolute_sigma=absolute_sigma, estimator=estimator, **kwargs))
     code = check_estimator(estimator, sigma, kwargs.get("loss", "linear"))
     poisson = code != ESTIMATOR_LEAST_SQUARES
     absolute_sigma = absolute_sigma or poisson
@@ -168,6 +179,53 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     out = _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
                   absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol, estimator)
     out.bounds = (lb, ub)
+    return out
+
+
+def _tied_fit(model, names, tie, x, y, p0, sigma, bounds, fixed, options):
+    """:func:`fit` with ``tie``: fit the model of the free parameters (:func:`lsq.ties.tie_model`), then report
+    every parameter, the tied ones with ``D C D^T`` as their covariance."""
+    tied, expand, expand_jacobian = tie_model(model, tie)
+    free_names = _names(tied)
+    index = [names.index(k) for k in free_names]
+    for what, value in (("bounds", bounds), ("fixed", fixed)):
+        named = set(value) if isinstance(value, dict) else (set(value) if what == "fixed" and value else set())
+        if named & set(tie):
+            raise ValueError(f"`{what}` names tied parameters {sorted(named & set(tie))}; a tied parameter follows "
+                             f"its expression.")
+
+    def free_part(v):
+        if isinstance(v, dict):
+            return {k: val for k, val in v.items() if k not in tie}
+        if v is not None and np.ndim(v) == 1 and len(v) == len(names):
+            return np.asarray(v, dtype=float)[index]
+        return v
+
+    if isinstance(bounds, tuple | list) and len(bounds) == 2:
+        bounds = (free_part(bounds[0]), free_part(bounds[1]))
+    inner = fit(tied, x, y, p0=free_part(p0), sigma=sigma, bounds=bounds, fixed=fixed, **options)
+    q = inner.values
+    D = expand_jacobian(q)
+    with np.errstate(invalid="ignore"):
+        cov = D @ np.where(np.isfinite(inner.cov), inner.cov, 0.0) @ D.T
+        lost = ~np.isfinite(np.diag(inner.cov))
+        if lost.any():  # what depends on an undetermined parameter is undetermined too
+            touched = np.abs(D[:, lost]).sum(axis=1) > 0
+            cov[touched, :] = np.nan
+            cov[:, touched] = np.nan
+            cov[touched, touched] = np.inf
+    out = FitResult(model=model, names=names, values=expand(q), cov=cov, free=np.zeros(len(names), bool),
+                    x=inner.x, y=inner.y, sigma=inner.sigma, chisqr=inner.chisqr, dof=inner.dof,
+                    result=inner._fit_state if inner._fit_state is not None else inner.result,
+                    absolute_sigma=inner.absolute_sigma, singular_values=inner._singular_values,
+                    diagnostics=inner.diagnostics, estimator=inner.estimator)
+    out.free[index] = inner.free
+    out.n_free = inner.n_free
+    out.ties = {k: str(v) for k, v in tie.items()}
+    if inner.bounds is not None:
+        lb, ub = np.full(len(names), -np.inf), np.full(len(names), np.inf)
+        lb[index], ub[index] = inner.bounds
+        out.bounds = (lb, ub)
     return out
 
 

@@ -46,6 +46,8 @@ class FitResult:
         not converge. Empty when there is nothing to say.
     bounds : (ndarray, ndarray) or None
         The lower and upper bounds the fit ran with (None: unbounded).
+    ties : dict
+        Tied parameter -> its expression (their ``stderr`` is derived from the free parameters').
     singular_values : ndarray
         Of the Jacobian at the solution with its columns scaled to unit length, largest first.
     condition_number : float
@@ -65,6 +67,7 @@ class FitResult:
         self.dof = dof
         self.absolute_sigma = absolute_sigma
         self.bounds = None  # (lower, upper) arrays when the fit had bounds; set by lsq.fit
+        self.ties = {}  # tied name -> expression; set by lsq.fit
         self.diagnostics = list(diagnostics)
         self._singular_values = singular_values
         self.n_data, self.n_free = y.shape[0], int(free.sum())
@@ -206,7 +209,9 @@ class FitResult:
         width = max(len(n) for n in self.names)
         for j, name in enumerate(self.names):
             v, e = self.values[j], self.errors[j]
-            if not self.free[j]:
+            if name in self.ties:
+                lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g} (tied: {self.ties[name]})")
+            elif not self.free[j]:
                 lines.append(f"    {name:<{width}}: {v:.8g} (fixed)")
             elif np.isfinite(e) and v != 0:
                 lines.append(f"    {name:<{width}}: {v:.8g} +/- {e:.8g} ({abs(e / v) * 100:.2f}%)")
@@ -269,7 +274,7 @@ class FitResult:
         for j, name in enumerate(self.names):
             v, e = self.values[j], self.errors[j]
             rel = f"{abs(e / v) * 100:.3g} %" if self.free[j] and np.isfinite(e) and v != 0 else ""
-            err = "fixed" if not self.free[j] else f"{e:.6g}"
+            err = f"{e:.6g}" if self.free[j] else (f"{e:.6g} (= {self.ties[name]})" if name in self.ties else "fixed")
             bnd = "" if lower is None else f"[{lower[j]:.6g}, {upper[j]:.6g}]"
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{v:.8g}</td><td>{err}</td><td>{rel}</td>"
                         f"<td>{bnd}</td></tr>")

@@ -55,6 +55,8 @@ def profile_parameter(fit, name, n_points, width, level):
     if name not in fit.names:
         raise ValueError(f"`name` must be one of the model's parameters {list(fit.names)}, got {name!r}.")
     j = fit.names.index(name)
+    if name in fit.ties:
+        raise ValueError(f"parameter {name!r} is tied ({fit.ties[name]}); profile the parameters it follows.")
     if not fit.free[j]:
         raise ValueError(f"parameter {name!r} was fixed in the fit; there is nothing to profile.")
     if not (isinstance(n_points, int) and n_points >= 3):
@@ -66,13 +68,14 @@ def profile_parameter(fit, name, n_points, width, level):
         raise ValueError(f"parameter {name!r} has no finite standard error to size the profile by "
                          f"({fit.diagnostics[0] if fit.diagnostics else 'stderr is ' + str(err)}).")
     grid = best + width * err * np.linspace(-1.0, 1.0, n_points)
-    held = {k: float(v) for k, v, f in zip(fit.names, fit.values, fit.free, strict=True) if not f}
+    held = {k: float(v) for k, v, f in zip(fit.names, fit.values, fit.free, strict=True)
+            if not f and k not in fit.ties}
     start = {k: float(v) for k, v in zip(fit.names, fit.values, strict=True)}
     bounds = None if fit.bounds is None else tuple(np.asarray(b, dtype=float) for b in fit.bounds)
     chisqr = np.empty(n_points)
     for k, v in enumerate(grid):
         r = refit(fit.model, fit.x, fit.y, p0=start, sigma=fit.sigma, bounds=bounds, fixed={**held, name: v},
-                  absolute_sigma=fit.absolute_sigma, estimator=fit.estimator)
+                  absolute_sigma=fit.absolute_sigma, estimator=fit.estimator, tie=fit.ties or None)
         chisqr[k] = r.chisqr
     rise = np.maximum(chisqr - fit.chisqr, 0.0)
     if fit.absolute_sigma or fit.dof <= 1:
