@@ -23,18 +23,15 @@ NO_BOUNDS = (-np.inf, np.inf)
 """The default ``bounds`` (the everyday call, recognised by identity)."""
 
 
-def covariance_of(res, fun):
-    """``(J^T J)^+`` at a solution and whether it is rank deficient: from ``res.jac`` (truncated SVD), or, when
-    the fit assembled ``J^T J`` by chunks and never held ``J`` (``res.jac is None``), from
-    ``fun.normal_matrix(res.x)`` (eigen-decomposition, the same truncation)."""
-    return conditioning_of(res, fun)[:2]
-
-
 def conditioning_of(res, fun):
-    """:func:`covariance_of` and the conditioning of the column-scaled Jacobian: ``(pcov, rank_deficient,
-    s_unit, V_unit)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them."""
+    """``(J^T J)^+`` at a solution, whether it is rank deficient, the conditioning of the column-scaled
+    Jacobian and the linearised minimum of the sum of squares: ``(pcov, rank_deficient, s_unit, V_unit,
+    rss_linear)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them, from ``res.jac``;
+    or, when the fit assembled ``J^T J`` by chunks and never held ``J`` (``res.jac is None``), from
+    ``fun.normal_matrix(res.x)`` (eigen-decomposition, the same truncation; ``rss_linear`` is then the sum of
+    squares itself)."""
     if res.jac is not None:
-        return _conditioning_from_jacobian(res.jac)
+        return _conditioning_from_jacobian(res.jac, res.fun)
     A = fun.normal_matrix(res.x)
     lam, V = np.linalg.eigh(A)
     s = np.sqrt(np.clip(lam, 0.0, None))
@@ -44,7 +41,8 @@ def conditioning_of(res, fun):
     norms = np.sqrt(np.clip(np.diag(A), 0.0, None))
     scale = np.where(norms > 0, norms, 1.0)
     lam_u, V_u = np.linalg.eigh(A / np.outer(scale, scale))
-    return (Vk / s[keep] ** 2) @ Vk.T, not keep.all(), np.sqrt(np.clip(lam_u, 0.0, None)), V_u.T
+    rss = float(res.fun @ res.fun)
+    return (Vk / s[keep] ** 2) @ Vk.T, not keep.all(), np.sqrt(np.clip(lam_u, 0.0, None)), V_u.T, rss
 
 
 def covariance_from_jacobian(J):
@@ -57,12 +55,14 @@ def covariance_from_jacobian(J):
     rank_deficient : bool
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
-    return _conditioning_from_jacobian(J)[:2]
+    J = np.asarray(J, dtype=float)
+    return _conditioning_from_jacobian(J, np.zeros(J.shape[0]))[:2]
 
 
-def _conditioning_from_jacobian(J):
-    """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian."""
-    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T))
+def _conditioning_from_jacobian(J, r):
+    """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian and residuals."""
+    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T),
+                                      np.ascontiguousarray(r, dtype=float))
 
 
 def _n_params(f):
@@ -252,10 +252,10 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
             and not full_output and check_finite is None and nan_policy is None):
         done = quick_fit(f, xdata, ydata, p0, sigma)
         if done is not None and (absolute_sigma or done[0].r.shape[0] > done[0].x.shape[0]):
-            state, (pcov, *_) = done
+            state, (pcov, _, _, _, rss_linear) = done
             if absolute_sigma:
                 return state.x, pcov
-            return state.x, pcov * (2 * float(state.state[0]["cost"]) / (state.r.shape[0] - state.x.shape[0]))
+            return state.x, pcov * (rss_linear / (state.r.shape[0] - state.x.shape[0]))
     if p0 is not None:
         p0 = _check_p0(p0, f)
     n = _n_params(f) if p0 is None else p0.size
@@ -276,7 +276,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     res = least_squares(fun, p0, bounds=(lb, ub), method=method, **kwargs)
     if not res.success:
         raise RuntimeError("Optimal parameters not found: " + res.message)
-    pcov = _scaled_covariance(res, fun, method, absolute_sigma)
+    pcov = _scaled_covariance(res, fun, method, absolute_sigma, kwargs.get("loss", "linear") == "linear")
     if not full_output:
         return res.x, pcov
     # SciPy's 'lm' reports MINPACK's count, finite-difference calls included; the other methods leave them out
@@ -334,25 +334,36 @@ def _as_float(a, name, check_finite):
     return a
 
 
-def _scaled_covariance(res, fun, method, absolute_sigma):
+def _scaled_covariance(res, fun, method, absolute_sigma, linear_loss):
     """``pcov`` as SciPy's ``curve_fit`` gives it: scaled by the reduced chi-square unless ``absolute_sigma``;
     inf (with an OptimizeWarning) when it cannot be estimated ('lm', as MINPACK, also when J is rank
-    deficient; the other methods give the pseudo-inverse)."""
+    deficient; the other methods give the pseudo-inverse). The chi-square of a converged least-squares fit
+    is that of the linearised minimum (:func:`chisqr_for_covariance`)."""
     n = res.x.size
-    pcov, rank_deficient = covariance_of(res, fun)
+    pcov, rank_deficient, _, _, rss_linear = conditioning_of(res, fun)
     ysize = res.fun.size
     warn_cov = bool(np.isnan(pcov).any()) or (method == "lm" and rank_deficient)
     if warn_cov:
         pcov = np.full((n, n), np.inf)
     elif not absolute_sigma:
         if ysize > n:
-            pcov = pcov * (2 * res.cost / (ysize - n))
+            pcov = pcov * (chisqr_for_covariance(res, rss_linear, linear_loss) / (ysize - n))
         else:
             pcov = np.full((n, n), np.inf)
             warn_cov = True
     if warn_cov:
         warnings.warn("Covariance of the parameters could not be estimated", category=OptimizeWarning, stacklevel=3)
     return pcov
+
+
+def chisqr_for_covariance(res, rss_linear, linear_loss):
+    """The chi-square that scales the covariance: for a converged least-squares fit, the sum of squares at
+    the minimum of the problem linearised at the solution (``rss_linear``), which is the sum of squares at
+    the solution to second order, and still right when the residuals are near rounding and the solution
+    has fewer digits than they would need (NIST Lanczos1); otherwise twice the cost."""
+    if linear_loss and res.success and np.isfinite(rss_linear):
+        return float(rss_linear)
+    return 2.0 * float(res.cost)
 
 
 def _residual_functions(f, xdata, ydata, sigma, transform, jac, n):

@@ -12,7 +12,7 @@ from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
 from ._setup.validate import check_estimator
 from .api import least_squares
-from .curve_fit import _conditioning_from_jacobian, _n_params, conditioning_of
+from .curve_fit import _conditioning_from_jacobian, _n_params, chisqr_for_covariance, conditioning_of
 from .fit_result import FitResult
 from .model import Model
 from .ties import tie_model
@@ -161,9 +161,9 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     if poisson and res.jac is not None:
         mu = np.asarray(model(x_arr, *values), dtype=float)
         fisher = np.asarray(res.jac, dtype=float) * poisson_fisher_rows(mu, y)[:, None]
-        pcov, rank_deficient, s_unit, V_unit = _conditioning_from_jacobian(fisher)
+        pcov, rank_deficient, s_unit, V_unit, rss_linear = _conditioning_from_jacobian(fisher, res.fun)
     else:
-        pcov, rank_deficient, s_unit, V_unit = conditioning_of(res, fun)
+        pcov, rank_deficient, s_unit, V_unit, rss_linear = conditioning_of(res, fun)
     free = None if free.all() else free
     if rank_deficient and res.jac is not None and not undetermined(s_unit, V_unit, names)[1]:
         # a direction below rounding of the unscaled J (the pseudo-inverse left it out) that the scaled test
@@ -175,9 +175,11 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     else:
         rank_rtol = RANK_RTOL
     # the linear loss's cost is half the weighted sum of squares; a robust cost is not
-    chisqr = 2.0 * res.cost if kwargs.get("loss", "linear") == "linear" else float(np.sum(res.fun**2))
+    linear_loss = kwargs.get("loss", "linear") == "linear"
+    chisqr = 2.0 * res.cost if linear_loss else float(np.sum(res.fun**2))
     out = _finish(model, names, free, start, values, pcov, (s_unit, V_unit), chisqr, x_arr, y, sigma, res,
-                  absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol, estimator)
+                  absolute_sigma, np.flatnonzero(res.active_mask), rank_rtol, estimator,
+                  chisqr_for_covariance(res, rss_linear, linear_loss) if linear_loss else chisqr)
     out.bounds = (lb, ub)
     return out
 
@@ -270,25 +272,27 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
     done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY, estimator=estimator)
     if done is None:
         return None
-    state, (pcov, _, s_unit, V_unit) = done
+    state, (pcov, _, s_unit, V_unit, rss_linear) = done
     name = next(k for k, v in ESTIMATORS.items() if v == estimator)
     return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state[0]["cost"]),
-                   x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name)
+                   x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name, rss_linear)
 
 
 def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y, sigma, result, absolute_sigma,
-            at_bound, rank_rtol=RANK_RTOL, estimator="least_squares"):
+            at_bound, rank_rtol=RANK_RTOL, estimator="least_squares", chisqr_scale=None):
     """The :class:`FitResult`: the covariance scaled by the reduced chi-square (unless ``absolute_sigma``),
     no standard error for what the data cannot determine, and the diagnostics that say why. ``free`` is a
     mask, or None when every parameter is free; ``chisqr`` is twice the cost (linear loss: the weighted sum
-    of squares)."""
+    of squares); ``chisqr_scale`` the chi-square the covariance is scaled by
+    (:func:`lsq.curve_fit.chisqr_for_covariance`; default ``chisqr``)."""
     m, n = y.shape[0], len(names)
     all_free = free is None
     free_names = list(names) if all_free else [name for name, f in zip(names, free, strict=True) if f]
     dof = m - len(free_names)
     cov_free = pcov
     if not absolute_sigma:
-        cov_free = cov_free * (chisqr / dof) if dof > 0 else np.full_like(cov_free, np.inf)
+        scale = chisqr if chisqr_scale is None else chisqr_scale
+        cov_free = cov_free * (scale / dof) if dof > 0 else np.full_like(cov_free, np.inf)
     lost, diagnostics = undetermined(*conditioning, free_names, rank_rtol)
     if diagnostics:
         cov_free = cov_free.copy()

@@ -101,7 +101,7 @@ class EngineOptions:
     factor: float = 100.0
     max_nit: int = 2**62
     tau: float = 1e-3
-
+    final_jacobian: bool = True  # J at the returned point (what a covariance needs): at most one more J
     def lower(self, linear_solver):
         """``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.loop.advance` with the engine-side solver code."""
         return _lowered(self, int(linear_solver))
@@ -136,4 +136,5 @@ def _lowered(o, linear_solver):
     opts_i[c.O_MAX_NFEV] = o.max_nfev
     opts_i[c.O_BOUNDED] = int(o.bounded)
     opts_i[c.O_MAX_NIT] = o.max_nit
+    opts_i[c.O_FINAL_J] = int(o.final_jacobian)
     return opts_f, opts_i

@@ -260,11 +260,11 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
         run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
         if covariance and chunk == 0:
             if estimator != ESTIMATOR_POISSON:
-                return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt)
+                return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(w.Jt, w.r)
             Jf = w.Jt.copy()
             fisher_rows(model_at(model_addr), X, y, w.x, Jf, s.f1)
-            return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(Jf)
-    return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)))
+            return w.x, w.r, w.Jt, w.g, w.hist, w.state, covariance_from_transposed(Jf, w.r)
+    return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
 
 
 @jit_engine

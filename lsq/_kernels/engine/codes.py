@@ -26,6 +26,7 @@ PHASE_DONE = 4
 PHASE_AFTER_GRADIENT = 5
 PHASE_AFTER_SOLVE = 6
 PHASE_AFTER_JP = 7
+PHASE_FINAL_J = 8
 
 # Option slots: floats (opts_f) and ints (opts_i).
 O_FTOL = 0
@@ -43,7 +44,8 @@ O_LOSS = 3
 O_MAX_NFEV = 4
 O_BOUNDED = 5
 O_MAX_NIT = 6  # iteration limit (accepted steps); the batch API's max_iterations
-N_OPTS_I = 7
+O_FINAL_J = 7  # 1: after a kept final Gauss-Newton step, evaluate J (and g) at the final point
+N_OPTS_I = 8
 
 # Scaling of the variables (the diagonal d used for damping and for the xtol norm).
 SCALING_FIXED = 0  # d = 1 / x_scale**2, fixed

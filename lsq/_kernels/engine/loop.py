@@ -75,6 +75,12 @@ def advance(w, opts_f, opts_i):
         return _after_solve(w, opts_f, opts_i)
     if phase == c.PHASE_AFTER_JP:
         return _after_model(w, s.jp_sq, opts_f, opts_i)
+    if phase == c.PHASE_FINAL_J:
+        # J at the point a kept final step moved to: scaled for the loss and with its gradient, as any J
+        s.njev += 1
+        linearize.scale_for_loss(w, opts_i[c.O_LOSS])
+        linearize.gradient_and_column_norms(w)
+        return state.finish(w, s.pending)
     return c.TASK_DONE
 
 

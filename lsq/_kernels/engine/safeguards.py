@@ -14,14 +14,18 @@ from ..._setup.jit import jit_engine as jit
 from .codes import (
     EPS,
     O_BOUNDED,
+    O_FINAL_J,
     O_LOSS,
     O_MAX_NFEV,
     O_RULE,
     O_SOLVER,
     PHASE_AFTER_F0,
+    PHASE_FINAL_J,
     SOLVER_EXTERNAL,
+    SOLVER_NORMAL,
     STATUS_NONE,
     TASK_EVAL_F,
+    TASK_EVAL_J,
 )
 from .damping import update_damping
 from .descent import place, solve_damped
@@ -100,6 +104,11 @@ def judge_final_step(w, opts_f, opts_i):
     cost_new = trial_cost(w, opts_f, opts_i)
     if not_worse_to_rounding(w, cost_new, actual_reduction(w, opts_i[O_LOSS])):
         keep_trial_point(w, cost_new, opts_i[O_LOSS])
+        held = opts_i[O_SOLVER] != SOLVER_NORMAL and opts_i[O_SOLVER] != SOLVER_EXTERNAL
+        if opts_i[O_FINAL_J] and held:
+            # the Jacobian the fit returns (and a covariance is computed from) belongs to the returned point
+            w.state[0].phase = PHASE_FINAL_J
+            return TASK_EVAL_J
     return finish(w, w.state[0].pending)
 
 
