@@ -186,3 +186,25 @@ def test_a_worker_lost_mid_batch_loses_no_fit():
         got = future.result(timeout=300)
         assert victim not in client.scheduler_info()["workers"]  # it died (its replacement has a new address)
     np.testing.assert_array_equal(got, expected.params)
+
+
+def test_batch_stderr_follows_the_rank_test_of_fit():
+    """One rank test for every entry point: what fit() reports as undetermined has no finite standard error
+    in the batch either, and a well-posed fit's standard errors agree with fit()'s."""
+    @lsq.model
+    def product_decay(x, a, b, k):
+        return a * b * np.exp(-k * x)
+
+    x = np.linspace(0, 4, 50)
+    rng = np.random.default_rng(8)
+    Y = np.array([2.0 * np.exp(-0.7 * x) + 0.01 * rng.standard_normal(x.size) for _ in range(4)])
+    b = lsq.curve_fit_batch(product_decay, x, Y, p0=[1.0, 1.0, 1.0])
+    single = lsq.fit(product_decay, x, Y[0], p0=[1.0, 1.0, 1.0])
+    assert np.isinf(single.errors[:2]).all() and np.isfinite(single.errors[2])
+    assert np.isinf(b.stderr[:, :2]).all() and np.isfinite(b.stderr[:, 2]).all()
+    # a well-posed model: the same numbers as fit()
+    Y = np.array([lsq.models.exponential(x, 2.0, 1.4, 0.3) + 0.01 * rng.standard_normal(x.size) for _ in range(4)])
+    b = lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1.0, 1.0, 0.0], linear_solver="qr")
+    for i in range(4):
+        r = lsq.fit(lsq.models.exponential, x, Y[i], p0=[1.0, 1.0, 0.0])
+        np.testing.assert_allclose(b.stderr[i], r.errors, rtol=1e-6)

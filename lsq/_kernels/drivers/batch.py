@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
+from ..._identifiability import INVOLVED, RANK_RTOL
 from ..._setup.jit import jit_engine, jit_parallel
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..engine.codes import STATUS_BAD_INPUT
@@ -28,9 +29,14 @@ def _finite(v):
     return True
 
 
+SINGULAR_SHIFT = 0.01 * RANK_RTOL * RANK_RTOL
+"""Added to the unit diagonal of a normal matrix singular to rounding, so its determined part can be read."""
+
+
 @jit_engine
-def parameter_stderr(w, scale, out):
-    """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.Jt``; inf when singular."""
+def _unit_normal_matrix(w):
+    """``w.A = U``, the normal matrix of ``J`` (in ``w.Jt``) with columns scaled to unit length, and the
+    column norms in ``w.p``; a zero column is decoupled (unit diagonal, zero elsewhere)."""
     n, m = w.Jt.shape
     for a in range(n):
         for b in range(a + 1):
@@ -39,16 +45,53 @@ def parameter_stderr(w, scale, out):
                 s += w.Jt[a, i] * w.Jt[b, i]
             w.A[a, b] = s
             w.A[b, a] = s
+    for j in range(n):
+        w.p[j] = math.sqrt(w.A[j, j])
+    for a in range(n):
+        for b in range(n):
+            if w.p[a] > 0.0 and w.p[b] > 0.0:
+                w.A[a, b] /= w.p[a] * w.p[b]
+            else:
+                w.A[a, b] = 1.0 if a == b else 0.0
+
+
+@jit_engine
+def parameter_stderr(w, scale, out):
+    """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.Jt``, inf for what the data
+    cannot determine (the test of :mod:`lsq._identifiability`, in a form that needs no decomposition beyond
+    the Cholesky factor the errors take).
+
+    The columns of ``J`` are scaled to unit length (normal matrix ``U``); a zero column is undetermined.
+    ``t = trace(U^-1) = sum 1 / lambda_i`` is within a factor ``n`` of ``1 / lambda_min``: when ``1 / t``
+    falls below ``RANK_RTOL**2`` (a scaled singular value below ``RANK_RTOL``), the parameters whose
+    ``(U^-1)_jj`` carry more than ``INVOLVED**2`` of ``t`` are those with a component above ``INVOLVED`` in
+    the undetermined direction. When ``U`` is singular to rounding (an exactly dependent pair) the test runs
+    on ``U + SINGULAR_SHIFT I``; if that fails too, every parameter is undetermined.
+    Scratch: ``w.A``, ``w.L``, ``w.rhs``, ``w.delta``, ``w.p`` (column norms), ``w.colsq_prev``.
+    """
+    n = w.Jt.shape[0]
+    _unit_normal_matrix(w)
     if not cholesky_factor(w.A, n, w.L):
         for j in range(n):
-            out[j] = np.inf
-        return
+            w.A[j, j] += SINGULAR_SHIFT
+        if not cholesky_factor(w.A, n, w.L):
+            for j in range(n):
+                out[j] = np.inf
+            return
+    trace = 0.0
     for j in range(n):
         for a in range(n):
             w.rhs[a] = 0.0
         w.rhs[j] = 1.0
         cholesky_solve(w.L, n, w.rhs, w.delta)
-        out[j] = math.sqrt(w.delta[j] * scale) if w.delta[j] >= 0.0 else np.inf
+        var = w.delta[j]
+        w.colsq_prev[j] = var
+        trace += var
+        out[j] = math.sqrt(var * scale) / w.p[j] if var >= 0.0 and w.p[j] > 0.0 else np.inf
+    undetermined = not trace * RANK_RTOL * RANK_RTOL < 1.0
+    for j in range(n):
+        if undetermined and not w.colsq_prev[j] < INVOLVED * INVOLVED * trace:
+            out[j] = np.inf
 
 
 BatchModel = namedtuple("BatchModel", ["model_addr", "jac_addr", "has_jac", "guess_addr", "use_guess"])
