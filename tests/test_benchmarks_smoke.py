@@ -13,7 +13,11 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
                 "lsq curve_fit, @lsq.model (no Jacobian) | ", "lsq fit, built-in gaussian | "):
         assert row in report
     assert "NIST certified standard deviations through curve_fit" in report and "std errors with LRE >= 4" in report
-    for section in ("The everyday path", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
+    assert "target: LRE >= 4, Lanczos1 >= 3" in report
+    for row in ("| Poisson MLE |", "| Cramer-Rao bound |", "| lsq curve_fit, composite (analytic J) |"):
+        assert row in report
+    for section in ("Poisson maximum likelihood", "MLE time / least-squares time", "Composite models",
+                    "The everyday path", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
                     "fits per second", "Synthetic curve-fitting problems", "Time against problem size",
                     "bundle adjustment", "Large dense", "The floor of any numba package"):
         assert section in report

@@ -146,3 +146,15 @@ def test_negative_counts_are_rejected_by_name():
         lsq.fit(lsq.models.gaussian_2d, GRID, y, p0=SPOT, estimator="poisson")
     with pytest.raises(ValueError, match="`sigma` cannot be given"):
         lsq.curve_fit_batch(lsq.models.gaussian_2d, GRID, spots(3), sigma=np.ones(25), estimator="poisson")
+
+
+def test_the_command_line_fits_counts_by_maximum_likelihood(tmp_path, capsys):
+    from lsq.cli import main
+
+    x = np.linspace(-3, 3, 40)
+    y = np.random.default_rng(2).poisson(lsq.models.gaussian(x, 20.0, 0.2, 0.8, 3.0))
+    path = tmp_path / "counts.csv"
+    np.savetxt(path, np.column_stack([x, y]), delimiter=",", header="x,counts", comments="")
+    assert main(["fit", str(path), "--model", "gaussian", "--y", "counts", "--estimator", "poisson"]) == 0
+    out = capsys.readouterr().out
+    assert "Poisson deviance" in out and "amplitude" in out
