@@ -18,6 +18,9 @@ RANK_RTOL = 1e-6
 scaled condition number above 1e6."""
 INVOLVED = 0.05
 """Smallest component of a unit null direction that makes a parameter part of it."""
+CONDITION_WARNING = 1e5
+"""Scaled condition number from which a determined fit is reported as ill-conditioned: a decade below the
+undetermined threshold (1 / RANK_RTOL) and above the NIST problems' largest (6e4)."""
 CORRELATION_WARNING = 0.99
 """``|correlation|`` from which a pair of parameters is reported as nearly interchangeable."""
 
@@ -68,6 +71,24 @@ def undetermined(s_unit, V_unit, names, rtol=RANK_RTOL):
                         f"{combo.lstrip('+ ')} (in units of each parameter's sensitivity), so only other "
                         "combinations of them are known; fix one of them or reparametrise the model.")
     return lost, messages
+
+
+def ill_conditioned(s_unit, V_unit, names, lost):
+    """One sentence when the fit is determined but its scaled condition number reaches
+    :data:`CONDITION_WARNING`, naming the combination the data resolve least."""
+    if np.any(lost) or s_unit.size < 2 or not np.all(np.isfinite(s_unit)):
+        return []
+    j = int(np.argmin(s_unit))
+    s_max = float(np.max(s_unit))
+    if not s_unit[j] * CONDITION_WARNING < s_max:
+        return []
+    v = V_unit[j]
+    idx = np.flatnonzero(np.abs(v) > INVOLVED)
+    sign = np.sign(v[idx[np.argmax(np.abs(v[idx]))]])
+    combo = " ".join(f"{'-' if sign * v[k] < 0 else '+'} {abs(v[k]):.2f}*{names[k]}" for k in idx).lstrip("+ ")
+    return [f"The fit is ill-conditioned (scaled condition number {s_max / s_unit[j]:.1e}): the data barely resolve "
+            f"{combo} (in units of each parameter's sensitivity), so the errors of "
+            f"{', '.join(names[k] for k in idx)} are large and hinge on the model being exactly right."]
 
 
 def strong_correlations(cov, names, skip):

@@ -4,7 +4,7 @@ import inspect
 
 import numpy as np
 
-from ._identifiability import RANK_RTOL, strong_correlations, undetermined
+from ._identifiability import RANK_RTOL, ill_conditioned, strong_correlations, undetermined
 from ._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, ESTIMATORS
 from ._kernels.engine.codes import EPS
 from ._kernels.poisson import poisson_fisher_rows, poisson_residuals
@@ -294,6 +294,8 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
         scale = chisqr if chisqr_scale is None else chisqr_scale
         cov_free = cov_free * (scale / dof) if dof > 0 else np.full_like(cov_free, np.inf)
     lost, diagnostics = undetermined(*conditioning, free_names, rank_rtol)
+    if rank_rtol == RANK_RTOL:
+        diagnostics = diagnostics + ill_conditioned(*conditioning, free_names, lost)
     if diagnostics:
         cov_free = cov_free.copy()
         cov_free[lost, :] = np.nan

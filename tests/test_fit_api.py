@@ -259,7 +259,22 @@ def test_a_well_posed_fit_has_no_diagnostics_and_nist_stays_far_from_the_thresho
     r = lsq.fit(_bennett5, p.x, p.y, p0=p.start(2))
     assert np.isfinite(r.errors).all() and not any("not identifiable" in d for d in r.diagnostics)
     assert any("nearly interchangeable (correlation -0.99" in d for d in r.diagnostics)  # certified: -0.9999
+    assert not any("ill-conditioned" in d for d in r.diagnostics)
     np.testing.assert_allclose(r.errors, p.certified_std, rtol=1e-3)
+
+
+def test_an_ill_conditioned_but_determined_fit_says_so():
+    # two exponentials with close rates: determined, but a scaled condition number of 6e5
+    @lsq.model
+    def two_decays(x, a1, k1, a2, k2):
+        return a1 * np.exp(-k1 * x) + a2 * np.exp(-k2 * x)
+
+    x = np.linspace(0, 4, 200)
+    y = two_decays(x, 1.0, 1.0, 1.0, 1.05)
+    r = lsq.fit(two_decays, x, y, p0=[1.1, 0.9, 0.9, 1.1])
+    assert np.isfinite(r.errors).all()
+    assert 1e5 <= r.condition_number < 1e6
+    assert any(d.startswith("The fit is ill-conditioned (scaled condition number") for d in r.diagnostics)
 
 
 def test_profile_of_a_linear_model_is_the_standard_error_interval():
