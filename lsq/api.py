@@ -24,10 +24,12 @@ from ._large.solvers import ConjugateGradient, Lsmr, Schur
 from ._python.driver import run_python
 from ._python.model_problem import ModelResiduals
 from ._python.problem import FD_SCHEMES, Mapper, PythonProblem
+from ._python.second_order import SecondOrder
 from ._setup import options as opt
 from ._setup.result import build_result
 from ._setup.validate import (
     check_bounds,
+    check_hessian,
     check_max_nfev,
     check_options,
     check_tolerance,
@@ -48,9 +50,9 @@ def least_squares(
     fun, x0, jac="2-point", bounds=(-np.inf, np.inf), method="lm", ftol=1e-8, xtol=1e-8, gtol=1e-8,
     x_scale=None, loss="linear", f_scale=1.0, diff_step=None, tr_solver=None, tr_options=None,
     jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
-    *, damping="trust-region", linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
+    *, damping=None, linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
     beta2=0.999, eps=1e-8, momentum=0.9, batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False,
-    grad=None, schur=None, factor=100.0,
+    grad=None, schur=None, factor=100.0, hessian=None, hess=None,
 ):
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
@@ -73,9 +75,11 @@ def least_squares(
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`
         Lower and upper bounds; every method honours them (steps are projected onto the box and the
         variables held at a bound by the gradient are fixed for the step).
-    method : {'lm', 'levenberg', 'gn', 'gd', 'sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'auto'}
+    method : {'lm', 'levenberg', 'gn', 'newton', 'gd', 'sgd', 'momentum', 'nesterov', 'rmsprop', 'adam', 'auto'}
         Levenberg-Marquardt (``D`` = running max of ``diag(J^T J)``, Moré's scaling), Levenberg
-        (``D = I``), or Gauss-Newton with a backtracking line search. ``'trf'`` and ``'dogbox'`` are
+        (``D = I``), Gauss-Newton with a backtracking line search, or Newton: LM's damping and scaling on the
+        exact Hessian ``J^T J + sum f_i grad^2 f_i`` (``hessian='exact'``), which converges quadratically
+        where the residuals stay large at the solution. ``'trf'`` and ``'dogbox'`` are
         accepted as aliases of ``'lm'``. The first-order methods (see :mod:`lsq.first_order`) take one
         gradient ``J^T f`` per step. ``'auto'`` is ``'lm'`` when its Jacobian fits in
         ``memory_budget`` bytes (dense; sparse by ``jac_sparsity``; or, for a compiled model, ``J^T J``
@@ -116,11 +120,12 @@ def least_squares(
         raising StopIteration stops the fit with status -2.
     workers : int or map-like callable, optional
         Evaluate finite-difference points in parallel (``workers(fun, points)``, or a process pool).
-    damping : {'nielsen', 'marquardt', 'trust-region'}
-        Rule moving ``lam`` for ``lm`` and ``levenberg``: Nielsen's gain-ratio rule, Marquardt's x10 / /10,
-        or Moré's trust region (MINPACK's ``lmder``: a radius on the scaled step moved by the gain ratio,
-        ``lam`` solved so that the step fills it; with ``'cg'``, ``'lsmr'`` and ``'schur'`` ``lam = 1/radius``
-        moved by Nielsen's rule, as Ceres does).
+    damping : {None, 'nielsen', 'marquardt', 'trust-region'}
+        Rule moving ``lam`` for ``lm``, ``levenberg`` and ``newton``: Nielsen's gain-ratio rule, Marquardt's
+        x10 / /10, or Moré's trust region (MINPACK's ``lmder``: a radius on the scaled step moved by the gain
+        ratio, ``lam`` solved so that the step fills it; with ``'cg'``, ``'lsmr'`` and ``'schur'``
+        ``lam = 1/radius`` moved by Nielsen's rule, as Ceres does). None: ``'trust-region'``, except
+        ``'nielsen'`` with the exact Hessian, which may be indefinite where Moré's step assumes ``J^T J``.
     linear_solver : {'auto', 'qr', 'cholesky', 'cg', 'lsmr', 'schur'}
         QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for dense ``J`` up to 64 parameters),
         Cholesky on ``J^T J + lam D`` (dense ``J`` above 64 parameters; sparse ``J`` up to 300), Jacobi-
@@ -157,6 +162,15 @@ def least_squares(
     factor : float
         ``damping='trust-region'``: the initial radius is ``factor * |D x0|`` (``factor`` if that is 0), with
         ``D`` the scaling (MINPACK's ``factor``, default 100).
+    hessian : {None, 'gn', 'exact', 'secant'}
+        The curvature of the damped methods' model: ``'gn'`` (``J^T J``, the default except for Newton),
+        ``'exact'`` (plus ``S = sum f_i grad^2 f_i`` from ``hess``, or by differences of ``jac`` or second
+        differences of ``fun``, with every Jacobian), or ``'secant'`` (``S`` from ``J`` and ``f`` alone by
+        NL2SOL's structured secant update, used while it predicts better than ``J^T J``; no extra
+        evaluations). A second-order term needs the linear loss and the dense Cholesky solve.
+    hess : callable, optional
+        ``hess(x, *args, **kwargs)``: the residuals' Hessians, shape ``(m, n, n)``, or the summed term
+        ``S``, shape ``(n, n)``, for ``hessian='exact'``.
 
     Returns
     -------
@@ -176,8 +190,17 @@ def least_squares(
     >>> np.allclose(res.x, [1, 1])
     True
     """
+    method = opt.METHOD_ALIASES.get(method, method)
+    hessian = check_hessian(method, hessian, hess, loss, linear_solver, tr_solver, jac_sparsity, minibatch, FIRST_ORDER)
+    if damping is None:
+        damping = "nielsen" if hessian == "exact" else "trust-region"
+    elif damping == "trust-region" and hessian == "exact":
+        raise ValueError("damping='trust-region' cannot take the exact Hessian: Moré's step assumes a positive "
+                         "semi-definite J^T J, and J^T J + S may be indefinite; use 'nielsen' or 'marquardt'.")
     method = check_options(method, damping, linear_solver, jac, loss, verbose, tr_solver, tr_options, schur,
                            f_scale, factor, history, FIRST_ORDER)
+    if hessian != "gn":
+        linear_solver = "cholesky"
     max_nfev = check_max_nfev(max_nfev)
     x0 = check_x0(x0)
     if isinstance(fun, ModelResiduals):
@@ -188,7 +211,7 @@ def least_squares(
     if bounded:
         check_x0_in_bounds(x0, lb, ub)
     x_scale_given = x_scale is not None
-    x_scale = check_x_scale(("jac" if method == "lm" else 1.0) if x_scale is None else x_scale, n)
+    x_scale = check_x_scale(("jac" if method in ("lm", "newton") else 1.0) if x_scale is None else x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
     force_chunks, probe_calls = False, 0
     if method == "auto":
@@ -203,15 +226,15 @@ def least_squares(
                                           batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
                                           minibatch=minibatch, grad=grad), probe_calls)
     options = opt.EngineOptions(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-                                float(f_scale), max_nfev or 100 * n, float(factor))
+                                float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian)
     start = Start(x0, lb, ub, x_scale, x_scale_given)
     if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
-            and linear_solver in ("auto", "qr", "cholesky") and not minibatch):
+            and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):
         w, jac_out = _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history)
     else:
         w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
                                    jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
-                                   verbose)
+                                   verbose, hess)
     result = _counted(build_result(w, method, jac=jac_out), probe_calls)
     if verbose >= 1:
         print(result.message)
@@ -254,7 +277,7 @@ def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_
 
 
 def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch, jac_sparsity,
-                  linear_solver, tr_solver, tr_options, schur, history, callback, verbose):
+                  linear_solver, tr_solver, tr_options, schur, history, callback, verbose, hess=None):
     """A fit driven from Python (user functions, or a compiled model when the fit needs Python); returns the
     finished workspace and the Jacobian the driver kept (None when the engine held it)."""
     x0, n = start.x0, start.x0.shape[0]
@@ -283,8 +306,10 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         held = None if in_engine else HeldJacobian(m, n)
         if rows is not None:
             held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
+        exact = options.hessian == "exact"
         w, packed = make_packed_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
-                                          robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL)
+                                          robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL,
+                                          second_order=options.hessian != "gn")
         w.x[:] = x0
         w.lb[:] = start.lb
         w.ub[:] = start.ub
@@ -292,7 +317,8 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         reset_packed(*packed, opts_i)
         run_python(problem, w, packed, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
                    f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,
-                   solver=_driver_solver(solver, n, schur, tr_options), J0=J0)
+                   solver=_driver_solver(solver, n, schur, tr_options), J0=J0,
+                   second_order=SecondOrder(problem, hess, args, kwargs) if exact else None)
         jac_out = None if held is None else (held.Js if held.Js is not None else held.J)
         return w, jac_out
     finally:

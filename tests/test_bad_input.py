@@ -15,7 +15,7 @@ import lsq
         (dict(x0=[[1.0, 2.0]]), ValueError, "`x0`"),
         (dict(x0=[np.nan, 1.0]), ValueError, "`x0`"),
         (dict(x0=[1.0 + 1j, 1.0]), ValueError, "`x0`"),
-        (dict(method="newton"), ValueError, "`method`"),
+        (dict(method="bfgs"), ValueError, "`method`"),
         (dict(loss="hinge"), ValueError, "`loss`"),
         (dict(jac="5-point"), ValueError, "`jac`"),
         (dict(damping="fast"), ValueError, "`damping`"),

@@ -45,7 +45,7 @@ def print_history(w):
 
 
 def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, callback=None, verbose=0, held=None,
-               solver=None, J0=None):
+               solver=None, J0=None, second_order=None):
     """Drive the engine with a :class:`lsq._python.problem.PythonProblem` until it is done.
 
     ``w`` is the workspace and ``packed`` the same buffers as the compiled engine is given them
@@ -55,10 +55,12 @@ def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, c
     it was evaluated to choose the solver. Finite-difference evaluations are counted in the engine's ``nfd``
     (SciPy's ``nfev`` and ``max_nfev`` leave them out). With a driver-side solver the Jacobian is
     kept in ``held`` (:class:`lsq._large.held_jacobian.HeldJacobian`) and the step comes from ``solver`` (one of
-    :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine).
+    :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine). ``second_order``
+    (:class:`lsq._python.second_order.SecondOrder`) gives the engine ``S`` with every Jacobian (Newton).
     """
     buf, free, state, dims = packed
     tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
+    tasks.second_order = second_order
     iterates = _Iterates(wrap_callback(callback), w)
     while True:
         task = advance_packed(buf, free, state, dims, opts_f, opts_i)
@@ -88,6 +90,7 @@ class _Tasks:
         self.problem, self.w, self.f0, self.J0 = problem, w, f0, J0
         self.loss, self.f_scale, self.held, self.solver, self.loss_linear = loss, f_scale, held, solver, loss_linear
         self.s = w.state[0]  # a view: the engine's writes show through
+        self.second_order = None
 
     def residuals(self):
         w = self.w
@@ -118,6 +121,8 @@ class _Tasks:
                 w.Jt[:] = J.T
         else:
             held.set(J)
+        if self.second_order is not None and self.s["phase"] != c.PHASE_FINAL_J:  # not for the returned J
+            w.H2[:] = self.second_order(w.x.copy(), w.r.copy(), w.Jt.T)
         self.s["nfd"] += self.problem.nfev - before
 
     def gradient(self):

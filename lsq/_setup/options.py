@@ -8,7 +8,11 @@ method         damping matrix ``lam * diag(d)``    lambda / step control     def
 ``gn``         none                                backtracking on ``alpha`` 1.0
 ``levenberg``  ``d = 1 / x_scale**2`` (I)          ``damping`` rule          1.0
 ``lm``         ``d`` = running max of ``|J_j|^2``  ``damping`` rule          'jac'
+``newton``     as ``lm``                           ``damping`` rule          'jac'
 =============  ==================================  ========================  ==============
+
+``newton`` is ``lm`` with the exact Hessian ``J^T J + sum r_i grad^2 r_i`` (``hessian='exact'``); any of the
+others can take the second-order term too, exact or by the structured secant update (``hessian='secant'``).
 
 SciPy's method names ``'trf'`` and ``'dogbox'`` are accepted as aliases of ``'lm'`` (which, unlike SciPy's
 MINPACK ``lm``, handles bounds and robust losses) so that code written for SciPy runs unchanged.
@@ -21,7 +25,8 @@ import numpy as np
 
 from .._kernels.engine import codes as c
 
-METHODS = ("lm", "levenberg", "gn")
+METHODS = ("lm", "levenberg", "gn", "newton")
+HESSIANS = {"gn": c.HESSIAN_GN, "exact": c.HESSIAN_EXACT, "secant": c.HESSIAN_SECANT}
 METHOD_ALIASES = {"trf": "lm", "dogbox": "lm"}
 DAMPING = {"nielsen": c.RULE_NIELSEN, "marquardt": c.RULE_MARQUARDT, "trust-region": c.RULE_TRUST_REGION}
 LINEAR_SOLVERS = ("auto", "cholesky", "qr", "cg", "lsmr", "schur")
@@ -102,6 +107,8 @@ class EngineOptions:
     max_nit: int = 2**62
     tau: float = 1e-3
     final_jacobian: bool = True  # J at the returned point (what a covariance needs): at most one more J
+    hessian: str = "gn"  # the second-order term: 'gn' (none), 'exact' (Newton) or 'secant'
+
     def lower(self, linear_solver):
         """``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.loop.advance` with the engine-side solver code."""
         return _lowered(self, int(linear_solver))
@@ -137,4 +144,5 @@ def _lowered(o, linear_solver):
     opts_i[c.O_BOUNDED] = int(o.bounded)
     opts_i[c.O_MAX_NIT] = o.max_nit
     opts_i[c.O_FINAL_J] = int(o.final_jacobian)
+    opts_i[c.O_HESSIAN] = HESSIANS[o.hessian]
     return opts_f, opts_i

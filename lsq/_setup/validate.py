@@ -184,6 +184,33 @@ def check_options(method, damping, linear_solver, jac, loss, verbose, tr_solver,
     return method
 
 
+def check_hessian(method, hessian, hess, loss, linear_solver, tr_solver, jac_sparsity, minibatch, first_order):
+    """The second-order option: ``hessian`` resolved (``'exact'`` for ``method='newton'``, else ``'gn'``), with
+    the combinations it cannot serve refused by name."""
+    if hessian is None:
+        hessian = "exact" if method == "newton" else "gn"
+    check_choice("hessian", hessian, tuple(opt.HESSIANS))
+    if method == "newton" and hessian != "exact":
+        raise ValueError(f"method='newton' uses the exact Hessian; hessian={hessian!r} goes with 'lm', "
+                         f"'levenberg' or 'gn'.")
+    if hess is not None:
+        if not callable(hess):
+            raise TypeError(f"`hess` must be callable, got {type(hess).__name__}.")
+        if hessian != "exact":
+            raise ValueError("`hess` is used by method='newton' (or hessian='exact').")
+    if hessian == "gn":
+        return hessian
+    if method in first_order or method == "auto":
+        raise ValueError(f"hessian={hessian!r} needs one of the damped methods {opt.METHODS}, not {method!r}.")
+    if loss != "linear":
+        raise ValueError(f"hessian={hessian!r} supports the linear loss only (the second-order term of a robust "
+                         f"loss is not modelled).")
+    if linear_solver not in ("auto", "cholesky") or tr_solver == "lsmr" or jac_sparsity is not None or minibatch:
+        raise ValueError(f"hessian={hessian!r} needs the engine's dense Cholesky solve of J^T J + S: "
+                         f"linear_solver='auto' or 'cholesky', no jac_sparsity, minibatch or tr_solver='lsmr'.")
+    return hessian
+
+
 def check_estimator(estimator, sigma, loss="linear"):
     """The code of ``estimator`` (:data:`lsq._kernels.drivers.compiled.ESTIMATORS`); Poisson maximum
     likelihood takes no ``sigma`` and no robust loss."""

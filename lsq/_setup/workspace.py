@@ -21,6 +21,8 @@ Workspace = namedtuple(
         # x_prev), step, work
         "A", "L",  # (n, n) J^T J and its Cholesky factor
         "QJ", "S",  # QR buffers stored by columns: [J | f] as (n+1, m) and [R; sqrt(lam D)] as (n+1, min(m, n) + n)
+        "H2",  # (n, n) the second-order term sum r_i grad^2 r_i added to J^T J (1x1 without one)
+        "sec",  # (3, n) the secant update's memory: J_old^T r_new, the gradient and the step of the last move
         "free",  # (n,) int64 indices of the free variables
         "hist",  # (cap, 6) cost, lambda, step norm, optimality, nfev, ncalls per iteration
         "state",  # (1,) record: the engine's scalar state (lsq._kernels.engine.state.STATE)
@@ -28,7 +30,7 @@ Workspace = namedtuple(
 )
 
 
-def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True):
+def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True, second_order=False):
     """Allocate a :class:`Workspace` for ``m`` residuals and ``n`` variables.
 
     Parameters
@@ -47,11 +49,14 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
     robust : bool
         Allocate the loss buffers ``rho``, ``rho_new`` and ``row_scale`` (7 residual-length vectors); with
         the linear loss they are empty.
+    second_order : bool
+        Allocate ``H2`` and ``sec`` (``hessian='exact'`` or ``'secant'``); otherwise 1x1 and 3x1 stubs.
     """
     f = np.zeros
     k = min(m, n)
     nqr_rows = m if qr else 1
     nj = n if normal else 1
+    nh = n if second_order else 1
     return Workspace(
         f(n), f(n), f(n), np.full(n, -np.inf), np.full(n, np.inf), np.ones(n),  # x, x_new, x_prev, lb, ub, d
         f(m), f(m), f(m), f(m if robust else 0),  # r, r_new, fs, row_scale
@@ -60,6 +65,7 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         f(n), f(n), f(n), f(n), f(n), f(n),  # g, colsq, colsq_prev, delta, p, rhs
         f((nj, nj)), f((nj, nj)),  # A, L
         f((n + 1, nqr_rows)), f((n + 1, (k + n) if qr else 1)),  # QJ, S (by columns)
+        f((nh, nh)), f((3, nh)),  # H2, sec
         np.zeros(n, dtype=np.int64),  # free
         f((max(history, 1), 6)),  # hist
         np.zeros(1, dtype=STATE),  # state
@@ -73,23 +79,26 @@ Scratch = namedtuple(
         "xt",  # (n,) perturbed point
         "h", "one_sided", "rel",  # (n,) steps, one-sided flags (int64), user relative steps (<0: default)
         "Xbuf", "Jbuf",  # (d * chunk,), (n * chunk,): one row chunk of X and of J (chunked normal equations)
+        "Jh", "xh",  # (n, m), (n,): J at a perturbed point and that point (second-order term by differences)
     ],
 )
 
 
-def make_scratch(m, n, d=1, chunk=0):
+def make_scratch(m, n, d=1, chunk=0, second_order=False):
     """Allocate the :class:`Scratch` buffers of the compiled driver (``chunk > 0``: for assembling
-    ``J^T J`` by chunks of ``chunk`` residuals, see :func:`lsq._kernels.drivers.compiled.normal_equations_into`)."""
+    ``J^T J`` by chunks of ``chunk`` residuals, see :func:`lsq._kernels.drivers.compiled.normal_equations_into`;
+    ``second_order``: for the second-order term by differences of ``J``)."""
     return Scratch(np.zeros(m), np.zeros(m), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64),
-                   np.full(n, -1.0), np.zeros(d * chunk), np.zeros(n * chunk))
+                   np.full(n, -1.0), np.zeros(d * chunk), np.zeros(n * chunk),
+                   np.zeros((n, m) if second_order else (n, 0)), np.zeros(n))
 
 
 Packed = namedtuple("Packed", ["buf", "free", "state", "dims"])
 """A workspace held as one float64 buffer (every float array of the :class:`Workspace` is a view of it), the
 ``free`` indices, the state record and the sizes ``dims`` = ``(m, n, qr, history, holds_jacobian, normal,
-robust)``. The Python driver passes this to compiled code: numba unboxes every array of an argument on each
-call, and four arrays cost a fraction of the 26 of a :class:`Workspace` (measured: 2.4 us a call, about
-40 us of a 100-point fit driven from Python)."""
+robust, second_order)``. The Python driver passes this to compiled code: numba unboxes every array of an
+argument on each call, and four arrays cost a fraction of the 28 of a :class:`Workspace` (measured: 2.4 us a
+call, about 40 us of a 100-point fit driven from Python)."""
 
 
 @jit_engine
@@ -98,12 +107,14 @@ def _float_sizes(dims):
     m, n, qr, history, holds_jacobian, normal, robust = dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6]
     mr = m if robust else 0
     nj = n if normal else 1
+    nh = n if dims[7] else 1
     return (n, n, n, n, n, n,  # x, x_new, x_prev, lb, ub, d
             m, m, m, mr, 3 * mr, 3 * mr,  # r, r_new, fs, row_scale, rho, rho_new
             n * (m if holds_jacobian else 0),  # Jt
             n, n, n, n, n, n,  # g, colsq, colsq_prev, delta, p, rhs
             nj * nj, nj * nj,  # A, L
             (n + 1) * (m if qr else 1), (n + 1) * ((min(m, n) + n) if qr else 1),  # QJ, S
+            nh * nh, 3 * nh,  # H2, sec
             max(history, 1) * 6)  # hist
 
 
@@ -124,6 +135,7 @@ def workspace_views(buf, free, state, dims):
     """
     n, history, normal = dims[1], dims[3], dims[5]
     nj = n if normal else 1
+    nh = n if dims[7] else 1
     sz = _float_sizes(dims)
     x, o = _take(buf, 0, sz[0])
     x_new, o = _take(buf, o, sz[1])
@@ -148,14 +160,18 @@ def workspace_views(buf, free, state, dims):
     L, o = _take(buf, o, sz[20])
     QJ, o = _take(buf, o, sz[21])
     S, o = _take(buf, o, sz[22])
-    hist, o = _take(buf, o, sz[23])
+    H2, o = _take(buf, o, sz[23])
+    sec, o = _take(buf, o, sz[24])
+    hist, o = _take(buf, o, sz[25])
     return Workspace(x, x_new, x_prev, lb, ub, d, r, r_new, fs, row_scale, rho.reshape((3, sz[10] // 3)),
                      rho_new.reshape((3, sz[11] // 3)), Jt.reshape((n, sz[12] // n)), g, colsq, colsq_prev, delta,
                      p, rhs, A.reshape((nj, nj)), L.reshape((nj, nj)), QJ.reshape((n + 1, sz[21] // (n + 1))),
-                     S.reshape((n + 1, sz[22] // (n + 1))), free, hist.reshape((max(history, 1), 6)), state)
+                     S.reshape((n + 1, sz[22] // (n + 1))), H2.reshape((nh, nh)), sec.reshape((3, nh)), free,
+                     hist.reshape((max(history, 1), 6)), state)
 
 
-def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True):
+def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True,
+                          second_order=False):
     """Allocate a workspace as :class:`Packed` (the arguments as for :func:`make_workspace`).
 
     Returns
@@ -165,7 +181,7 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     packed : Packed
         What compiled code is given (see :func:`advance_packed`).
     """
-    dims = np.array([m, n, qr, history, holds_jacobian, normal, robust], dtype=np.int64)
+    dims = np.array([m, n, qr, history, holds_jacobian, normal, robust, second_order], dtype=np.int64)
     packed = Packed(np.zeros(sum(_float_sizes(dims))), np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), dims)
     w = WorkspaceViews(packed)
     w.lb[:] = -np.inf
@@ -177,10 +193,12 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
 @functools.lru_cache(maxsize=64)
 def _python_layout(dims):
     """Field name -> ``(start, stop, shape or None)`` in the packed buffer, for the sizes ``dims`` (a tuple)."""
-    m, n, _, history, holds_jacobian, normal, _ = dims
+    m, n, _, history, holds_jacobian, normal, _, second_order = dims
     nj = n if normal else 1
+    nh = n if second_order else 1
     shapes = {"rho": (3, -1), "rho_new": (3, -1), "Jt": (n, m if holds_jacobian else 0), "A": (nj, nj),
-              "L": (nj, nj), "QJ": (n + 1, -1), "S": (n + 1, -1), "hist": (max(history, 1), 6)}
+              "L": (nj, nj), "QJ": (n + 1, -1), "S": (n + 1, -1), "H2": (nh, nh), "sec": (3, nh),
+              "hist": (max(history, 1), 6)}
     floats = [f for f in Workspace._fields if f not in ("free", "state")]
     layout, at = {}, 0
     for name, size in zip(floats, _float_sizes(np.array(dims, dtype=np.int64)), strict=True):

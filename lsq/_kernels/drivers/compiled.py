@@ -26,9 +26,14 @@ from ..._setup.jit import jit, jit_engine
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
+    EPS,
+    HESSIAN_EXACT,
+    HESSIAN_GN,
     LOSS_LINEAR,
+    O_HESSIAN,
     O_LOSS,
     O_SOLVER,
+    PHASE_FINAL_J,
     SOLVER_NORMAL,
     STATUS_BAD_INPUT,
     TASK_EVAL_F,
@@ -201,6 +206,73 @@ def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, l
     return n * (2 if scheme == SCHEME_3POINT else 1)
 
 
+SECOND_ORDER_STEP = EPS ** (1.0 / 3.0)
+"""Relative step of the second differences of the residuals (no analytic Jacobian): truncation and rounding
+errors of a second difference balance at ``eps**(1/3)``."""
+JACOBIAN_DIFFERENCE_STEP = math.sqrt(EPS)
+"""Relative step of the differences of an analytic Jacobian."""
+
+
+@jit_engine
+def second_order_step(xj, rel_fd, rstep):
+    """``rstep * max(floor, |x_j|)``, signed as ``x_j``, with the floor of the Jacobian's differences
+    (``-rel_fd``, the start's magnitude up to 1, :func:`lsq._kernels.drivers.finite_diff.step_floors`; 1 when
+    the user set the steps): a step relative to ``x_j`` alone would vanish as ``x_j`` converges to 0."""
+    floor = -rel_fd if rel_fd < 0.0 else 1.0
+    h = rstep * max(floor, abs(xj))
+    return (xj + (h if xj >= 0.0 else -h)) - xj
+
+
+@jit_engine
+def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
+    """``w.H2 = sum r_i grad^2 r_i`` at ``w.x`` (residuals ``w.r``) by differences, symmetrised: columns
+    ``(J(x + h e_k) - J(x))^T r / h`` of an analytic Jacobian, or, without one, the second differences
+    ``(r(x + h_j e_j + h_k e_k) - r(x + h_j e_j) - r(x + h_k e_k) + r(x)) / (h_j h_k)``. Returns the model
+    evaluations spent on differences (0 with an analytic Jacobian, which costs ``n`` Jacobians)."""
+    n, m = w.Jt.shape
+    r = w.r
+    for j in range(n):
+        s.xh[j] = w.x[j]
+    count = 0
+    if has_jac:
+        for k in range(n):
+            h = second_order_step(w.x[k], s.rel[k], JACOBIAN_DIFFERENCE_STEP)
+            s.xh[k] = w.x[k] + h
+            _residual_jacobian(model, jac, True, X, y, wts, s.xh, r, s, scheme, s.f1, s.f2, s.Jh, estimator)
+            s.xh[k] = w.x[k]
+            for j in range(n):
+                t = 0.0
+                for i in range(m):
+                    t += (s.Jh[j, i] - w.Jt[j, i]) * r[i]
+                w.H2[j, k] = t / h
+    else:
+        for j in range(n):  # r(x + h_j e_j) into the rows of s.Jh, the actual steps into s.h
+            s.h[j] = second_order_step(w.x[j], s.rel[j], SECOND_ORDER_STEP)
+            s.xh[j] = w.x[j] + s.h[j]
+            residuals_into(model, X, y, wts, s.xh, s.Jh[j], estimator)
+            s.xh[j] = w.x[j]
+        count = n
+        for j in range(n):
+            for k in range(j + 1):
+                s.xh[j] += s.h[j]
+                s.xh[k] += s.h[k]
+                residuals_into(model, X, y, wts, s.xh, s.f1, estimator)
+                count += 1
+                s.xh[j] = w.x[j]
+                s.xh[k] = w.x[k]
+                t = 0.0
+                for i in range(m):
+                    t += r[i] * (s.f1[i] - s.Jh[j, i] - s.Jh[k, i] + r[i])
+                w.H2[j, k] = t / (s.h[j] * s.h[k])
+                w.H2[k, j] = w.H2[j, k]
+    for j in range(n):
+        for k in range(j):
+            v = 0.5 * (w.H2[j, k] + w.H2[k, j])
+            w.H2[j, k] = v
+            w.H2[k, j] = v
+    return count
+
+
 @jit_engine
 def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator):
     """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
@@ -218,6 +290,8 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
                 w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
+                if opts_i[O_HESSIAN] == HESSIAN_EXACT and w.state[0].phase != PHASE_FINAL_J:
+                    w.state[0].nfd += second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator)
         elif task == TASK_GRADIENT:
             w.state[0].nfd += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
                                                    loss_linear, estimator)
@@ -243,8 +317,9 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     """
     m = y.shape[0]
     n = x0.shape[0]
-    w = make_workspace_jit(m, n, qr, history, chunk == 0, True, opts_i[O_LOSS] != LOSS_LINEAR)
-    s = make_scratch_jit(m, n, X.shape[0], chunk)
+    second_order = opts_i[O_HESSIAN] != HESSIAN_GN
+    w = make_workspace_jit(m, n, qr, history, chunk == 0, True, opts_i[O_LOSS] != LOSS_LINEAR, second_order)
+    s = make_scratch_jit(m, n, X.shape[0], chunk, second_order)
     w.x[:] = x0
     w.lb[:] = lb
     w.ub[:] = ub

@@ -45,7 +45,13 @@ O_MAX_NFEV = 4
 O_BOUNDED = 5
 O_MAX_NIT = 6  # iteration limit (accepted steps); the batch API's max_iterations
 O_FINAL_J = 7  # 1: after a kept final Gauss-Newton step, evaluate J (and g) at the final point
-N_OPTS_I = 8
+O_HESSIAN = 8  # HESSIAN_*: the curvature of the model, J^T J or J^T J plus a second-order term
+N_OPTS_I = 9
+
+# The second-order term S ~ sum r_i grad^2 r_i added to J^T J (Cholesky on the engine's A only).
+HESSIAN_GN = 0  # none: Gauss-Newton / Levenberg-Marquardt
+HESSIAN_EXACT = 1  # S from the driver with every Jacobian (w.H2): Newton
+HESSIAN_SECANT = 2  # S by the structured secant update of Dennis, Gay and Welsch (NL2SOL), from J and r only
 
 # Scaling of the variables (the diagonal d used for damping and for the xtol norm).
 SCALING_FIXED = 0  # d = 1 / x_scale**2, fixed

@@ -27,7 +27,7 @@ import math
 
 from ..._setup.jit import jit_engine as jit
 from . import codes as c
-from . import damping, descent, linearize, safeguards, state, termination
+from . import damping, descent, linearize, safeguards, second_order, state, termination
 
 MAX_SOLVE_TRIES = 80
 GN_TRY_RATIO = 0.75
@@ -93,6 +93,7 @@ def _after_jacobian(w, opts_f, opts_i):
         s.phase = c.PHASE_AFTER_GRADIENT
         return c.TASK_GRADIENT
     linearize.gradient_and_column_norms(w)
+    second_order.secant_update(w, opts_i[c.O_HESSIAN])
     return _after_gradient(w, opts_f, opts_i)
 
 
@@ -138,6 +139,8 @@ def _after_gradient(w, opts_f, opts_i):
         return state.finish(w, c.STATUS_MAX_NFEV)
     linearize.select_free(w, opts_i[c.O_BOUNDED])
     descent.factor(w, opts_i[c.O_SOLVER])
+    if second_order.in_model(w, opts_i[c.O_HESSIAN]):
+        second_order.add_to_normal_matrix(w)
     return _propose(w, opts_f, opts_i)
 
 
@@ -293,6 +296,7 @@ def _after_trial(w, opts_f, opts_i):
                 and not s.no_gn)
     out_of_budget = s.nfev >= opts_i[c.O_MAX_NFEV]
     if accepted:
+        second_order.remember_step(w, opts_i[c.O_HESSIAN], actual)
         state.keep_trial_point(w, cost_new, opts_i[c.O_LOSS])
         s.nit += 1
         s.n_reject = 0

@@ -9,9 +9,11 @@ import numpy as np
 
 from ..._setup.jit import jit_engine as jit
 from .codes import (
+    HESSIAN_EXACT,
     LOSS_CALLABLE,
     LOSS_LINEAR,
     O_F_SCALE,
+    O_HESSIAN,
     O_LOSS,
     O_SCALING,
     PHASE_AFTER_TRIAL,
@@ -60,6 +62,8 @@ STATE = np.dtype(
         ("try_gn", np.bool_),  # the next trial is an undamped Gauss-Newton step
         ("no_gn", np.bool_),  # an undamped system was singular: no more Gauss-Newton tries in this fit
         ("final_step", np.bool_),  # the trial being evaluated is the final Gauss-Newton step
+        ("secant_ready", np.bool_),  # a step was accepted: update the secant term with the next Jacobian
+        ("use_s", np.bool_),  # the secant term is in the model (it predicted the last step better than J^T J)
     ],
     align=True,
 )
@@ -98,9 +102,14 @@ def reset(w, opts_i):
     s.last_step = 0.0
     s.trial_lam = 0.0
     s.jp_sq = 0.0
-    s.try_gn = False
+    s.try_gn = opts_i[O_HESSIAN] == HESSIAN_EXACT  # Newton's first trial is the undamped Newton step
     s.no_gn = False
     s.final_step = False
+    s.secant_ready = False
+    s.use_s = False
+    for a in range(w.H2.shape[0]):
+        for b in range(w.H2.shape[1]):
+            w.H2[a, b] = 0.0
     if opts_i[O_SCALING] == SCALING_JAC:
         for j in range(w.d.shape[0]):
             w.d[j] = 1.0
