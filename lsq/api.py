@@ -52,7 +52,7 @@ def least_squares(
     jac_sparsity=None, max_nfev=None, verbose=0, args=(), kwargs=None, callback=None, workers=None,
     *, damping=None, linear_solver="auto", history=1000, memory_budget=2**30, lr=None, beta1=0.9,
     beta2=0.999, eps=1e-8, momentum=0.9, batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False,
-    grad=None, schur=None, factor=100.0, hessian=None, hess=None,
+    grad=None, schur=None, factor=100.0, hessian=None, hess=None, validation_data=None, patience=None,
 ):
     """Solve a nonlinear least-squares problem with bounds and a robust loss.
 
@@ -171,6 +171,14 @@ def least_squares(
     hess : callable, optional
         ``hess(x, *args, **kwargs)``: the residuals' Hessians, shape ``(m, n, n)``, or the summed term
         ``S``, shape ``(n, n)``, for ``hessian='exact'``.
+    validation_data : callable or (x_val, y_val), optional
+        First-order methods: the residuals of held-out data, ``fun_val(x) -> (m_val,)`` (or, when ``fun`` is
+        a compiled model's residuals, the held-out points and data), whose cost is recorded after every
+        epoch in ``history['val_cost']`` (row 0: the start); ``result.best_epoch`` is the epoch of the lowest.
+        See :func:`lsq.plot.learning_curves`.
+    patience : int, optional
+        With ``validation_data``: stop once the validation cost has not improved for ``patience`` epochs
+        (status 5) and return the parameters of the best epoch.
 
     Returns
     -------
@@ -219,12 +227,19 @@ def least_squares(
                                                                   jac_sparsity, minibatch)
         if chunked and linear_solver == "auto":
             linear_solver, force_chunks = "cholesky", True
+    if isinstance(validation_data, tuple | list) and isinstance(fun, ModelResiduals):
+        validation_data = fun.model.residuals(*validation_data)
     if method in FIRST_ORDER:
         return _counted(solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
                                           max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs,
                                           diff_step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
                                           batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
-                                          minibatch=minibatch, grad=grad), probe_calls)
+                                          minibatch=minibatch, grad=grad, validation_data=validation_data,
+                                          patience=patience), probe_calls)
+    if validation_data is not None or patience is not None:
+        raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
+                         f"method {method!r} converges to the training minimum (compare held-out costs with "
+                         "lsq.selection.cross_validate).")
     options = opt.EngineOptions(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
                                 float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian)
     start = Start(x0, lb, ub, x_scale, x_scale_given)

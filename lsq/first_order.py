@@ -8,13 +8,25 @@ in :mod:`lsq._kernels.drivers.first_order`; the learning rate follows a schedule
 
 An epoch is one pass over the residuals: one step for the full-batch methods, ``ceil(m / batch_size)``
 steps for ``sgd`` (and for any method given ``batch_size``), on a reshuffled order each epoch.
+
+With ``validation_data`` (residuals of held-out data as a function of the parameters) the cost of those
+residuals is recorded after every epoch beside the training cost (``history['val_cost']``); the learning
+curves (:func:`lsq.plot.learning_curves`) show over- and underfitting, and ``patience`` stops the fit once
+the validation cost has not improved for that many epochs, returning the best epoch's parameters.
 """
 
 import numpy as np
 from scipy.optimize import OptimizeResult
 
 from ._kernels.drivers import first_order as fo
-from ._kernels.engine.codes import LOSS_CALLABLE, STATUS_CALLBACK, STATUS_FTOL, STATUS_GTOL, STATUS_MAX_NFEV
+from ._kernels.engine.codes import (
+    LOSS_CALLABLE,
+    STATUS_CALLBACK,
+    STATUS_EARLY_STOP,
+    STATUS_FTOL,
+    STATUS_GTOL,
+    STATUS_MAX_NFEV,
+)
 from ._kernels.engine.losses import residual_cost
 from ._python.driver import wrap_callback
 from ._python.problem import PythonProblem
@@ -115,11 +127,38 @@ def _epoch_status(cb, x, f, cost, previous, step_norm, epoch, epochs, nfev, max_
     return None
 
 
+class _Validation:
+    """The validation cost after each epoch, the best epoch so far, and the patience test."""
+
+    def __init__(self, fun, loss, f_scale, patience):
+        if fun is not None and not callable(fun):
+            raise TypeError("`validation_data` must be a callable x -> validation residuals (or, with a compiled "
+                            "model's residuals, a pair (x_val, y_val)).")
+        if patience is not None and (fun is None or not isinstance(patience, int) or patience < 1):
+            raise ValueError("`patience` needs `validation_data` and must be a positive int, "
+                             f"got {patience!r}.")
+        self.fun, self.loss, self.f_scale, self.patience = fun, loss, f_scale, patience
+        self.costs, self.best, self.best_x, self.best_epoch = [], np.inf, None, 0
+
+    def record(self, x, epoch):
+        """Evaluate the validation cost at ``x`` (epoch ``epoch``); True when the patience ran out."""
+        if self.fun is None:
+            return False
+        r = np.asarray(self.fun(x), dtype=float).reshape(-1)
+        cost = cost_and_weights(r, self.loss, self.f_scale)[0] if np.all(np.isfinite(r)) else np.inf
+        self.costs.append(cost)
+        if cost < self.best:
+            self.best, self.best_x, self.best_epoch = cost, x.copy(), epoch
+        return self.patience is not None and epoch - self.best_epoch >= self.patience
+
+
 def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, max_nfev, callback, history,
                       args, kwargs, diff_step, *, lr=None, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
-                      batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False, grad=None):
+                      batch_size=None, epochs=None, seed=None, schedule=None, minibatch=False, grad=None,
+                      validation_data=None, patience=None):
     """Run a first-order method (see the module docstring); returns an :class:`scipy.optimize.OptimizeResult`."""
     _check_hyper_parameters(beta1, beta2, momentum, eps, epochs)
+    val = _Validation(validation_data, loss, f_scale, patience)
     cb = wrap_callback(callback)
     ev = _Evaluator(fun, jac, grad, lb, ub, args, kwargs, diff_step, minibatch, loss, f_scale)
     rng = np.random.default_rng(seed)
@@ -137,6 +176,8 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
     rule = FIRST_ORDER[method]
     v, s, x_new = np.zeros(n), np.zeros(n), np.empty(n)
     rows = []
+    batches = []  # (epoch position, minibatch cost scaled to the full set) with minibatches
+    val.record(x, 0)
     t = 0
     status = None
     step_norm = 0.0
@@ -152,7 +193,8 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
         for start in range(0, m, batch_size):
             if start > 0 or order is not None:
                 idx = None if order is None else np.sort(order[start:start + batch_size])
-                _, g, _, _ = ev.gradient(x, idx, m_total=m)
+                batch_cost, g, _, _ = ev.gradient(x, idx, m_total=m)
+                batches.append((epoch + start / m, batch_cost * m / (m if idx is None else len(idx))))
             t += 1
             fo.first_order_step(rule, x, g, v, s, t, rate, beta1, beta2, eps, momentum, lb, ub, x_new)
             if not np.all(np.isfinite(x_new)):
@@ -166,16 +208,32 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
             x = x_epoch
             full_cost, g, f, J = ev.gradient(x)
             status = STATUS_MAX_NFEV
+        elif val.record(x, epoch):
+            status = STATUS_EARLY_STOP
         else:
             status = _epoch_status(cb, x, f, full_cost, previous, step_norm, epoch, epochs, ev.nfev, max_nfev, ftol)
     rows.append((full_cost, float(sched(epoch)), step_norm, float(np.max(np.abs(g))), ev.nfev))
-    hist = np.array(rows[-history - 1:] if history else rows[:1])
+    if status == STATUS_EARLY_STOP:  # the history shows every epoch; the result is the best one
+        x = val.best_x
+        full_cost, g, f, J = ev.gradient(x)
+    keep = slice(-history - 1, None) if history else slice(0, 1)
+    hist = np.array(rows[keep])
+    curves = {}
+    if val.fun is not None:
+        # row k of the history is the start of epoch k, the last row the end; a fit that stopped before an
+        # epoch (gtol) or went back to its start (non-finite) ends where the last validation cost was taken
+        val_rows = val.costs if len(val.costs) == len(rows) else val.costs + val.costs[-1:]
+        curves["val_cost"] = np.array(val_rows[keep])
+    if batches:
+        curves["batch_epoch"] = np.array([b[0] for b in batches])
+        curves["batch_cost"] = np.array([b[1] for b in batches])
     return OptimizeResult(
         x=x, cost=full_cost, fun=f, jac=J, grad=g, optimality=float(np.max(np.abs(g))),
         active_mask=find_active_constraints(x, lb, ub), nfev=ev.nfev, ncalls=ev.nfev, njev=ev.njev, nit=t,
         epochs=epoch,
         status=status, message=TERMINATION_MESSAGES[status], success=status > 0, method=method, lr=lr,
+        best_epoch=val.best_epoch if val.fun is not None else None,
         history={"cost": hist[:, 0], "lam": hist[:, 1], "step_norm": hist[:, 2], "optimality": hist[:, 3],
-                 "nfev": hist[:, 4].astype(int), "ncalls": hist[:, 4].astype(int)},
+                 "nfev": hist[:, 4].astype(int), "ncalls": hist[:, 4].astype(int), **curves},
     )
 

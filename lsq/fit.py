@@ -74,7 +74,7 @@ def _fixed_mask(fixed, names):
 
 
 def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False,
-        estimator="least_squares", tie=None, **kwargs):
+        estimator="least_squares", tie=None, validation_data=None, validation_fraction=None, **kwargs):
     """Fit ``model(x, *params)`` to ``y`` with named parameters.
 
     Parameters
@@ -111,6 +111,12 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
         for a compiled model; tied parameters get their values and derived standard errors (from the
         covariance of the free ones). ``bounds`` and ``fixed`` cannot name a tied parameter; ``p0`` values of
         tied parameters are ignored.
+    validation_data : (x_val, y_val) or (x_val, y_val, sigma_val), optional
+        First-order methods: held-out data whose cost is recorded after every epoch
+        (``result.result.history['val_cost']``, :func:`lsq.plot.learning_curves`); with ``patience=k``
+        (passed to :func:`lsq.least_squares`) the fit stops once it has not improved for ``k`` epochs.
+    validation_fraction : float, optional
+        Instead of ``validation_data``: hold out this fraction of the points, drawn with ``seed``.
     **kwargs
         Passed to :func:`lsq.least_squares` (``loss``, ``ftol``, ``max_nfev``, ``damping``, ...).
 
@@ -128,6 +134,10 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     0.3
     """
     names = _names(model)
+    if validation_data is not None or validation_fraction is not None:
+        x, y, sigma, validation_data = _held_out(x, y, sigma, validation_data, validation_fraction,
+                                                 kwargs.get("seed"))
+        kwargs["validation_data"] = validation_data
     if tie:
         return _tied_fit(model, names, tie, x, y, p0, sigma, bounds, fixed,
                          dict(method=method, absolute_sigma=absolute_sigma, estimator=estimator, **kwargs))
@@ -155,6 +165,9 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     fun, jac = _residuals(model, x_arr, y, sigma, start, free, code)
     if jac is not None:
         kwargs.setdefault("jac", jac)
+    if kwargs.get("validation_data") is not None:
+        xv, yv, sv = kwargs["validation_data"]
+        kwargs["validation_data"], _ = _residuals(model, xv, yv, sv, start, free, code)
     res = least_squares(fun, start[free], bounds=(lb[free], ub[free]), method=method, **kwargs)
     values = start.copy()
     values[free] = res.x
@@ -182,6 +195,31 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
                   chisqr_for_covariance(res, rss_linear, linear_loss) if linear_loss else chisqr)
     out.bounds = (lb, ub)
     return out
+
+
+def _held_out(x, y, sigma, validation_data, fraction, seed):
+    """The training data and the validation triple ``(x_val, y_val, sigma_val)``: as given, or a random
+    ``fraction`` of the points held out."""
+    if validation_data is not None and fraction is not None:
+        raise ValueError("give `validation_data` or `validation_fraction`, not both.")
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if validation_data is not None:
+        if not isinstance(validation_data, tuple | list) or len(validation_data) not in (2, 3):
+            raise ValueError("`validation_data` must be (x_val, y_val) or (x_val, y_val, sigma_val).")
+        xv, yv = np.asarray(validation_data[0], dtype=float), np.asarray(validation_data[1], dtype=float)
+        sv = None if len(validation_data) == 2 or validation_data[2] is None else np.broadcast_to(
+            np.asarray(validation_data[2], dtype=float), yv.shape)
+        if yv.ndim != 1 or xv.shape[-1] != yv.shape[0]:
+            raise ValueError(f"`validation_data`: x_val has {xv.shape[-1]} points but y_val has shape {yv.shape}.")
+        return x, y, sigma, (xv, yv, sv)
+    if not (isinstance(fraction, float | int) and 0 < fraction < 1):
+        raise ValueError(f"`validation_fraction` must be in (0, 1), got {fraction!r}.")
+    m = y.shape[0]
+    held = np.zeros(m, dtype=bool)
+    held[np.random.default_rng(seed).permutation(m)[: max(1, int(round(fraction * m)))]] = True
+    sig = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
+    return (x[..., ~held], y[~held], None if sig is None else sig[~held],
+            (x[..., held], y[held], None if sig is None else sig[held]))
 
 
 def _tied_fit(model, names, tie, x, y, p0, sigma, bounds, fixed, options):

@@ -17,6 +17,8 @@ TERMINATION_MESSAGES = {
     c.STATUS_FTOL: "`ftol` termination condition is satisfied.",
     c.STATUS_XTOL: "`xtol` termination condition is satisfied.",
     c.STATUS_FTOL_XTOL: "Both `ftol` and `xtol` termination conditions are satisfied.",
+    c.STATUS_EARLY_STOP: "Stopped early: the validation cost did not improve for `patience` epochs; the "
+                         "parameters of the best validation epoch are returned.",
 }
 
 FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "state", "lb", "ub"])

@@ -84,6 +84,7 @@ STATUS_GTOL = 1
 STATUS_FTOL = 2
 STATUS_XTOL = 3
 STATUS_FTOL_XTOL = 4
+STATUS_EARLY_STOP = 5  # first-order methods: the validation cost stopped improving (best epoch returned)
 STATUS_CALLBACK = -2
 STATUS_NONFINITE = -3
 STATUS_BAD_INPUT = -4
