@@ -27,6 +27,7 @@ from .compiled import everyday_rows, startup_seconds
 from .convergence import convergence_curves
 from .fitting import composite_rows, poisson_rows
 from .large import bundle_rows, bundle_table, dense_rows, dense_table
+from .methods import method_rows, method_table
 from .nist import nist_runs, nist_std_rows, summarise
 from .overhead import overhead_rows
 from .plots import bundle_plot, convergence_plot, lre_bars, performance_profile, size_plot, throughput_plot
@@ -283,6 +284,16 @@ def main(argv=None):
     m_dense = 1_000_000 if args.full else (20_000 if args.problems else 200_000)
     sections.append(f"## Large dense: m x 20 fit (six Gaussian peaks and a baseline), each solver in a fresh "
                     f"process\n\n{dense_table(dense_rows(m_dense), m_dense)}")
+    mrows, mcurves = method_rows(many=20_000 if args.problems else 100_000, epochs=200 if args.problems else 2000)
+    which = ["## Which method when: zero residual, large residual, ill-conditioned, many residuals\n",
+             "Exact Jacobians, default tolerances (what a user gets), times of a second run (no compilation). "
+             "Digits of x against the certified values (NIST), the truth (exact data) or the lowest-cost run; "
+             "digits of the cost against the lowest any solver reached. The rule of thumb drawn from it is in "
+             "`docs/methods.md`.\n", method_table(mrows)]
+    for k, (title, curves) in enumerate(mcurves.items()):
+        convergence_plot(curves, out / f"methods_{k}.png", title, ylabel="cost - lowest cost")
+        which.append(f"![{title}](methods_{k}.png)")
+    sections.append("\n".join(which))
     conv = ["## Convergence\n"]
     for k, (title, curves) in enumerate(convergence_curves().items()):
         convergence_plot(curves, out / f"convergence_{k}.png", title)

@@ -44,7 +44,7 @@ def performance_profile(rows, path, solvers, metric="nfev"):
     fig.savefig(path, dpi=110)
 
 
-def convergence_plot(curves, path, title):
+def convergence_plot(curves, path, title, ylabel="cost"):
     """Cost against iteration (left) and against seconds (right), one line per solver."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name, c in curves.items():
@@ -54,7 +54,7 @@ def convergence_plot(curves, path, title):
     axes[0].set_xlabel("iteration")
     axes[1].set_xlabel("seconds")
     for ax in axes:
-        ax.set_ylabel("cost")
+        ax.set_ylabel(ylabel)
     axes[0].set_title(title)
     _save(fig, axes[1], path)
 

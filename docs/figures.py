@@ -62,8 +62,26 @@ def poisson_figure():
     fig.savefig(OUT / "poisson.png", dpi=110)
 
 
+def learning_figures():
+    """Adam on a degree-12 polynomial (overfits 15 points), and a validation curve over the degree."""
+    from lsq.plot import learning_curves, validation_curve
+
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(-1, 1, 15))
+    xv = np.linspace(-1, 1, 200)
+    y = np.sin(2.5 * x) + 0.2 * rng.standard_normal(x.size)
+    yv = np.sin(2.5 * xv) + 0.2 * rng.standard_normal(xv.size)
+    r = lsq.fit(lsq.models.polynomial(12), x, y, p0=np.zeros(13), method="adam", epochs=3000, lr=0.05, ftol=None,
+                gtol=None, max_nfev=10**6, history=3000, validation_data=(xv, yv))
+    learning_curves(r, smoothing=0.9).savefig(OUT / "learning_curves.png", dpi=110)
+    search = lsq.selection.grid_search(None, x, y, {"model": [lsq.models.polynomial(d) for d in range(1, 10)]}, k=5,
+                                       seed=0)
+    validation_curve(search, "model").savefig(OUT / "validation_curve.png", dpi=110)
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     composite_figure()
     profile_figure()
     poisson_figure()
+    learning_figures()

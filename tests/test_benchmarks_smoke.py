@@ -16,8 +16,10 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     assert "target: LRE >= 4, Lanczos1 >= 3" in report
     for row in ("| Poisson MLE |", "| Cramer-Rao bound |", "| lsq curve_fit, composite (analytic J) |"):
         assert row in report
-    for section in ("Poisson maximum likelihood", "MLE time / least-squares time", "Composite models",
-                    "The everyday path", "Start-up in a fresh process", "Gpufit's 2-D Gaussian benchmark",
+    assert "| lsq newton |" in report and "| lsq lm secant |" in report and "| scipy L-BFGS-B |" in report
+    for section in ("Which method when", "Poisson maximum likelihood", "MLE time / least-squares time",
+                    "Composite models", "The everyday path", "Start-up in a fresh process",
+                    "Gpufit's 2-D Gaussian benchmark",
                     "fits per second", "Synthetic curve-fitting problems", "Time against problem size",
                     "bundle adjustment", "Large dense", "The floor of any numba package"):
         assert section in report
