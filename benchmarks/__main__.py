@@ -34,9 +34,9 @@ from .plots import bundle_plot, convergence_plot, lre_bars, performance_profile,
 from .sizes import size_rows
 from .synthetic import synthetic_rows, synthetic_table
 
-QUICK = ["lsq lm", "scipy lm", "scipy trf"]
-FULL = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq gn", "scipy lm", "scipy trf",
-        "scipy dogbox", "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
+QUICK = ["lsq lm", "lsq newton", "lsq lm secant", "scipy lm", "scipy trf"]
+FULL = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq gn", "lsq newton", "lsq lm secant",
+        "scipy lm", "scipy trf", "scipy dogbox", "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
 DAMPING = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq levenberg nielsen", "scipy lm",
            "scipy trf"]
 """The damping comparison (lsq lm and levenberg default to damping='trust-region')."""

@@ -63,6 +63,8 @@ SOLVERS = {
     "lsq levenberg nielsen": lambda f, x0, **kw: lsq.least_squares(f, x0, method="levenberg", damping="nielsen",
                                                                    **kw),
     "lsq gn": lambda f, x0, **kw: lsq.least_squares(f, x0, method="gn", **kw),
+    "lsq newton": lambda f, x0, **kw: lsq.least_squares(f, x0, method="newton", **kw),
+    "lsq lm secant": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", hessian="secant", **kw),
     "scipy lm": lambda f, x0, **kw: scipy_least_squares(f, x0, method="lm", **kw),
     "scipy trf": lambda f, x0, **kw: scipy_least_squares(f, x0, method="trf", **kw),
     "scipy dogbox": lambda f, x0, **kw: scipy_least_squares(f, x0, method="dogbox", **kw),
