@@ -76,11 +76,12 @@ def undetermined(s_unit, V_unit, names, rtol=RANK_RTOL):
 def ill_conditioned(s_unit, V_unit, names, lost):
     """One sentence when the fit is determined but its scaled condition number reaches
     :data:`CONDITION_WARNING`, naming the combination the data resolve least."""
-    if np.any(lost) or s_unit.size < 2 or not np.all(np.isfinite(s_unit)):
+    values = s_unit.tolist()  # Python floats: for the few parameters of a fit, cheaper than NumPy's per-call cost
+    if len(values) < 2 or any(lost) or not all(math.isfinite(v) for v in values):
         return []
-    j = int(np.argmin(s_unit))
-    s_max = float(np.max(s_unit))
-    if not s_unit[j] * CONDITION_WARNING < s_max:
+    s_max = max(values)
+    j = values.index(min(values))
+    if not values[j] * CONDITION_WARNING < s_max:
         return []
     v = V_unit[j]
     idx = np.flatnonzero(np.abs(v) > INVOLVED)

@@ -67,6 +67,18 @@ def deviance_slope(mu, y):
 
 
 @jit
+def deviance_pair(mu, y):
+    """``(deviance_residual, deviance_slope)`` sharing one evaluation of ``q``."""
+    if not (mu > 0.0 and mu < math.inf):
+        return math.nan, math.nan
+    if y == 0.0:
+        root = math.sqrt(2.0 * mu)
+        return root, 1.0 / root
+    sq = math.sqrt(_q((mu - y) / y))
+    return (mu - y) / math.sqrt(y) * sq, math.sqrt(y) / (mu * sq)
+
+
+@jit
 def fisher_factor(mu, y):
     """The factor turning a row of ``J_d`` into ``d mu / sqrt(mu)``: ``1 / (sqrt(mu) deviance_slope)``."""
     if not (mu > 0.0 and mu < math.inf):

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from scipy.optimize import Bounds
 
+from .._kernels.engine import codes as c
 from .._kernels.engine.codes import EPS
 from . import options as opt
 
@@ -214,15 +215,13 @@ def check_hessian(method, hessian, hess, loss, linear_solver, tr_solver, jac_spa
 def check_estimator(estimator, sigma, loss="linear"):
     """The code of ``estimator`` (:data:`lsq._kernels.drivers.compiled.ESTIMATORS`); Poisson maximum
     likelihood takes no ``sigma`` and no robust loss."""
-    from .._kernels.drivers.compiled import ESTIMATORS
-
-    check_choice("estimator", estimator, tuple(ESTIMATORS))
+    check_choice("estimator", estimator, tuple(c.ESTIMATORS))
     if estimator == "poisson":
         if sigma is not None:
             raise ValueError("`sigma` cannot be given with estimator='poisson': counts carry their own variance.")
         if loss != "linear":
             raise ValueError("`loss` cannot be combined with estimator='poisson' (the deviance is its own loss).")
-    return ESTIMATORS[estimator]
+    return c.ESTIMATORS[estimator]
 
 
 def check_positive(name, value):

@@ -80,6 +80,7 @@ Scratch = namedtuple(
         "h", "one_sided", "rel",  # (n,) steps, one-sided flags (int64), user relative steps (<0: default)
         "Xbuf", "Jbuf",  # (d * chunk,), (n * chunk,): one row chunk of X and of J (chunked normal equations)
         "Jh", "xh",  # (n, m), (n,): J at a perturbed point and that point (second-order term by differences)
+        "slope", "slope_at",  # (m,), (n,): Poisson deviance slopes at the point of the last residual evaluation
     ],
 )
 
@@ -90,7 +91,7 @@ def make_scratch(m, n, d=1, chunk=0, second_order=False):
     ``second_order``: for the second-order term by differences of ``J``)."""
     return Scratch(np.zeros(m), np.zeros(m), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64),
                    np.full(n, -1.0), np.zeros(d * chunk), np.zeros(n * chunk),
-                   np.zeros((n, m) if second_order else (n, 0)), np.zeros(n))
+                   np.zeros((n, m) if second_order else (n, 0)), np.zeros(n), np.zeros(m), np.full(n, np.nan))
 
 
 Packed = namedtuple("Packed", ["buf", "free", "state", "dims"])

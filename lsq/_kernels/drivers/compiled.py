@@ -27,6 +27,9 @@ from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     EPS,
+    ESTIMATOR_LEAST_SQUARES,  # noqa: F401  (re-exported: the drivers' estimator codes)
+    ESTIMATOR_POISSON,
+    ESTIMATORS,  # noqa: F401
     HESSIAN_EXACT,
     HESSIAN_GN,
     LOSS_LINEAR,
@@ -42,7 +45,7 @@ from ..engine.codes import (
 )
 from ..engine.loop import advance
 from ..engine.state import reset
-from ..poisson import deviance_residual, deviance_slope, fisher_factor
+from ..poisson import deviance_pair, deviance_residual, deviance_slope, fisher_factor
 from .finite_diff import SCHEME_2POINT, SCHEME_3POINT, fd_column, fd_steps, step_floors
 
 MODEL_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
@@ -52,11 +55,6 @@ JAC_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[:,
 GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[::1])
 """Signature of a compiled starting-value rule ``guess(X, y, p_out)``."""
 
-ESTIMATOR_LEAST_SQUARES = 0
-"""Residuals ``(model - y) * wts``."""
-ESTIMATOR_POISSON = 1
-"""Deviance residuals of Poisson counts ``y`` (weights unused): maximum likelihood."""
-ESTIMATORS = {"least_squares": ESTIMATOR_LEAST_SQUARES, "poisson": ESTIMATOR_POISSON}
 
 
 def _function_at(ftype):
@@ -95,6 +93,21 @@ def residuals_into(model, X, y, wts, p, out, estimator):
 
 
 @jit_engine
+def trial_residuals_into(model, X, y, wts, w, s, estimator):
+    """The engine's trial residuals ``w.r_new`` at ``w.x_new``; for ``ESTIMATOR_POISSON`` also the deviance
+    slopes there (``s.slope``, for the next analytic Jacobian, which is asked for at that point when the
+    step is accepted: no second model evaluation)."""
+    if estimator != ESTIMATOR_POISSON:
+        residuals_into(model, X, y, wts, w.x_new, w.r_new, estimator)
+        return
+    model(X, w.x_new, w.r_new)
+    for i in range(w.r_new.shape[0]):
+        w.r_new[i], s.slope[i] = deviance_pair(w.r_new[i], y[i])
+    for j in range(w.x_new.shape[0]):
+        s.slope_at[j] = w.x_new[j]
+
+
+@jit_engine
 def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator):
     """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.Jt`` (by parameter).
 
@@ -106,16 +119,30 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator
 
 
 @jit_engine
+def _same_point(a, b):
+    for j in range(b.shape[0]):
+        if a[j] != b[j]:
+            return False
+    return True
+
+
+@jit_engine
 def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2, out, estimator):
     """``out[j, i] = d r_i / d x_j`` for the points ``X`` (residuals ``r0`` at ``x``): the analytic Jacobian
-    times ``wts`` (times the deviance residuals' slopes for ``ESTIMATOR_POISSON``, which costs one model
-    evaluation), or differences with the steps already in ``s.h``/``s.one_sided``. Returns the model
+    times ``wts`` (times the deviance residuals' slopes for ``ESTIMATOR_POISSON``: those stored by
+    :func:`trial_residuals_into` when ``x`` is where they were taken, else from one model evaluation), or
+    differences with the steps already in ``s.h``/``s.one_sided``. Returns the model
     evaluations spent."""
     n, m = out.shape
     if has_jac:
         jac(X, x, out)
-        if estimator == ESTIMATOR_POISSON:
+        spent = 0
+        if estimator == ESTIMATOR_POISSON and _same_point(s.slope_at, x) and s.slope.shape[0] == m:
+            for i in range(m):
+                f1[i] = s.slope[i]
+        elif estimator == ESTIMATOR_POISSON:
             model(X, x, f1)
+            spent = 1
             for i in range(m):
                 f1[i] = deviance_slope(f1[i], y[i])
         else:
@@ -125,7 +152,7 @@ def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2,
             row = out[j]
             for i in range(m):
                 row[i] *= f1[i]
-        return 1 if estimator == ESTIMATOR_POISSON else 0
+        return spent
     for j in range(n):
         s.xt[j] = x[j]
     count = 0
@@ -286,7 +313,7 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
     while True:
         task = advance(w, opts_f, opts_i)
         if task == TASK_EVAL_F:
-            residuals_into(model, X, y, wts, w.x_new, w.r_new, estimator)
+            trial_residuals_into(model, X, y, wts, w, s, estimator)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
                 w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)

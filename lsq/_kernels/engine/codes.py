@@ -77,6 +77,11 @@ LOSS_CAUCHY = 3
 LOSS_ARCTAN = 4
 LOSS_CALLABLE = 5
 
+# Estimators: how the driver turns model values into residuals (lsq._kernels.drivers.compiled).
+ESTIMATOR_LEAST_SQUARES = 0  # (model - y) * wts
+ESTIMATOR_POISSON = 1  # deviance residuals of Poisson counts y (weights unused): maximum likelihood
+ESTIMATORS = {"least_squares": ESTIMATOR_LEAST_SQUARES, "poisson": ESTIMATOR_POISSON}
+
 # Termination statuses (SciPy's codes, plus lsq's own negative ones).
 STATUS_NONE = -99  # no test holds (never a final status)
 STATUS_MAX_NFEV = 0
