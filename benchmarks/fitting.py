@@ -39,13 +39,14 @@ def cramer_rao(truth):
 
 
 def _rate(fit):
-    """Fits per second of ``fit()`` on 2 threads (best of 3, after a warm-up), and its result."""
+    """Seconds of ``fit()`` on one thread (best of 5, after a warm-up: one thread keeps the ratio of two
+    estimators free of the scheduling noise of a shared machine), and its result."""
     before = numba.get_num_threads()
-    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(1)
     try:
         fit(slice(0, 64))
         best = np.inf
-        for _ in range(3):
+        for _ in range(5):
             t = time.perf_counter()
             r = fit(slice(None))
             best = min(best, time.perf_counter() - t)
