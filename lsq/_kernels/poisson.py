@@ -12,7 +12,8 @@ With ``t = (mu - y) / y`` and ``q(t) = 2 (t - log1p(t)) / t^2`` (``q(0) = 1``), 
 
     d = (mu - y) / sqrt(y) * sqrt(q(t))        d d / d mu = sqrt(y) / (mu sqrt(q(t)))
 
-and for ``y = 0``, ``d = sqrt(2 mu)`` and ``d d / d mu = 1 / sqrt(2 mu)``. ``q`` is summed as its series
+(computed as ``(mu - y) sqrt(q / y)`` and ``1 / (mu sqrt(q / y))``, one square root for both), and for
+``y = 0``, ``d = sqrt(2 mu)`` and ``d d / d mu = 1 / sqrt(2 mu)``. ``q`` is summed as its series
 near ``t = 0``, where ``t - log1p(t)`` cancels, so ``d`` is accurate to a few ulp as ``mu`` approaches
 ``y``. A mean that is not positive and finite gives NaN, which the engine rejects like any non-finite
 residual.
@@ -53,7 +54,7 @@ def deviance_residual(mu, y):
         return math.nan
     if y == 0.0:
         return math.sqrt(2.0 * mu)
-    return (mu - y) / math.sqrt(y) * math.sqrt(_q((mu - y) / y))
+    return (mu - y) * math.sqrt(_q((mu - y) / y) / y)
 
 
 @jit
@@ -63,7 +64,7 @@ def deviance_slope(mu, y):
         return math.nan
     if y == 0.0:
         return 1.0 / math.sqrt(2.0 * mu)
-    return math.sqrt(y) / (mu * math.sqrt(_q((mu - y) / y)))
+    return 1.0 / (mu * math.sqrt(_q((mu - y) / y) / y))
 
 
 @jit
@@ -74,8 +75,8 @@ def deviance_pair(mu, y):
     if y == 0.0:
         root = math.sqrt(2.0 * mu)
         return root, 1.0 / root
-    sq = math.sqrt(_q((mu - y) / y))
-    return (mu - y) / math.sqrt(y) * sq, math.sqrt(y) / (mu * sq)
+    root = math.sqrt(_q((mu - y) / y) / y)  # one square root serves both
+    return (mu - y) * root, 1.0 / (mu * root)
 
 
 @jit
