@@ -13,13 +13,11 @@ same direction of the fit: a background part (``constant``, ``linear``, ``polyno
 other part's ``offset`` is dropped (held at 0); without a background, the first part's ``offset`` is kept.
 """
 
-import linecache
 
 import numpy as np
-from numba import cfunc
 
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
-from .model import Model, as_points
+from .model import Model, _compile_wrapper, as_points
 
 __all__ = ["CompositeModel", "compose"]
 
@@ -183,7 +181,7 @@ class CompositeModel(Model):
         head = "\n".join(setup)
         src_f = (f"def _composite_values(X, p, out):\n    m = out.shape[0]\n{head}\n"
                  f"    for i in range(m):\n        out[i] = {_value(self.tree)}\n")
-        fc = _compile(src_f, "_composite_values", ns, MODEL_SIG, self.name)
+        fc = _compile_wrapper(src_f, "_composite_values", ns, MODEL_SIG, self.name)
         if not self.has_jacobian:
             return fc, None, None, False
         body, row = [], 0
@@ -196,7 +194,7 @@ class CompositeModel(Model):
                 body.append(f"    for i in range(m):\n        out[{row}, i] = {rhs}")
                 row += 1
         src_j = (f"def _composite_jacobian(X, p, out):\n    m = out.shape[1]\n{head}\n" + "\n".join(body) + "\n")
-        jc = _compile(src_j, "_composite_jacobian", ns, JAC_SIG, self.name)
+        jc = _compile_wrapper(src_j, "_composite_jacobian", ns, JAC_SIG, self.name)
         return fc, jc, None, True
 
 
@@ -242,11 +240,3 @@ def _peak_window(x, y):
         hi += 1
     width = max(hi - lo, 2)
     return np.sort(order[max(0, lo - width): min(ys.size, hi + width + 1)])
-
-
-def _compile(src, name, namespace, sig, model_name):
-    filename = f"<lsq composite {model_name}:{name}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    ns = dict(namespace)
-    exec(compile(src, filename, "exec"), ns)
-    return cfunc(sig, error_model="numpy")(ns[name])

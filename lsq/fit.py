@@ -5,8 +5,7 @@ import inspect
 import numpy as np
 
 from ._identifiability import RANK_RTOL, ill_conditioned, strong_correlations, undetermined
-from ._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, ESTIMATORS
-from ._kernels.engine.codes import EPS
+from ._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATORS
 from ._kernels.poisson import poisson_fisher_rows, poisson_residuals
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit

@@ -17,10 +17,10 @@ import linecache
 import math
 
 import numpy as np
-from numba import cfunc, njit
+from numba import njit
 
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
-from .model import Model
+from .model import Model, _compile_wrapper
 
 __all__ = ["FUNCTIONS", "TiedModel", "tie_model"]
 
@@ -160,9 +160,21 @@ def expansion_source(names, ties):
     return "\n".join(lines) + "\n", free
 
 
-def _namespace():
-    return {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos,
-            "tan": math.tan, "atan": math.atan}
+def _expansion(src, filename):
+    """The functions ``_expand(q, p)`` and ``_expand_jac(q, D)`` of :func:`expansion_source`'s ``src``: plain
+    Python (for results), and what numba compiles into a tied model's kernels."""
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    ns = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos,
+          "tan": math.tan, "atan": math.atan}
+    exec(compile(src, filename, "exec"), ns)
+    return ns["_expand"], ns["_expand_jac"]
+
+
+def _expanded(fn, q, shape):
+    """``fn(q, out)`` into a new array of ``shape``."""
+    out = np.empty(shape)
+    fn(np.asarray(q, dtype=float), out)
+    return out
 
 
 class TiedModel(Model):
@@ -178,11 +190,7 @@ class TiedModel(Model):
     def __init__(self, base, ties):
         src, free = expansion_source(base.param_names, ties)
         self.base, self.ties, self._source = base, dict(ties), src
-        filename = f"<lsq ties of {base.name}>"
-        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-        ns = _namespace()
-        exec(compile(src, filename, "exec"), ns)
-        self._py_expand, self._py_expand_jac = ns["_expand"], ns["_expand_jac"]
+        self._py_expand, self._py_expand_jac = _expansion(src, f"<lsq ties of {base.name}>")
         super().__init__(name=f"{base.name} (tied)", param_names=free, x_ndim=base.x_ndim)
         self.py_func = None
         self._jit = None
@@ -197,8 +205,7 @@ class TiedModel(Model):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        rebuilt = TiedModel(self.base, self.ties)
-        self._py_expand, self._py_expand_jac = rebuilt._py_expand, rebuilt._py_expand_jac
+        self._py_expand, self._py_expand_jac = _expansion(self._source, f"<lsq ties of {self.base.name}>")
 
     @property
     def has_jacobian(self):
@@ -209,28 +216,22 @@ class TiedModel(Model):
 
     def expand(self, q):
         """The full parameter vector of the base model from the free parameters ``q``."""
-        p = np.empty(self.base.n_params)
-        self._py_expand(np.asarray(q, dtype=float), p)
-        return p
+        return _expanded(self._py_expand, q, self.base.n_params)
 
     def expand_jacobian(self, q):
         """``d full / d free`` at ``q``, shape ``(n_base, n_free)``."""
-        D = np.empty((self.base.n_params, self.n_params))
-        self._py_expand_jac(np.asarray(q, dtype=float), D)
-        return D
+        return _expanded(self._py_expand_jac, q, (self.base.n_params, self.n_params))
 
     def _user_cfuncs(self, x_dims):
         if self._jit is None:
-            ns = _namespace()
-            exec(compile(self._source, f"<lsq ties of {self.base.name}>", "exec"), ns)
-            self._jit = _jit_uncached(ns["_expand"]), _jit_uncached(ns["_expand_jac"])
+            self._jit = _jit_uncached(self._py_expand), _jit_uncached(self._py_expand_jac)
         f_cf, j_cf, _, has_jac = self.base.kernels(x_dims)
         nb, nf = self.base.n_params, self.n_params
         ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at, "_expand": self._jit[0],
               "_expand_jac": self._jit[1], "F": f_cf.address, "J": j_cf.address if has_jac else 0}
         src_f = (f"def _tied_values(X, q, out):\n    p = np.empty({nb})\n    _expand(q, p)\n"
                  f"    model_at(F)(X, p, out)\n")
-        fc = _compile(src_f, "_tied_values", ns, MODEL_SIG, self.name)
+        fc = _compile_wrapper(src_f, "_tied_values", ns, MODEL_SIG, self.name)
         if not has_jac:
             return fc, None, None, False
         src_j = (f"def _tied_jacobian(X, q, out):\n    m = out.shape[1]\n    p = np.empty({nb})\n    _expand(q, p)\n"
@@ -239,7 +240,7 @@ class TiedModel(Model):
                  f"    for j in range({nf}):\n        for i in range(m):\n            s = 0.0\n"
                  f"            for k in range({nb}):\n                s += D[k, j] * G[k, i]\n"
                  f"            out[j, i] = s\n")
-        return fc, _compile(src_j, "_tied_jacobian", ns, JAC_SIG, self.name), None, True
+        return fc, _compile_wrapper(src_j, "_tied_jacobian", ns, JAC_SIG, self.name), None, True
 
     def __call__(self, *args, prefix=None):
         if prefix is None and len(args) > 1 and self.base.py_func is not None:
@@ -253,14 +254,6 @@ def _jit_uncached(func):
     return njit(error_model="numpy")(func)
 
 
-def _compile(src, name, namespace, sig, model_name):
-    filename = f"<lsq tied {model_name}:{name}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    ns = dict(namespace)
-    exec(compile(src, filename, "exec"), ns)
-    return cfunc(sig, error_model="numpy")(ns[name])
-
-
 def tie_model(model, ties):
     """:class:`TiedModel` of a compiled model, or, for a plain ``f(x, p1, ...)``, a plain function of the
     free parameters (same expansion, in Python). Returns ``(model of the free parameters, expand,
@@ -272,18 +265,13 @@ def tie_model(model, ties):
 
     names = tuple(list(inspect.signature(model).parameters)[1:])
     src, free = expansion_source(names, ties)
-    ns = _namespace()
-    exec(compile(src, "<lsq ties>", "exec"), ns)
+    py_expand, py_expand_jac = _expansion(src, "<lsq ties>")
 
     def expand(q):
-        p = np.empty(len(names))
-        ns["_expand"](np.asarray(q, dtype=float), p)
-        return p
+        return _expanded(py_expand, q, len(names))
 
     def expand_jacobian(q):
-        D = np.empty((len(names), len(free)))
-        ns["_expand_jac"](np.asarray(q, dtype=float), D)
-        return D
+        return _expanded(py_expand_jac, q, (len(names), len(free)))
 
     def tied(x, *q):
         return model(x, *expand(q))

@@ -8,9 +8,9 @@ so every feature of the Python path (callbacks, callable losses, complex-step Ja
 
 import numpy as np
 
-from .._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON, solve
+from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import default_rstep, relative_steps
-from .._kernels.engine.codes import EPS
+from .._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON
 from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
 from ..model import Model, as_points

@@ -14,9 +14,9 @@ import functools
 
 import numpy as np
 
-from .._kernels.drivers.compiled import ESTIMATOR_LEAST_SQUARES, solve
+from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
-from .._kernels.engine.codes import EPS, SOLVER_NORMAL
+from .._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, SOLVER_NORMAL
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded

@@ -213,7 +213,7 @@ def check_hessian(method, hessian, hess, loss, linear_solver, tr_solver, jac_spa
 
 
 def check_estimator(estimator, sigma, loss="linear"):
-    """The code of ``estimator`` (:data:`lsq._kernels.drivers.compiled.ESTIMATORS`); Poisson maximum
+    """The code of ``estimator`` (:data:`lsq._kernels.engine.codes.ESTIMATORS`); Poisson maximum
     likelihood takes no ``sigma`` and no robust loss."""
     check_choice("estimator", estimator, tuple(c.ESTIMATORS))
     if estimator == "poisson":

@@ -14,10 +14,10 @@ from numba import prange
 from ..._identifiability import INVOLVED, RANK_RTOL
 from ..._setup.jit import jit_engine, jit_parallel
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
-from ..engine.codes import STATUS_BAD_INPUT
+from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
 from ..engine.linalg import cholesky_factor, cholesky_solve
 from ..engine.state import reset
-from .compiled import ESTIMATOR_POISSON, fisher_rows, model_at, run_compiled
+from .compiled import fisher_rows, model_at, run_compiled
 from .finite_diff import SCHEME_2POINT, step_floors
 
 
@@ -108,7 +108,7 @@ BatchSettings = namedtuple("BatchSettings", ["opts_f", "opts_i", "scheme", "rste
 """Lowered engine options, the finite-difference scheme and step (``minpack``: MINPACK's relative rule with each
 fit's own floors, :func:`lsq._kernels.drivers.finite_diff.step_floors`, as a single damped fit takes them),
 the QR buffers, whether standard errors use ``sigma`` as absolute, and the estimator
-(:data:`lsq._kernels.drivers.compiled.ESTIMATORS`; Poisson standard errors come from the Fisher information)."""
+(:data:`lsq._kernels.engine.codes.ESTIMATORS`; Poisson standard errors come from the Fisher information)."""
 
 BatchOutputs = namedtuple("BatchOutputs", ["params", "stderr", "cost", "nit", "nfev", "status"])
 """One row or entry per fit."""

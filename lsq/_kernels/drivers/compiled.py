@@ -27,9 +27,7 @@ from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     EPS,
-    ESTIMATOR_LEAST_SQUARES,  # noqa: F401  (re-exported: the drivers' estimator codes)
     ESTIMATOR_POISSON,
-    ESTIMATORS,  # noqa: F401
     HESSIAN_EXACT,
     HESSIAN_GN,
     LOSS_LINEAR,
