@@ -88,7 +88,7 @@ class Model:
     """
 
     def __init__(self, func=None, *, name=None, param_names=None, jac=None, guess=None, kernels=None,
-                 x_ndim=None, baseline=None, background=False):
+                 x_ndim=None, baseline=None, background=False, lanes=None):
         self.py_func = func
         if func is not None:
             self.name = name or getattr(func, "__name__", "model")
@@ -104,6 +104,7 @@ class Model:
         self._user_jac = None
         self._user_guess = guess
         self._kernel_funcs = kernels  # built-ins: module-level (f, jac, guess) kernels of the fixed signatures
+        self._lanes_func = lanes  # built-ins: values and Jacobian for many fits at once (lsq.models._lanes)
         self._cfuncs = {}
         self._jitted = None
         if jac is not None:
@@ -261,6 +262,15 @@ class Model:
             else:
                 self._cfuncs[key] = self._user_cfuncs(x_dims)
         return self._cfuncs[key]
+
+    def lanes_kernel(self):
+        """The compiled lanes kernel (values and Jacobian of ``LANES`` fits at once, see
+        :mod:`lsq.models._lanes`) that :func:`lsq.curve_fit_batch` runs fits across SIMD lanes with, or None."""
+        if self._lanes_func is None:
+            return None
+        from ._kernels.drivers.lanes import LANES_SIG
+
+        return _cached_cfunc(self._lanes_func, LANES_SIG)
 
     def _builtin_cfuncs(self):
         f, j, g = self._kernel_funcs

@@ -26,6 +26,7 @@ Kernels compile on first use and are cached on disk, like the engine.
 
 from ..model import Model
 from . import _curves as cu
+from . import _lanes as ln
 from . import _peaks as pk
 
 __all__ = [
@@ -34,9 +35,9 @@ __all__ = [
 ]
 
 
-def _builtin(name, params, f, j, g, x_ndim=1, baseline="offset", background=False):
+def _builtin(name, params, f, j, g, x_ndim=1, baseline="offset", background=False, lanes=None):
     return Model(name=name, param_names=params, kernels=(f, j, g), x_ndim=x_ndim,
-                 baseline=baseline if baseline in params else None, background=background)
+                 baseline=baseline if baseline in params else None, background=background, lanes=lanes)
 
 
 constant = _builtin("constant", ("c",), cu.constant_values, cu.constant_jacobian, cu.polynomial_guess,
@@ -44,14 +45,14 @@ constant = _builtin("constant", ("c",), cu.constant_values, cu.constant_jacobian
 linear = _builtin("linear", ("slope", "intercept"), cu.linear_values, cu.linear_jacobian, cu.linear_guess,
                   baseline="intercept", background=True)
 exponential = _builtin("exponential", ("amplitude", "decay", "offset"), cu.exponential_values,
-                       cu.exponential_jacobian, cu.exponential_guess_kernel)
+                       cu.exponential_jacobian, cu.exponential_guess_kernel, lanes=ln.exponential_lanes)
 double_exponential = _builtin("double_exponential", ("a1", "tau1", "a2", "tau2", "offset"),
                               cu.double_exponential_values, cu.double_exponential_jacobian,
                               cu.double_exponential_guess)
 power_law = _builtin("power_law", ("amplitude", "exponent"), cu.power_law_values, cu.power_law_jacobian,
                      cu.power_law_guess)
 gaussian = _builtin("gaussian", ("amplitude", "center", "sigma", "offset"), pk.gaussian_values,
-                    pk.gaussian_jacobian, pk.gaussian_guess)
+                    pk.gaussian_jacobian, pk.gaussian_guess, lanes=ln.gaussian_lanes)
 lorentzian = _builtin("lorentzian", ("amplitude", "center", "gamma", "offset"), pk.lorentzian_values,
                       pk.lorentzian_jacobian, pk.lorentzian_guess)
 voigt = _builtin("voigt", ("amplitude", "center", "fwhm", "eta", "offset"), pk.voigt_values,
@@ -65,7 +66,7 @@ damped_sine = _builtin("damped_sine", ("amplitude", "decay", "omega", "phase", "
 michaelis_menten = _builtin("michaelis_menten", ("vmax", "km"), cu.michaelis_menten_values,
                             cu.michaelis_menten_jacobian, cu.michaelis_menten_guess)
 gaussian_2d = _builtin("gaussian_2d", ("amplitude", "x0", "y0", "width", "offset"), pk.gaussian_2d_values,
-                       pk.gaussian_2d_jacobian, pk.gaussian_2d_guess, x_ndim=2)
+                       pk.gaussian_2d_jacobian, pk.gaussian_2d_guess, x_ndim=2, lanes=ln.gaussian_2d_lanes)
 
 _POLYNOMIALS = {}
 

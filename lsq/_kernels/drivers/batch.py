@@ -115,30 +115,41 @@ BatchOutputs = namedtuple("BatchOutputs", ["params", "stderr", "cost", "nit", "n
 
 
 @jit_engine
+def start_point(i, model, guess, data, settings, x):
+    """Fit ``i``'s start into ``x`` (its ``p0`` row, or the model's guess clipped into the bounds); False when
+    the fit cannot start (non-finite data, weights or start, a start outside the bounds, a negative count)."""
+    X, Y, wts, P0, lb, ub = data.X, data.Y, data.wts, data.P0, data.lb, data.ub
+    n = x.shape[0]
+    y = Y[i]
+    wi = wts[i] if wts.shape[0] > 1 else wts[0]
+    if model.use_guess:
+        if _finite(y):
+            guess(X[i] if X.shape[0] > 1 else X[0], y, x)
+        for j in range(n):
+            x[j] = min(max(x[j], lb[j]), ub[j])
+    else:
+        p0 = P0[i] if P0.shape[0] > 1 else P0[0]
+        for j in range(n):
+            x[j] = p0[j]
+    ok = _finite(y) and _finite(wi) and _finite(x)
+    if settings.estimator == ESTIMATOR_POISSON:
+        for k in range(y.shape[0]):
+            ok = ok and y[k] >= 0.0
+    for j in range(n):
+        ok = ok and lb[j] <= x[j] <= ub[j]
+    return ok
+
+
+@jit_engine
 def fit_one(i, model, guess, data, settings, w, s, out):
     """Fit row ``i`` of ``data.Y`` on the workspace ``w`` and write its results to ``out``."""
-    X, Y, wts, P0, lb, ub = data.X, data.Y, data.wts, data.P0, data.lb, data.ub
+    X, Y, wts, lb, ub = data.X, data.Y, data.wts, data.lb, data.ub
     m = Y.shape[1]
     n = out.params.shape[1]
     Xi = X[i] if X.shape[0] > 1 else X[0]  # per-fit rows, or one row shared by every fit
     y = Y[i]
     wi = wts[i] if wts.shape[0] > 1 else wts[0]
-    if model.use_guess:
-        if _finite(y):
-            guess(Xi, y, w.x)
-        for j in range(n):
-            w.x[j] = min(max(w.x[j], lb[j]), ub[j])
-    else:
-        p0 = P0[i] if P0.shape[0] > 1 else P0[0]
-        for j in range(n):
-            w.x[j] = p0[j]
-    ok = _finite(y) and _finite(wi) and _finite(w.x)
-    if settings.estimator == ESTIMATOR_POISSON:
-        for k in range(m):
-            ok = ok and y[k] >= 0.0
-    for j in range(n):
-        ok = ok and lb[j] <= w.x[j] <= ub[j]
-    if not ok:
+    if not start_point(i, model, guess, data, settings, w.x):
         _bad_input(i, out)
         return
     for j in range(n):

@@ -1,0 +1,132 @@
+"""The lanes batch kernel: ``prange`` over chunks of fits, each chunk running ``LANES`` fits at a time.
+
+Each chunk holds one set of lane buffers (:func:`lsq._kernels.lanes.engine.make_lanes`), fills every lane
+with a fit, and runs rounds: the model evaluates all lanes at once (a ``lanes`` kernel of the model, by
+address), then :func:`lsq._kernels.lanes.engine.advance_lanes` moves every lane one step of the algorithm. A
+lane whose fit ends writes its results and takes the chunk's next fit, so a slow fit holds up no other.
+Fits that cannot start get ``STATUS_BAD_INPUT`` as in the per-fit kernel; fits that leave the lanes' paths
+(``BAIL``) are run again, at the end of their chunk, on the per-fit engine.
+"""
+
+from numba import prange, types
+
+from ..._setup.jit import jit_engine, jit_parallel
+from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..engine import codes as c
+from ..lanes.engine import (
+    BAIL,
+    F_COST,
+    I_FIT,
+    I_NEXT,
+    I_NFEV,
+    I_NIT,
+    I_PHASE,
+    I_STATUS,
+    IDLE,
+    LANES,
+    NEXT_DONE,
+    NEXT_NONE,
+    advance_lanes,
+    make_lanes,
+    start_lane,
+)
+from .batch import _bad_input, fit_one, parameter_stderr, start_point
+from .compiled import _function_at, model_at
+
+LANES_SIG = types.void(types.float64[:, :, ::1], types.float64[:, ::1], types.float64[:, ::1],
+                       types.float64[:, :, ::1])
+"""Signature of a model's lanes kernel ``lanes(X, P, F, J)`` (see :mod:`lsq.models._lanes`)."""
+lanes_at = _function_at(types.FunctionType(LANES_SIG))
+"""``lanes_at(address)``: the compiled lanes kernel at a ``cfunc`` address."""
+
+
+@jit_engine
+def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
+    """Start the next fit that can start in lane ``l`` (bad inputs on the way are reported); returns the
+    index after it. With no fit left the lane goes idle."""
+    X, Y, wts = data.X, data.Y, data.wts
+    dim, m = X.shape[1], X.shape[2]
+    while nxt < stop:
+        i = nxt
+        nxt += 1
+        if not start_point(i, model, guess, data, settings, w.x):
+            _bad_input(i, out)
+            continue
+        Xi = X[i] if X.shape[0] > 1 else X[0]
+        wi = wts[i] if wts.shape[0] > 1 else wts[0]
+        for k in range(dim):
+            for a in range(m):
+                ln.X[k, a, l] = Xi[k, a]
+        for a in range(m):
+            ln.y[a, l] = Y[i, a]
+            ln.wt[a, l] = wi[a]
+        start_lane(ln, l, i, w.x, data.d0, settings.opts_i[c.O_SCALING] == c.SCALING_JAC)
+        return nxt
+    ln.it[I_PHASE, l] = IDLE
+    ln.it[I_NEXT, l] = NEXT_NONE
+    return nxt
+
+
+@jit_engine
+def _write(ln, l, i, settings, w, out):
+    """Results of the fit in lane ``l`` into row ``i`` of ``out``; standard errors from the lane's ``J``."""
+    n, m = w.Jt.shape
+    status = ln.it[I_STATUS, l]
+    out.status[i] = status
+    if status == BAIL:
+        return
+    for j in range(n):
+        out.params[i, j] = ln.x[j, l]
+        for a in range(m):
+            w.Jt[j, a] = ln.J[j, a, l]
+    cost = ln.fl[F_COST, l]
+    out.cost[i] = cost
+    out.nit[i] = ln.it[I_NIT, l]
+    out.nfev[i] = ln.it[I_NFEV, l]
+    scale = 1.0
+    if not settings.absolute_sigma:
+        scale = 2.0 * cost / (m - n) if m > n else float("inf")
+    parameter_stderr(w, scale, out.stderr[i])
+
+
+@jit_engine
+def run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, stop):
+    """Fit rows ``start:stop`` in the lanes ``ln`` (``w``, ``s``: a per-fit workspace for starts, standard errors
+    and the fits that bail)."""
+    evaluate = lanes_at(lanes_addr)
+    nxt = start
+    for l in range(LANES):
+        nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
+    while True:
+        busy = False
+        for l in range(LANES):
+            busy = busy or ln.it[I_PHASE, l] != IDLE
+        if not busy:
+            break
+        evaluate(ln.X, ln.P, ln.F, ln.J_new)
+        advance_lanes(ln, settings.opts_f, settings.opts_i)
+        for l in range(LANES):
+            if ln.it[I_NEXT, l] == NEXT_DONE:
+                _write(ln, l, ln.it[I_FIT, l], settings, w, out)
+                nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
+    for i in range(start, stop):
+        if out.status[i] == BAIL:
+            fit_one(i, model, guess, data, settings, w, s, out)
+
+
+@jit_parallel
+def fit_batch_lanes(lanes_addr, model, data, settings, out, n_chunks):
+    """:func:`lsq._kernels.drivers.batch.fit_batch` with the lanes kernel of the model at ``lanes_addr``."""
+    k, m = data.Y.shape
+    n = out.params.shape[1]
+    dim = data.X.shape[1]
+    per = (k + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        start = ch * per
+        stop = min(k, start + per)
+        if start < stop:
+            ln = make_lanes(m, n, dim)
+            w = make_workspace_jit(m, n, settings.qr, 0, True, True, False)
+            s = make_scratch_jit(m, n)
+            guess = model_at(model.guess_addr)
+            run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, stop)
