@@ -18,6 +18,8 @@ RANK_RTOL = 1e-6
 scaled condition number above 1e6."""
 INVOLVED = 0.05
 """Smallest component of a unit null direction that makes a parameter part of it."""
+SINGULAR_SHIFT = 0.01 * RANK_RTOL * RANK_RTOL
+"""Added to the unit diagonal of a normal matrix singular to rounding, so its determined part can be read."""
 CONDITION_WARNING = 1e5
 """Scaled condition number from which a determined fit is reported as ill-conditioned: a decade below the
 undetermined threshold (1 / RANK_RTOL) and above the NIST problems' largest (6e4)."""

@@ -26,3 +26,7 @@ jit_engine = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH
 """Decorator for the engine's per-iteration functions, which never allocate: compiled without numba's
 reference counting, whose atomic increments and decrements around every call that passes the workspace
 cost more than the arithmetic on small problems."""
+
+jit_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, inline="always")
+"""Decorator for small per-lane steps of the lanes engine that take the whole lane set: inlined into their
+caller by numba, so a call does not copy the set's ~40 array descriptors as arguments."""

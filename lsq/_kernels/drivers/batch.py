@@ -11,7 +11,7 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
-from ..._identifiability import INVOLVED, RANK_RTOL
+from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
 from ..._setup.jit import jit_engine, jit_parallel
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
@@ -27,10 +27,6 @@ def _finite(v):
         if not math.isfinite(v[j]):
             return False
     return True
-
-
-SINGULAR_SHIFT = 0.01 * RANK_RTOL * RANK_RTOL
-"""Added to the unit diagonal of a normal matrix singular to rounding, so its determined part can be read."""
 
 
 @jit_engine

@@ -8,9 +8,11 @@ Fits that cannot start get ``STATUS_BAD_INPUT`` as in the per-fit kernel; fits t
 (``BAIL``) are run again, at the end of their chunk, on the per-fit engine.
 """
 
+import math
+
 from numba import prange, types
 
-from ..._setup.jit import jit_engine, jit_parallel
+from ..._setup.jit import jit_engine, jit_inline, jit_parallel
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..engine import codes as c
 from ..lanes.engine import (
@@ -28,9 +30,10 @@ from ..lanes.engine import (
     NEXT_NONE,
     advance_lanes,
     make_lanes,
+    standard_errors,
     start_lane,
 )
-from .batch import _bad_input, fit_one, parameter_stderr, start_point
+from .batch import _bad_input, fit_one, start_point
 from .compiled import _function_at, model_at
 
 LANES_SIG = types.void(types.float64[:, :, ::1], types.float64[:, ::1], types.float64[:, ::1],
@@ -40,10 +43,10 @@ lanes_at = _function_at(types.FunctionType(LANES_SIG))
 """``lanes_at(address)``: the compiled lanes kernel at a ``cfunc`` address."""
 
 
-@jit_engine
+@jit_inline
 def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
     """Start the next fit that can start in lane ``l`` (bad inputs on the way are reported); returns the
-    index after it. With no fit left the lane goes idle."""
+    index after it. With no fit left the lane goes idle. Shared points are in every lane already."""
     X, Y, wts = data.X, data.Y, data.wts
     dim, m = X.shape[1], X.shape[2]
     while nxt < stop:
@@ -52,11 +55,11 @@ def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
         if not start_point(i, model, guess, data, settings, w.x):
             _bad_input(i, out)
             continue
-        Xi = X[i] if X.shape[0] > 1 else X[0]
+        if X.shape[0] > 1:
+            for k in range(dim):
+                for a in range(m):
+                    ln.X[k, a, l] = X[i, k, a]
         wi = wts[i] if wts.shape[0] > 1 else wts[0]
-        for k in range(dim):
-            for a in range(m):
-                ln.X[k, a, l] = Xi[k, a]
         for a in range(m):
             ln.y[a, l] = Y[i, a]
             ln.wt[a, l] = wi[a]
@@ -67,36 +70,61 @@ def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
     return nxt
 
 
-@jit_engine
-def _write(ln, l, i, settings, w, out):
-    """Results of the fit in lane ``l`` into row ``i`` of ``out``; standard errors from the lane's ``J``."""
-    n, m = w.Jt.shape
+@jit_inline
+def _write(ln, l, staged, settings, out):
+    """Results of the fit in lane ``l`` into its row of ``out``; its ``J^T J`` is staged for the standard
+    errors, computed 8 fits at a time (:func:`_flush`). Returns the number of staged fits."""
+    n, m = ln.x.shape[0], ln.r.shape[0]
+    i = ln.it[I_FIT, l]
     status = ln.it[I_STATUS, l]
     out.status[i] = status
     if status == BAIL:
-        return
+        return staged
     for j in range(n):
         out.params[i, j] = ln.x[j, l]
-        for a in range(m):
-            w.Jt[j, a] = ln.J[j, a, l]
+        for k in range(n):
+            ln.se_A[j, k, staged] = ln.A[j, k, l]
     cost = ln.fl[F_COST, l]
     out.cost[i] = cost
     out.nit[i] = ln.it[I_NIT, l]
     out.nfev[i] = ln.it[I_NFEV, l]
     scale = 1.0
     if not settings.absolute_sigma:
-        scale = 2.0 * cost / (m - n) if m > n else float("inf")
-    parameter_stderr(w, scale, out.stderr[i])
+        scale = 2.0 * cost / (m - n) if m > n else math.inf
+    ln.se_scale[staged] = scale
+    ln.se_fit[staged] = i
+    staged += 1
+    if staged == LANES:
+        return _flush(ln, staged, out)
+    return staged
+
+
+@jit_engine
+def _flush(ln, staged, out):
+    """Standard errors of the ``staged`` fits into their rows of ``out``; returns 0."""
+    if staged > 0:
+        standard_errors(ln)
+        for k in range(staged):
+            for j in range(ln.x.shape[0]):
+                out.stderr[ln.se_fit[k], j] = ln.se_out[j, k]
+    return 0
 
 
 @jit_engine
 def run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, stop):
-    """Fit rows ``start:stop`` in the lanes ``ln`` (``w``, ``s``: a per-fit workspace for starts, standard errors
-    and the fits that bail)."""
+    """Fit rows ``start:stop`` in the lanes ``ln`` (``w``, ``s``: a per-fit workspace for the starts and for the
+    fits that bail)."""
     evaluate = lanes_at(lanes_addr)
+    X = data.X
+    if X.shape[0] == 1:
+        for k in range(X.shape[1]):
+            for a in range(X.shape[2]):
+                for l in range(LANES):
+                    ln.X[k, a, l] = X[0, k, a]
     nxt = start
     for l in range(LANES):
         nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
+    staged = 0
     while True:
         busy = False
         for l in range(LANES):
@@ -107,8 +135,9 @@ def run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, st
         advance_lanes(ln, settings.opts_f, settings.opts_i)
         for l in range(LANES):
             if ln.it[I_NEXT, l] == NEXT_DONE:
-                _write(ln, l, ln.it[I_FIT, l], settings, w, out)
+                staged = _write(ln, l, staged, settings, out)
                 nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
+    _flush(ln, staged, out)
     for i in range(start, stop):
         if out.status[i] == BAIL:
             fit_one(i, model, guess, data, settings, w, s, out)

@@ -4,10 +4,11 @@ This is the per-fit engine (:mod:`lsq._kernels.engine.loop`) laid out for SIMD, 
 batch runs by default: the trust-region rule, Cholesky solves, the linear loss, no bounds, no second-order
 term, and a model that gives its values and Jacobian together (one evaluation per trial point, whose
 Jacobian serves the next linearisation when the step is accepted). Every array has the lane as its last,
-contiguous axis, so each arithmetic loop (the model, ``J^T J``, the Cholesky factor and solves, the costs)
-runs over the lanes innermost and LLVM vectorises it; each lane keeps its own control state and takes the
-same decisions as the per-fit engine, through the same rule functions (:mod:`..engine.damping`,
-:mod:`..engine.termination`) and constants, with every sum in the same order.
+contiguous axis: the arithmetic (``J^T J``, the costs, the Cholesky factors and solves, the standard errors)
+runs on :mod:`.simd` vectors of 8 lanes, one instruction per operation for all lanes; each lane keeps its
+own control state and takes the same decisions as the per-fit engine, through the same rule functions
+(:mod:`..engine.damping`, :mod:`..engine.termination`) and constants, with every sum in the same order, so
+a lane's numbers have the bits the per-fit engine's would have on the same model values.
 
 A round: evaluate every lane's point (:func:`evaluate`), judge what the evaluation was for
 (:func:`judge`), linearise the lanes that moved (:func:`linearize`), choose the trust-region steps of the
@@ -22,15 +23,18 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
 from ..._setup.jit import jit as jit_alloc
 from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline
 from ..engine import codes as c
 from ..engine.damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, trust_region_update
 from ..engine.descent import DWARF, TR_LAM_ITERATIONS, TR_TOLERANCE
 from ..engine.safeguards import COLLAPSE, FINAL_STEP_SLACK, MAX_UNDO
 from ..engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
+from . import simd as v
 
-LANES = 8
+LANES = v.WIDTH
 """Fits per lane group: the float64 width of AVX-512 (two AVX2 vectors)."""
 
 BAIL = -100
@@ -61,22 +65,30 @@ Lanes = namedtuple(
         "P", "F",  # (n, W) point to evaluate, (m, W) model values there
         "r", "r_new",  # (m, W) residuals at x and at the evaluated point
         "J", "J_new",  # (n, m, W) Jacobian of the residuals at x and at the evaluated point
-        "x", "x_new", "x_prev", "d", "g", "colsq", "colsq_prev", "delta", "p",  # (n, W)
+        "x", "x_new", "x_prev", "d", "g", "colsq", "colsq_prev", "delta", "delta0", "p",  # (n, W); delta0: the
+        # undamped step of the current linearisation (the final Gauss-Newton step needs no solve of its own)
         "A", "L",  # (n, n, W) J^T J and the factor of the last damped solve
         "rhs", "sol",  # (n, W) work
-        "fl",  # (K, W) float state, rows F_*
-        "it",  # (K, W) int state, rows I_*
-        "tmp", "tmp2", "lam_try", "ok", "need",  # (W,) work, per-lane lam of a solve, its success, its mask
+        "fl",  # (N_F, W) float state, rows F_*
+        "it",  # (N_I, W) int state, rows I_*
+        "vec",  # (N_V, W) lane vectors, rows V_*
+        # standard errors of up to W finished fits, staged: J^T J and work (n, n, W); column norms, variances,
+        # work and the errors (n, W); the chi-square scale (W,) and the fits' rows (W,) int
+        "se_A", "se_L", "se_M", "se_norm", "se_var", "se_rhs", "se_sol", "se_out", "se_scale", "se_fit",
     ],
 )
 
 # rows of Lanes.fl
 F_COST, F_COST_NEW, F_LAM, F_RADIUS, F_STEP_NORM, F_OPTIMALITY, F_ACTUAL, F_PRED, F_GAIN, F_SLOPE = range(10)
-F_X_NORM, F_LAST_STEP, F_TRIAL_LAM, F_PARL, F_PARU, F_PAR, F_FP_PREV, F_DXNORM = range(10, 18)
-N_F = 18
+F_X_NORM, F_LAST_STEP, F_TRIAL_LAM, F_PARL, F_PARU, F_PAR, F_FP_PREV = range(10, 17)
+N_F = 17
 # rows of Lanes.it
 I_PHASE, I_NEXT, I_NIT, I_NFEV, I_NJEV, I_STATUS, I_PENDING, I_FIT, I_TR, I_FINAL_STATUS = range(10)
 N_I = 10
+# rows of Lanes.vec: the evaluation's costs and actual reductions, a solve's lam, success and mask, which lanes
+# take the evaluated point's J, the success of the undamped solve, work
+V_COST, V_ACTUAL, V_LAM, V_OK, V_NEED, V_ADOPT, V_OK0, V_WORK = range(8)
+N_V = 8
 
 
 @jit_alloc
@@ -84,22 +96,21 @@ def make_lanes(m, n, dim):
     """Allocate the lane buffers for fits of ``m`` residuals, ``n`` parameters and ``dim``-dimensional points."""
     W = LANES
     f = np.zeros
-    fl = f((N_F, W))
     it = np.zeros((N_I, W), dtype=np.int64)
     it[I_PHASE] = IDLE
     it[I_FIT] = -1
     return Lanes(f((dim, m, W)), f((m, W)), f((m, W)), f((n, W)), f((m, W)), f((m, W)), f((m, W)), f((n, m, W)),
                  f((n, m, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
-                 f((n, W)), f((n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), fl, it, f(W), f(W), f(W),
-                 np.zeros(W, dtype=np.bool_), np.zeros(W, dtype=np.bool_))
+                 f((n, W)), f((n, W)), f((n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((N_F, W)), it,
+                 f((N_V, W)), f((n, n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
+                 f((n, W)), f(W), np.zeros(W, dtype=np.int64))
 
 
 @jit
 def start_lane(ln, l, fit, x0, d0, jac_scaling):
     """Put fit ``fit`` (start ``x0``; ``X``, ``y`` and ``wt`` already in the lane) in lane ``l``: the state the
     per-fit engine's ``reset`` gives, with the residuals at ``x0`` requested."""
-    n = ln.x.shape[0]
-    for j in range(n):
+    for j in range(ln.x.shape[0]):
         ln.x[j, l] = x0[j]
         ln.P[j, l] = x0[j]
         ln.d[j, l] = 1.0 if jac_scaling else d0[j]
@@ -117,13 +128,13 @@ def start_lane(ln, l, fit, x0, d0, jac_scaling):
     it[I_TR, l] = TR_OFF
 
 
-@jit
+@jit_inline
 def _finish(ln, l, status):
     ln.it[I_STATUS, l] = status
     ln.it[I_NEXT, l] = NEXT_DONE
 
 
-@jit
+@jit_inline
 def _request(ln, l, phase):
     """Ask for the residuals at ``x_new`` (the per-fit engine's ``request_trial``)."""
     ln.it[I_NFEV, l] += 1
@@ -133,158 +144,173 @@ def _request(ln, l, phase):
         ln.P[j, l] = ln.x_new[j, l]
 
 
-# ------------------------------------------------------------------------------------------ lane arithmetic
+# ------------------------------------------------------------------------------------ arithmetic on all lanes
 @jit
 def residuals_and_costs(ln):
-    """``r_new = (F - y) * wt``, ``J_new *= wt`` and the cost of ``r_new`` (inf if not finite) into ``tmp``."""
-    m, W = ln.F.shape
-    n = ln.J_new.shape[0]
+    """``r_new = (F - y) * wt``, ``J_new *= wt``, the cost of ``r_new`` (inf if not finite) into ``V_COST`` and
+    ``F(x) - F(x_new)`` as ``0.5 * sum((r - r_new) (r + r_new))`` into ``V_ACTUAL``, in the per-fit order."""
+    n, m = ln.J_new.shape[0], ln.F.shape[0]
+    cost = v.splat(0.0)
+    actual = v.splat(0.0)
     for i in range(m):
-        for l in range(W):
-            ln.r_new[i, l] = (ln.F[i, l] - ln.y[i, l]) * ln.wt[i, l]
-    for j in range(n):
-        for i in range(m):
-            for l in range(W):
-                ln.J_new[j, i, l] *= ln.wt[i, l]
-    for l in range(W):
-        ln.tmp[l] = 0.0
-    for i in range(m):
-        for l in range(W):
-            ln.tmp[l] += ln.r_new[i, l] * ln.r_new[i, l]
-    for l in range(W):
-        s = ln.tmp[l]
-        ln.tmp[l] = 0.5 * s if math.isfinite(s) else math.inf
+        wt = v.load(ln.wt[i])
+        rn = (v.load(ln.F[i]) - v.load(ln.y[i])) * wt
+        v.store(ln.r_new[i], rn)
+        cost = cost + rn * rn
+        r = v.load(ln.r[i])
+        actual = actual + (r - rn) * (r + rn)
+        for j in range(n):
+            v.store(ln.J_new[j, i], v.load(ln.J_new[j, i]) * wt)
+    v.store(ln.vec[V_COST], v.select(v.finite(cost), 0.5 * cost, v.splat(math.inf)))
+    v.store(ln.vec[V_ACTUAL], 0.5 * actual)
 
 
 @jit
-def actual_reductions(ln):
-    """``0.5 * sum((r - r_new) (r + r_new))`` per lane into ``tmp2`` (the per-fit engine's order)."""
-    m, W = ln.r.shape
-    for l in range(W):
-        ln.tmp2[l] = 0.0
+def adopt(ln):
+    """``r = r_new`` and ``J = J_new`` in the lanes marked ``V_ADOPT`` (they moved to the evaluated point)."""
+    n, m = ln.J.shape[0], ln.r.shape[0]
+    mask = v.load(ln.vec[V_ADOPT])
     for i in range(m):
-        for l in range(W):
-            ln.tmp2[l] += (ln.r[i, l] - ln.r_new[i, l]) * (ln.r[i, l] + ln.r_new[i, l])
-    for l in range(W):
-        ln.tmp2[l] *= 0.5
-
-
-@jit
-def _adopt(ln, l):
-    """The evaluated point becomes the lane's point: ``r``, ``J`` (``x`` and the cost are set by the caller)."""
-    m = ln.r.shape[0]
-    n = ln.x.shape[0]
-    for i in range(m):
-        ln.r[i, l] = ln.r_new[i, l]
-    for j in range(n):
-        for i in range(m):
-            ln.J[j, i, l] = ln.J_new[j, i, l]
-
-
-@jit
-def _keep_trial_point(ln, l, cost_new):
-    n = ln.x.shape[0]
-    for j in range(n):
-        ln.x_prev[j, l] = ln.x[j, l]
-        ln.x[j, l] = ln.x_new[j, l]
-    _adopt(ln, l)
-    ln.fl[F_COST, l] = cost_new
-    ln.fl[F_LAST_STEP, l] = ln.fl[F_STEP_NORM, l]
+        v.store(ln.r[i], v.select(mask, v.load(ln.r_new[i]), v.load(ln.r[i])))
+        for j in range(n):
+            v.store(ln.J[j, i], v.select(mask, v.load(ln.J_new[j, i]), v.load(ln.J[j, i])))
 
 
 @jit
 def normal_equations(ln):
-    """``g = J^T r``, the squared column norms and the lower triangle of ``A = J^T J`` in every lane."""
-    n, m, W = ln.J.shape
-    for j in range(n):
-        for l in range(W):
-            ln.g[j, l] = 0.0
-            ln.colsq[j, l] = 0.0
-        for i in range(m):
-            for l in range(W):
-                v = ln.J[j, i, l]
-                ln.g[j, l] += v * ln.r[i, l]
-                ln.colsq[j, l] += v * v
+    """``g = J^T r``, ``A = J^T J`` and the squared column norms in every lane."""
+    n, m = ln.J.shape[0], ln.J.shape[1]
     for a in range(n):
+        g = v.splat(0.0)
+        for i in range(m):
+            g = g + v.load(ln.J[a, i]) * v.load(ln.r[i])
+        v.store(ln.g[a], g)
         for b in range(a + 1):
-            for l in range(W):
-                ln.A[a, b, l] = 0.0
+            t = v.splat(0.0)
             for i in range(m):
-                for l in range(W):
-                    ln.A[a, b, l] += ln.J[a, i, l] * ln.J[b, i, l]
-            for l in range(W):
-                ln.A[b, a, l] = ln.A[a, b, l]
+                t = t + v.load(ln.J[a, i]) * v.load(ln.J[b, i])
+            v.store(ln.A[a, b], t)
+            v.store(ln.A[b, a], t)
+        v.store(ln.colsq[a], v.load(ln.A[a, a]))
+
+
+@jit
+def cholesky_lanes(M, n, L):
+    """The per-fit engine's ``cholesky_factor`` in every lane: ``M = L L^T`` (lower triangles); returns the
+    mask of the lanes whose pivots all exceed ``n * eps`` times their diagonal entry."""
+    ok = v.splat(1.0)
+    for j in range(n):
+        s = v.load(M[j, j])
+        tiny = (n * c.EPS) * s
+        for k in range(j):
+            ljk = v.load(L[j, k])
+            s = s - ljk * ljk
+        ok = ok * v.gt(s, tiny) * v.finite(s)
+        ljj = v.sqrt(v.select(v.gt(s, v.splat(0.0)), s, v.splat(1.0)))
+        v.store(L[j, j], ljj)
+        for i in range(j + 1, n):
+            t = v.load(M[i, j])
+            for k in range(j):
+                t = t - v.load(L[i, k]) * v.load(L[j, k])
+            v.store(L[i, j], t / ljj)
+    return ok
+
+
+@jit
+def cholesky_solve_lanes(L, n, rhs, out):
+    """The per-fit engine's ``cholesky_solve`` in every lane; returns the mask of finite solutions."""
+    ok = v.splat(1.0)
+    for i in range(n):
+        s = v.load(rhs[i])
+        for k in range(i):
+            s = s - v.load(L[i, k]) * v.load(out[k])
+        v.store(out[i], s / v.load(L[i, i]))
+    for i in range(n - 1, -1, -1):
+        s = v.load(out[i])
+        for k in range(i + 1, n):
+            s = s - v.load(L[k, i]) * v.load(out[k])
+        s = s / v.load(L[i, i])
+        v.store(out[i], s)
+        ok = ok * v.finite(s)
+    return ok
 
 
 @jit
 def solve_lanes(ln):
-    """``(A + lam_try diag(d)) delta = -g`` in every lane with ``need``; ``ok`` tells which factored and gave a
-    finite step (the per-fit engine's ``cholesky_factor`` test). ``L`` keeps each lane's factor."""
-    n, W = ln.x.shape
-    L = ln.L
+    """``(A + lam diag(d)) delta = -g`` with ``lam`` from ``V_LAM`` in every lane; ``V_OK`` tells which factored
+    and gave a finite step (the per-fit engine's ``solve_damped``), and ``delta`` takes the step in the lanes of
+    ``V_NEED`` that did. ``L`` keeps each lane's factor, ``sol`` each lane's solution."""
+    n = ln.x.shape[0]
+    lam = v.load(ln.vec[V_LAM])
     for a in range(n):
-        for b in range(n):
-            for l in range(W):
-                L[a, b, l] = ln.A[a, b, l]
-        for l in range(W):
-            L[a, a, l] += ln.lam_try[l] * ln.d[a, l]
-            ln.rhs[a, l] = -ln.g[a, l]
-    for l in range(W):
-        ln.ok[l] = True
-    for j in range(n):
-        for l in range(W):
-            ln.tmp2[l] = n * c.EPS * L[j, j, l]  # tiny
-            ln.tmp[l] = L[j, j, l]
-        for k in range(j):
-            for l in range(W):
-                ln.tmp[l] -= L[j, k, l] * L[j, k, l]
-        for l in range(W):
-            s = ln.tmp[l]
-            ln.ok[l] = ln.ok[l] and s > ln.tmp2[l] and math.isfinite(s)
-            L[j, j, l] = math.sqrt(s) if s > 0.0 else 1.0
-        for i in range(j + 1, n):
-            for l in range(W):
-                ln.tmp[l] = L[i, j, l]
-            for k in range(j):
-                for l in range(W):
-                    ln.tmp[l] -= L[i, k, l] * L[j, k, l]
-            for l in range(W):
-                L[i, j, l] = ln.tmp[l] / L[j, j, l]
-    sol = ln.sol
-    for i in range(n):
-        for l in range(W):
-            ln.tmp[l] = ln.rhs[i, l]
-        for k in range(i):
-            for l in range(W):
-                ln.tmp[l] -= L[i, k, l] * sol[k, l]
-        for l in range(W):
-            sol[i, l] = ln.tmp[l] / L[i, i, l]
-    for i in range(n - 1, -1, -1):
-        for l in range(W):
-            ln.tmp[l] = sol[i, l]
-        for k in range(i + 1, n):
-            for l in range(W):
-                ln.tmp[l] -= L[k, i, l] * sol[k, l]
-        for l in range(W):
-            sol[i, l] = ln.tmp[l] / L[i, i, l]
-    for i in range(n):
-        for l in range(W):
-            ln.ok[l] = ln.ok[l] and math.isfinite(sol[i, l])
-    for i in range(n):
-        for l in range(W):
-            if ln.need[l] and ln.ok[l]:
-                ln.delta[i, l] = sol[i, l]
+        for b in range(a):
+            v.store(ln.L[a, b], v.load(ln.A[a, b]))
+        v.store(ln.L[a, a], v.load(ln.A[a, a]) + lam * v.load(ln.d[a]))
+        v.store(ln.rhs[a], -v.load(ln.g[a]))
+    ok = cholesky_lanes(ln.L, n, ln.L)
+    ok = ok * cholesky_solve_lanes(ln.L, n, ln.rhs, ln.sol)
+    v.store(ln.vec[V_OK], ok)
+    take = ok * v.load(ln.vec[V_NEED])
+    for a in range(n):
+        v.store(ln.delta[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta[a])))
 
 
 @jit
-def _scaled_norm(v, d, l):
+def standard_errors(ln):
+    """The per-fit batch kernel's ``parameter_stderr`` for the staged lanes, with the same rank test and the
+    same bits: from ``se_A`` (``J^T J``) and ``se_scale`` into ``se_out``."""
+    n = ln.x.shape[0]
+    zero = v.splat(0.0)
+    one = v.splat(1.0)
+    inf = v.splat(math.inf)
+    U = ln.se_A
+    for j in range(n):
+        v.store(ln.se_norm[j], v.sqrt(v.load(U[j, j])))
+    for a in range(n):  # unit column norms; a zero column is decoupled
+        pa = v.load(ln.se_norm[a])
+        for b in range(n):
+            pb = v.load(ln.se_norm[b])
+            both = v.gt(pa, zero) * v.gt(pb, zero)
+            v.store(U[a, b], v.select(both, v.load(U[a, b]) / (pa * pb), one if a == b else zero))
+    ok1 = cholesky_lanes(U, n, ln.se_L)
+    for a in range(n):  # the lanes whose factor failed retry on U + SINGULAR_SHIFT I
+        for b in range(a):
+            v.store(ln.se_M[a, b], v.load(U[a, b]))
+        v.store(ln.se_M[a, a], v.load(U[a, a]) + SINGULAR_SHIFT)
+    ok2 = cholesky_lanes(ln.se_M, n, ln.se_M)
+    for a in range(n):
+        for b in range(a + 1):
+            v.store(ln.se_L[a, b], v.select(ok1, v.load(ln.se_L[a, b]), v.load(ln.se_M[a, b])))
+    factored = v.select(ok1, ok1, ok2)
+    scale = v.load(ln.se_scale)
+    trace = zero
+    for j in range(n):
+        for a in range(n):
+            v.store(ln.se_rhs[a], one if a == j else zero)
+        cholesky_solve_lanes(ln.se_L, n, ln.se_rhs, ln.se_sol)
+        var = v.load(ln.se_sol[j])
+        v.store(ln.se_var[j], var)
+        trace = trace + var
+        norm = v.load(ln.se_norm[j])
+        good = v.ge(var, zero) * v.gt(norm, zero) * factored
+        v.store(ln.se_out[j], v.select(good, v.sqrt(var * scale) / norm, inf))
+    determined = v.lt(trace * RANK_RTOL * RANK_RTOL, one)
+    for j in range(n):
+        involved = v.lt(v.load(ln.se_var[j]), INVOLVED * INVOLVED * trace)
+        keep = v.select(determined, one, involved)
+        v.store(ln.se_out[j], v.select(keep, v.load(ln.se_out[j]), inf))
+
+
+# ------------------------------------------------------------------------------------- per-lane decisions
+@jit_inline
+def _scaled_norm(u, d, l):
     t = 0.0
-    for j in range(v.shape[0]):
-        t += d[j, l] * v[j, l] * v[j, l]
+    for j in range(u.shape[0]):
+        t += d[j, l] * u[j, l] * u[j, l]
     return math.sqrt(t)
 
 
-@jit
+@jit_inline
 def _length_slope(ln, l, dxnorm):
     """``|L^-1 d delta|^2 / |d^(1/2) delta|^2`` from lane ``l``'s last factor (the per-fit engine's)."""
     n = ln.x.shape[0]
@@ -292,324 +318,352 @@ def _length_slope(ln, l, dxnorm):
         ln.rhs[a, l] = ln.d[a, l] * ln.delta[a, l] / dxnorm
     t = 0.0
     for i in range(n):
-        v = ln.rhs[i, l]
+        u = ln.rhs[i, l]
         for k in range(i):
-            v -= ln.L[i, k, l] * ln.rhs[k, l]
-        v /= ln.L[i, i, l]
-        ln.rhs[i, l] = v
-        t += v * v
+            u -= ln.L[i, k, l] * ln.rhs[k, l]
+        u /= ln.L[i, i, l]
+        ln.rhs[i, l] = u
+        t += u * u
     return t
 
 
-# ------------------------------------------------------------------------------------------------ stages
+@jit_inline
+def _is_step_test(status):
+    return status == c.STATUS_FTOL or status == c.STATUS_XTOL or status == c.STATUS_FTOL_XTOL
+
+
+@jit_inline
+def _keep_point(ln, l, cost_new):
+    """``x = x_new`` with its cost (the per-fit engine's ``keep_trial_point``; ``r`` and ``J`` are the caller's)."""
+    for j in range(ln.x.shape[0]):
+        ln.x_prev[j, l] = ln.x[j, l]
+        ln.x[j, l] = ln.x_new[j, l]
+    ln.fl[F_COST, l] = cost_new
+    ln.fl[F_LAST_STEP, l] = ln.fl[F_STEP_NORM, l]
+
+
+@jit_inline
+def _not_worse_to_rounding(cost_new, actual, cost):
+    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * c.EPS * cost
+
+
+@jit_inline
+def _judge_trial(ln, l, cost_new, actual_sum, opts_f, max_nfev):
+    """The per-fit engine's ``_after_trial`` (trust-region rule) for lane ``l``."""
+    fl = ln.fl
+    fl[F_COST_NEW, l] = cost_new
+    finite = math.isfinite(cost_new)
+    actual = actual_sum if finite else -math.inf
+    pred = fl[F_PRED, l]
+    gain = actual / pred if finite and pred > 0.0 else -math.inf
+    fl[F_ACTUAL, l] = actual
+    fl[F_GAIN, l] = gain
+    cost = fl[F_COST, l]
+    accepted = gain > ACCEPT_RATIO and actual > 0.0 and cost_new <= cost
+    ftol_ok = accepted and ftol_reached(actual, cost, gain, opts_f[c.O_FTOL])
+    status = step_status(ftol_ok, xtol_reached(fl[F_STEP_NORM, l], fl[F_X_NORM, l], opts_f[c.O_XTOL]))
+    if not accepted:
+        below_rounding = gain > ACCEPT_RATIO and actual > 0.0
+        stagnant = fl[F_STEP_NORM, l] <= c.EPS * fl[F_X_NORM, l] or fl[F_LAM, l] >= LAM_MAX or below_rounding
+        if not stagnant:
+            status = c.STATUS_NONE
+        elif status == c.STATUS_NONE:
+            status = c.STATUS_FTOL if below_rounding else c.STATUS_XTOL
+    if ln.it[I_NIT, l] == 0:
+        fl[F_RADIUS, l] = min(fl[F_RADIUS, l], fl[F_STEP_NORM, l])
+    fl[F_RADIUS, l], fl[F_LAM, l] = trust_region_update(fl[F_RADIUS, l], fl[F_LAM, l], gain, accepted, actual,
+                                                        fl[F_SLOPE, l], fl[F_STEP_NORM, l], cost, cost_new)
+    out_of_budget = ln.it[I_NFEV, l] >= max_nfev
+    if accepted:
+        _keep_point(ln, l, cost_new)
+        ln.vec[V_ADOPT, l] = 1.0
+        ln.it[I_NIT, l] += 1
+        if status != c.STATUS_NONE:
+            ln.it[I_PENDING, l] = status
+        elif out_of_budget:
+            ln.it[I_PENDING, l] = c.STATUS_MAX_NFEV
+        ln.it[I_NEXT, l] = NEXT_LINEARIZE
+    elif status != c.STATUS_NONE:
+        ln.it[I_FINAL_STATUS, l] = status
+        ln.it[I_NEXT, l] = NEXT_FINAL_EVALUATED
+    elif out_of_budget:
+        _finish(ln, l, c.STATUS_MAX_NFEV)
+    else:
+        ln.it[I_NEXT, l] = NEXT_PROPOSE
+
+
 @jit
 def judge(ln, opts_f, opts_i):
     """What each lane's evaluation was for: the start (``PHASE_AFTER_F0``), a trial (``_after_trial``) or the
-    final Gauss-Newton step (``judge_final_step``). Needs the costs in ``tmp`` and reductions in ``tmp2``."""
-    W = LANES
-    max_nfev = opts_i[c.O_MAX_NFEV]
-    for l in range(W):
+    final Gauss-Newton step (``judge_final_step``); then the lanes that moved take the evaluated ``r`` and
+    ``J``."""
+    for l in range(LANES):
+        ln.vec[V_ADOPT, l] = 0.0
         phase = ln.it[I_PHASE, l]
-        if phase == IDLE:
-            continue
-        cost_new = ln.tmp[l]
-        fl = ln.fl
+        cost_new = ln.vec[V_COST, l]
         if phase == EVAL_START:
-            fl[F_COST, l] = cost_new
-            _adopt(ln, l)
-            if not math.isfinite(cost_new):
-                _finish(ln, l, c.STATUS_NONFINITE)
-            else:
+            ln.fl[F_COST, l] = cost_new
+            ln.vec[V_ADOPT, l] = 1.0
+            if math.isfinite(cost_new):
                 ln.it[I_NEXT, l] = NEXT_LINEARIZE
-            continue
-        if phase == EVAL_FINAL:
-            if math.isfinite(cost_new) and ln.tmp2[l] >= -FINAL_STEP_SLACK * c.EPS * fl[F_COST, l]:
-                _keep_trial_point(ln, l, cost_new)
-                if opts_i[c.O_FINAL_J]:
+            else:
+                _finish(ln, l, c.STATUS_NONFINITE)
+        elif phase == EVAL_FINAL:
+            if _not_worse_to_rounding(cost_new, ln.vec[V_ACTUAL, l], ln.fl[F_COST, l]):
+                _keep_point(ln, l, cost_new)
+                for i in range(ln.r.shape[0]):
+                    ln.r[i, l] = ln.r_new[i, l]
+                if opts_i[c.O_FINAL_J]:  # the Jacobian at the returned point
+                    ln.vec[V_ADOPT, l] = 1.0
                     ln.it[I_NJEV, l] += 1
             _finish(ln, l, ln.it[I_PENDING, l])
-            continue
-        # a trial step
-        fl[F_COST_NEW, l] = cost_new
-        finite = math.isfinite(cost_new)
-        actual = ln.tmp2[l] if finite else -math.inf
-        pred = fl[F_PRED, l]
-        gain = actual / pred if finite and pred > 0.0 else -math.inf
-        fl[F_ACTUAL, l] = actual
-        fl[F_GAIN, l] = gain
-        cost = fl[F_COST, l]
-        accepted = gain > ACCEPT_RATIO and actual > 0.0 and cost_new <= cost
-        ftol_ok = accepted and ftol_reached(actual, cost, gain, opts_f[c.O_FTOL])
-        xtol_ok = xtol_reached(fl[F_STEP_NORM, l], fl[F_X_NORM, l], opts_f[c.O_XTOL])
-        status = step_status(ftol_ok, xtol_ok)
-        if not accepted:
-            below_rounding = gain > ACCEPT_RATIO and actual > 0.0
-            stagnant = (fl[F_STEP_NORM, l] <= c.EPS * fl[F_X_NORM, l] or fl[F_LAM, l] >= LAM_MAX
-                        or below_rounding)
-            if not stagnant:
-                status = c.STATUS_NONE
-            elif status == c.STATUS_NONE:
-                status = c.STATUS_FTOL if below_rounding else c.STATUS_XTOL
-        if ln.it[I_NIT, l] == 0:
-            fl[F_RADIUS, l] = min(fl[F_RADIUS, l], fl[F_STEP_NORM, l])
-        fl[F_RADIUS, l], fl[F_LAM, l] = trust_region_update(fl[F_RADIUS, l], fl[F_LAM, l], gain, accepted, actual,
-                                                            fl[F_SLOPE, l], fl[F_STEP_NORM, l], cost, cost_new)
-        out_of_budget = ln.it[I_NFEV, l] >= max_nfev
-        if accepted:
-            _keep_trial_point(ln, l, cost_new)
-            ln.it[I_NIT, l] += 1
-            if status != c.STATUS_NONE:
-                ln.it[I_PENDING, l] = status
-            elif out_of_budget:
-                ln.it[I_PENDING, l] = c.STATUS_MAX_NFEV
-            ln.it[I_NEXT, l] = NEXT_LINEARIZE
-        elif status != c.STATUS_NONE:
-            ln.it[I_FINAL_STATUS, l] = status
-            ln.it[I_NEXT, l] = NEXT_FINAL_EVALUATED
-        elif out_of_budget:
-            _finish(ln, l, c.STATUS_MAX_NFEV)
-        else:
-            ln.it[I_NEXT, l] = NEXT_PROPOSE
+        elif phase == EVAL_TRIAL:
+            _judge_trial(ln, l, cost_new, ln.vec[V_ACTUAL, l], opts_f, opts_i[c.O_MAX_NFEV])
+    adopt(ln)
+
+
+@jit_inline
+def _after_gradient(ln, l, opts_f, opts_i):
+    """The per-fit engine's ``_after_jacobian`` and ``_after_gradient`` for lane ``l`` (no bounds, linear loss)."""
+    n = ln.x.shape[0]
+    it = ln.it
+    fl = ln.fl
+    it[I_NJEV, l] += 1
+    for j in range(n):
+        if not math.isfinite(ln.colsq[j, l]):
+            return _finish(ln, l, c.STATUS_NONFINITE)
+    pending = it[I_PENDING, l]
+    opt = 0.0
+    for j in range(n):
+        opt = max(opt, abs(ln.g[j, l]))
+    fl[F_OPTIMALITY, l] = opt
+    gtol = gtol_reached(opt, opts_f[c.O_GTOL])
+    if it[I_NIT, l] > 0 and MAX_UNDO > 0 and (pending == c.STATUS_NONE or _is_step_test(pending)) and not gtol:
+        for j in range(n):
+            if ln.colsq[j, l] < COLLAPSE * ln.colsq_prev[j, l]:
+                return _finish(ln, l, BAIL)  # the per-fit engine undoes the step
+    first = it[I_NJEV, l] == 1
+    for j in range(n):
+        cj = ln.colsq[j, l]
+        ln.colsq_prev[j, l] = cj
+        if opts_i[c.O_SCALING] == c.SCALING_JAC and (first or cj > ln.d[j, l]):
+            ln.d[j, l] = cj if (cj > 0.0 or not first) else 1.0
+    if first:
+        ratio = 0.0
+        for j in range(n):
+            ratio = max(ratio, ln.colsq[j, l] / ln.d[j, l])
+        fl[F_LAM, l] = initial_lambda(c.RULE_TRUST_REGION, opts_f[c.O_TAU], ratio)
+    x_norm = _scaled_norm(ln.x, ln.d, l)
+    fl[F_X_NORM, l] = x_norm
+    if first:
+        fl[F_RADIUS, l] = opts_f[c.O_FACTOR] * x_norm if x_norm > 0.0 else opts_f[c.O_FACTOR]
+    if pending != c.STATUS_NONE and not _is_step_test(pending):
+        return _finish(ln, l, pending)
+    if gtol:
+        return _finish(ln, l, c.STATUS_GTOL)
+    if it[I_NFEV, l] >= opts_i[c.O_MAX_NFEV] or it[I_NIT, l] >= opts_i[c.O_MAX_NIT]:
+        return _finish(ln, l, c.STATUS_MAX_NFEV)
+    it[I_NEXT, l] = NEXT_PROPOSE
 
 
 @jit
 def linearize(ln, opts_f, opts_i):
-    """``_after_jacobian`` and ``_after_gradient`` for the lanes that moved (``g``, ``A`` are computed for all)."""
-    n, W = ln.x.shape
+    """Gradient, ``J^T J`` and the stopping tests at the new point of the lanes that moved."""
     normal_equations(ln)
-    jac_scaling = opts_i[c.O_SCALING] == c.SCALING_JAC
-    for l in range(W):
-        if ln.it[I_NEXT, l] != NEXT_LINEARIZE:
-            continue
-        it = ln.it
-        fl = ln.fl
-        it[I_NJEV, l] += 1
-        finite = True
-        for j in range(n):
-            finite = finite and math.isfinite(ln.colsq[j, l])
-        if not finite:
-            _finish(ln, l, c.STATUS_NONFINITE)
-            continue
-        pending = it[I_PENDING, l]
-        opt = 0.0
-        for j in range(n):
-            opt = max(opt, abs(ln.g[j, l]))
-        fl[F_OPTIMALITY, l] = opt
-        step_test = pending == c.STATUS_FTOL or pending == c.STATUS_XTOL or pending == c.STATUS_FTOL_XTOL
-        if it[I_NIT, l] > 0 and (pending == c.STATUS_NONE or step_test) and not gtol_reached(opt, opts_f[c.O_GTOL]):
-            lost = False
-            for j in range(n):
-                lost = lost or ln.colsq[j, l] < COLLAPSE * ln.colsq_prev[j, l]
-            if lost and MAX_UNDO > 0:
-                _finish(ln, l, BAIL)  # the per-fit engine undoes the step
-                continue
-        for j in range(n):
-            ln.colsq_prev[j, l] = ln.colsq[j, l]
-        first = it[I_NJEV, l] == 1
-        if jac_scaling:
-            for j in range(n):
-                cj = ln.colsq[j, l]
-                if first:
-                    ln.d[j, l] = cj if cj > 0.0 else 1.0
-                elif cj > ln.d[j, l]:
-                    ln.d[j, l] = cj
-        if first:
-            ratio = 0.0
-            for j in range(n):
-                ratio = max(ratio, ln.colsq[j, l] / ln.d[j, l])
-            fl[F_LAM, l] = initial_lambda(c.RULE_TRUST_REGION, opts_f[c.O_TAU], ratio)
-        x_norm = _scaled_norm(ln.x, ln.d, l)
-        fl[F_X_NORM, l] = x_norm
-        if first:
-            fl[F_RADIUS, l] = opts_f[c.O_FACTOR] * x_norm if x_norm > 0.0 else opts_f[c.O_FACTOR]
-        if pending != c.STATUS_NONE and not step_test:
-            _finish(ln, l, pending)
-        elif gtol_reached(opt, opts_f[c.O_GTOL]):
-            _finish(ln, l, c.STATUS_GTOL)
-        elif it[I_NFEV, l] >= opts_i[c.O_MAX_NFEV] or it[I_NIT, l] >= opts_i[c.O_MAX_NIT]:
-            _finish(ln, l, c.STATUS_MAX_NFEV)
-        else:
-            it[I_NEXT, l] = NEXT_PROPOSE
+    for l in range(LANES):
+        if ln.it[I_NEXT, l] == NEXT_LINEARIZE:
+            _after_gradient(ln, l, opts_f, opts_i)
+
+
+@jit_inline
+def _search_start(ln, l):
+    """The start of ``trust_region_step`` for lane ``l`` after its undamped solve: done when the Gauss-Newton
+    step fits in the radius, else the bounds and first guess of the secular equation's Newton iteration."""
+    n = ln.x.shape[0]
+    fl = ln.fl
+    radius = fl[F_RADIUS, l]
+    parl = 0.0
+    dxnorm = 0.0
+    if ln.vec[V_OK, l] != 0.0:
+        dxnorm = _scaled_norm(ln.delta, ln.d, l)
+        fp = dxnorm - radius
+        if fp <= TR_TOLERANCE * radius:
+            fl[F_TRIAL_LAM, l] = 0.0
+            ln.it[I_TR, l] = TR_FOUND
+            return
+        if dxnorm > 0.0:
+            parl = fp / radius / _length_slope(ln, l, dxnorm)
+    gnorm = 0.0
+    for j in range(n):
+        gnorm += ln.g[j, l] * ln.g[j, l] / ln.d[j, l]
+    gnorm = math.sqrt(gnorm)
+    paru = gnorm / radius
+    if paru == 0.0:
+        paru = DWARF / min(radius, 0.1)
+    par = min(max(fl[F_LAM, l], parl), paru)
+    if par == 0.0:
+        par = gnorm / dxnorm if dxnorm > 0.0 else 0.001 * paru
+    fl[F_PARL, l] = parl
+    fl[F_PARU, l] = paru
+    fl[F_PAR, l] = par
+    fl[F_FP_PREV, l] = 0.0
+    ln.it[I_TR, l] = TR_SEARCH
+
+
+@jit_inline
+def _search_step(ln, l, last):
+    """One Newton iteration of ``trust_region_step`` for lane ``l`` after its solve at ``lam = par``."""
+    fl = ln.fl
+    par = fl[F_PAR, l]
+    if ln.vec[V_OK, l] == 0.0:
+        fl[F_PARL, l] = par
+        fl[F_PAR, l] = 10.0 * par
+        return
+    radius = fl[F_RADIUS, l]
+    dxnorm = _scaled_norm(ln.delta, ln.d, l)
+    fp = dxnorm - radius
+    fp_prev = fl[F_FP_PREV, l]
+    if abs(fp) <= TR_TOLERANCE * radius or (fl[F_PARL, l] == 0.0 and fp <= fp_prev and fp_prev < 0.0) or last:
+        fl[F_TRIAL_LAM, l] = par
+        ln.it[I_TR, l] = TR_FOUND
+        return
+    parc = fp / radius / _length_slope(ln, l, dxnorm)
+    if fp > 0.0:
+        fl[F_PARL, l] = max(fl[F_PARL, l], par)
+    elif fp < 0.0:
+        fl[F_PARU, l] = min(fl[F_PARU, l], par)
+    fl[F_PAR, l] = max(fl[F_PARL, l], par + parc)
+    fl[F_FP_PREV, l] = fp
 
 
 @jit
 def trust_region_steps(ln):
-    """``trust_region_step`` for the lanes that propose: ``lam`` from the secular equation, all searching lanes
-    solving together; a lane whose search finds no finite step bails."""
-    n, W = ln.x.shape
-    fl = ln.fl
+    """``trust_region_step`` for the lanes that propose, all searching lanes solving together: ``lam`` from
+    the secular equation (MINPACK's ``lmpar``). A lane whose search finds no finite step bails."""
+    n = ln.x.shape[0]
     any_search = False
-    for l in range(W):
-        ln.need[l] = ln.it[I_NEXT, l] == NEXT_PROPOSE
-        ln.lam_try[l] = 0.0
+    for l in range(LANES):
+        need = ln.it[I_NEXT, l] == NEXT_PROPOSE
+        ln.vec[V_NEED, l] = 1.0 if need else 0.0
+        ln.vec[V_LAM, l] = 0.0
         ln.it[I_TR, l] = TR_OFF
-        any_search = any_search or ln.need[l]
+        any_search = any_search or need
     if not any_search:
         return
     solve_lanes(ln)
-    for l in range(W):
-        if not ln.need[l]:
-            continue
-        radius = fl[F_RADIUS, l]
-        parl = 0.0
-        dxnorm = 0.0
-        if ln.ok[l]:
-            dxnorm = _scaled_norm(ln.delta, ln.d, l)
-            fp = dxnorm - radius
-            if fp <= TR_TOLERANCE * radius:
-                fl[F_TRIAL_LAM, l] = 0.0
-                ln.it[I_TR, l] = TR_FOUND
-                continue
-            if dxnorm > 0.0:
-                parl = fp / radius / _length_slope(ln, l, dxnorm)
-        gnorm = 0.0
-        for j in range(n):
-            gnorm += ln.g[j, l] * ln.g[j, l] / ln.d[j, l]
-        gnorm = math.sqrt(gnorm)
-        paru = gnorm / radius
-        if paru == 0.0:
-            paru = DWARF / min(radius, 0.1)
-        par = min(max(fl[F_LAM, l], parl), paru)
-        if par == 0.0:
-            par = gnorm / dxnorm if dxnorm > 0.0 else 0.001 * paru
-        fl[F_PARL, l] = parl
-        fl[F_PARU, l] = paru
-        fl[F_PAR, l] = par
-        fl[F_FP_PREV, l] = 0.0
-        ln.it[I_TR, l] = TR_SEARCH
+    take = v.load(ln.vec[V_NEED])
+    v.store(ln.vec[V_OK0], v.select(take, v.load(ln.vec[V_OK]), v.load(ln.vec[V_OK0])))
+    for a in range(n):
+        v.store(ln.delta0[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta0[a])))
+    for l in range(LANES):
+        if ln.vec[V_NEED, l] != 0.0:
+            _search_start(ln, l)
     for k in range(TR_LAM_ITERATIONS):
         any_search = False
-        for l in range(W):
-            ln.need[l] = ln.it[I_TR, l] == TR_SEARCH
-            if ln.need[l]:
-                if fl[F_PAR, l] == 0.0:
-                    fl[F_PAR, l] = max(DWARF, 0.001 * fl[F_PARU, l])
-                ln.lam_try[l] = fl[F_PAR, l]
+        for l in range(LANES):
+            searching = ln.it[I_TR, l] == TR_SEARCH
+            ln.vec[V_NEED, l] = 1.0 if searching else 0.0
+            if searching:
+                if ln.fl[F_PAR, l] == 0.0:
+                    ln.fl[F_PAR, l] = max(DWARF, 0.001 * ln.fl[F_PARU, l])
+                ln.vec[V_LAM, l] = ln.fl[F_PAR, l]
                 any_search = True
         if not any_search:
             break
         solve_lanes(ln)
-        for l in range(W):
-            if not ln.need[l]:
-                continue
-            par = fl[F_PAR, l]
-            if not ln.ok[l]:
-                fl[F_PARL, l] = par
-                fl[F_PAR, l] = 10.0 * par
-                continue
-            radius = fl[F_RADIUS, l]
-            dxnorm = _scaled_norm(ln.delta, ln.d, l)
-            fp = dxnorm - radius
-            fp_prev = fl[F_FP_PREV, l]
-            if (abs(fp) <= TR_TOLERANCE * radius or (fl[F_PARL, l] == 0.0 and fp <= fp_prev and fp_prev < 0.0)
-                    or k == TR_LAM_ITERATIONS - 1):
-                fl[F_TRIAL_LAM, l] = par
-                ln.it[I_TR, l] = TR_FOUND
-                continue
-            parc = fp / radius / _length_slope(ln, l, dxnorm)
-            if fp > 0.0:
-                fl[F_PARL, l] = max(fl[F_PARL, l], par)
-            elif fp < 0.0:
-                fl[F_PARU, l] = min(fl[F_PARU, l], par)
-            fl[F_PAR, l] = max(fl[F_PARL, l], par + parc)
-            fl[F_FP_PREV, l] = fp
-    for l in range(W):
+        for l in range(LANES):
+            if ln.vec[V_NEED, l] != 0.0:
+                _search_step(ln, l, k == TR_LAM_ITERATIONS - 1)
+    for l in range(LANES):
         if ln.it[I_TR, l] == TR_SEARCH:
             _finish(ln, l, BAIL)  # no finite step: the per-fit engine damps harder
 
 
-@jit
+@jit_inline
 def _place(ln, l):
     """``x_new = x + delta`` (no bounds), ``p`` and its scaled norm."""
-    n = ln.x.shape[0]
-    for j in range(n):
+    for j in range(ln.x.shape[0]):
         ln.x_new[j, l] = ln.x[j, l] + ln.delta[j, l]
         ln.p[j, l] = ln.x_new[j, l] - ln.x[j, l]
     ln.fl[F_STEP_NORM, l] = _scaled_norm(ln.p, ln.d, l)
 
 
-@jit
-def place_and_predict(ln, opts_f, opts_i):
-    """``_place_step`` and ``_after_model`` for the lanes whose trust-region step was found."""
-    n, W = ln.x.shape
+@jit_inline
+def _predict(ln, l, opts_f):
+    """``_place_step`` and ``_after_model`` for lane ``l``, whose trust-region step was found."""
+    n = ln.x.shape[0]
     fl = ln.fl
-    for l in range(W):
-        if ln.it[I_TR, l] != TR_FOUND or ln.it[I_NEXT, l] != NEXT_PROPOSE:
-            continue
-        fl[F_LAM, l] = fl[F_TRIAL_LAM, l]
+    fl[F_LAM, l] = fl[F_TRIAL_LAM, l]
+    _place(ln, l)
+    q = 0.0
+    for a in range(n):
+        t = 0.0
+        for b in range(n):
+            t += ln.A[a, b, l] * ln.p[b, l]
+        q += t * ln.p[a, l]
+    gp = 0.0
+    for a in range(n):
+        gp += ln.g[a, l] * ln.p[a, l]
+    fl[F_SLOPE, l] = gp
+    fl[F_PRED, l] = -(gp + 0.5 * q)
+    pending = ln.it[I_PENDING, l]
+    if _is_step_test(pending):
+        # a step test held on the last accepted step: stop only if the model here agrees
+        ftol_ok = fl[F_PRED, l] <= opts_f[c.O_FTOL] * fl[F_COST, l]
+        xtol_ok = xtol_reached(fl[F_STEP_NORM, l], fl[F_X_NORM, l], opts_f[c.O_XTOL])
+        status = step_status(ftol_ok and pending != c.STATUS_XTOL, xtol_ok and pending != c.STATUS_FTOL)
+        if status != c.STATUS_NONE:
+            ln.it[I_FINAL_STATUS, l] = status
+            ln.it[I_NEXT, l] = NEXT_FINAL_UNEVALUATED
+            return
+        ln.it[I_PENDING, l] = c.STATUS_NONE
+    _request(ln, l, EVAL_TRIAL)
+
+
+@jit_inline
+def _final_step(ln, l, opts_i):
+    """``final_gauss_newton_step`` for lane ``l``: one last undamped step (the linearisation's ``delta0``),
+    evaluated and kept unless the cost rose above its rounding level."""
+    fl = ln.fl
+    status = ln.it[I_FINAL_STATUS, l]
+    evaluated = ln.it[I_NEXT, l] == NEXT_FINAL_EVALUATED
+    if ln.it[I_NFEV, l] >= opts_i[c.O_MAX_NFEV]:
+        return _finish(ln, l, status)
+    if fl[F_TRIAL_LAM, l] == 0.0 and evaluated:
+        # the trial just rejected was the Gauss-Newton step itself
+        if _not_worse_to_rounding(fl[F_COST_NEW, l], fl[F_ACTUAL, l], fl[F_COST, l]):
+            _keep_point(ln, l, fl[F_COST_NEW, l])
+            for i in range(ln.r.shape[0]):
+                ln.r[i, l] = ln.r_new[i, l]
+        return _finish(ln, l, status)
+    if ln.vec[V_OK0, l] != 0.0:
+        for j in range(ln.x.shape[0]):
+            ln.delta[j, l] = ln.delta0[j, l]
         _place(ln, l)
-        q = 0.0
-        for a in range(n):
-            t = 0.0
-            for b in range(n):
-                t += ln.A[a, b, l] * ln.p[b, l]
-            q += t * ln.p[a, l]
-        gp = 0.0
-        for a in range(n):
-            gp += ln.g[a, l] * ln.p[a, l]
-        fl[F_SLOPE, l] = gp
-        fl[F_PRED, l] = -(gp + 0.5 * q)
-        pending = ln.it[I_PENDING, l]
-        if pending == c.STATUS_FTOL or pending == c.STATUS_XTOL or pending == c.STATUS_FTOL_XTOL:
-            ftol_ok = fl[F_PRED, l] <= opts_f[c.O_FTOL] * fl[F_COST, l]
-            xtol_ok = xtol_reached(fl[F_STEP_NORM, l], fl[F_X_NORM, l], opts_f[c.O_XTOL])
-            status = step_status(ftol_ok and pending != c.STATUS_XTOL, xtol_ok and pending != c.STATUS_FTOL)
-            if status != c.STATUS_NONE:
-                ln.it[I_FINAL_STATUS, l] = status
-                ln.it[I_NEXT, l] = NEXT_FINAL_UNEVALUATED
-                continue
-            ln.it[I_PENDING, l] = c.STATUS_NONE
-        _request(ln, l, EVAL_TRIAL)
+    elif evaluated:
+        return _finish(ln, l, status)
+    ln.it[I_PENDING, l] = status
+    _request(ln, l, EVAL_FINAL)
 
 
 @jit
-def final_steps(ln, opts_i):
-    """``final_gauss_newton_step`` for the lanes that stop on a step test: one last undamped step, evaluated
-    and kept unless the cost rose above its rounding level."""
-    W = LANES
-    fl = ln.fl
-    any_solve = False
-    for l in range(W):
+def propose(ln, opts_f, opts_i):
+    """Trust-region steps for the lanes that need one, their predictions, and the final steps."""
+    trust_region_steps(ln)
+    for l in range(LANES):
         nxt = ln.it[I_NEXT, l]
-        ln.need[l] = False
-        if nxt != NEXT_FINAL_UNEVALUATED and nxt != NEXT_FINAL_EVALUATED:
-            continue
-        status = ln.it[I_FINAL_STATUS, l]
-        if ln.it[I_NFEV, l] >= opts_i[c.O_MAX_NFEV]:
-            _finish(ln, l, status)
-            continue
-        if fl[F_TRIAL_LAM, l] == 0.0 and nxt == NEXT_FINAL_EVALUATED:
-            # the trial just rejected was the Gauss-Newton step itself
-            if math.isfinite(fl[F_COST_NEW, l]) and fl[F_ACTUAL, l] >= -FINAL_STEP_SLACK * c.EPS * fl[F_COST, l]:
-                _keep_trial_point(ln, l, fl[F_COST_NEW, l])
-            _finish(ln, l, status)
-            continue
-        ln.need[l] = True
-        ln.lam_try[l] = 0.0
-        any_solve = True
-    if not any_solve:
-        return
-    solve_lanes(ln)
-    for l in range(W):
-        if not ln.need[l]:
-            continue
-        if ln.ok[l]:
-            _place(ln, l)
-        elif ln.it[I_NEXT, l] == NEXT_FINAL_EVALUATED:
-            _finish(ln, l, ln.it[I_FINAL_STATUS, l])
-            continue
-        ln.it[I_PENDING, l] = ln.it[I_FINAL_STATUS, l]
-        _request(ln, l, EVAL_FINAL)
+        if nxt == NEXT_PROPOSE and ln.it[I_TR, l] == TR_FOUND:
+            _predict(ln, l, opts_f)
+            nxt = ln.it[I_NEXT, l]
+        if nxt == NEXT_FINAL_EVALUATED or nxt == NEXT_FINAL_UNEVALUATED:
+            _final_step(ln, l, opts_i)
 
 
 @jit
 def advance_lanes(ln, opts_f, opts_i):
-    """One round after the evaluation at ``P`` (``F``, ``J_new`` filled by the model): every lane ends it
-    with a new point to evaluate (``I_NEXT == NEXT_NONE``), or done (``NEXT_DONE``), or idle."""
+    """One round after the evaluation at ``P`` (``F``, ``J_new`` filled by the model): every busy lane ends it
+    with a new point to evaluate (``I_NEXT == NEXT_NONE``) or done (``NEXT_DONE``)."""
     residuals_and_costs(ln)
-    actual_reductions(ln)
     judge(ln, opts_f, opts_i)
     linearize(ln, opts_f, opts_i)
-    trust_region_steps(ln)
-    place_and_predict(ln, opts_f, opts_i)
-    final_steps(ln, opts_i)
+    propose(ln, opts_f, opts_i)
