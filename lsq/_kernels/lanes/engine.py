@@ -87,8 +87,11 @@ I_PHASE, I_NEXT, I_NIT, I_NFEV, I_NJEV, I_STATUS, I_PENDING, I_FIT, I_TR, I_FINA
 N_I = 10
 # rows of Lanes.vec: the evaluation's costs and actual reductions, a solve's lam, success and mask, which lanes
 # take the evaluated point's J, the success of the undamped solve, work
-V_COST, V_ACTUAL, V_LAM, V_OK, V_NEED, V_ADOPT, V_OK0, V_WORK = range(8)
-N_V = 8
+V_COST, V_ACTUAL, V_LAM, V_OK, V_NEED, V_ADOPT, V_OK0, V_KEEP, V_REQUEST, V_FIRST = range(10)
+# lane vectors the decisions read: optimality, finite column norms, a collapsed column, |d^(1/2) x|, |d^(1/2) delta|,
+# the step length's slope, |g|_(d^-1), |d^(1/2) p|, |J p|^2, g.p
+V_OPT, V_FINITE, V_LOST, V_X_NORM, V_DXNORM, V_LSLOPE, V_GNORM, V_STEP_NORM, V_Q, V_GP = range(10, 20)
+N_V = 20
 
 
 @jit_alloc
@@ -112,6 +115,7 @@ def start_lane(ln, l, fit, x0, d0, jac_scaling):
     per-fit engine's ``reset`` gives, with the residuals at ``x0`` requested."""
     for j in range(ln.x.shape[0]):
         ln.x[j, l] = x0[j]
+        ln.x_new[j, l] = x0[j]
         ln.P[j, l] = x0[j]
         ln.d[j, l] = 1.0 if jac_scaling else d0[j]
     for k in range(N_F):
@@ -167,18 +171,33 @@ def residuals_and_costs(ln):
 
 @jit
 def adopt(ln):
-    """``r = r_new`` and ``J = J_new`` in the lanes marked ``V_ADOPT`` (they moved to the evaluated point)."""
+    """Move the lanes marked ``V_KEEP`` to the evaluated point (``x_prev = x``, ``x = x_new``, ``r = r_new``) and
+    give the lanes marked ``V_ADOPT`` its Jacobian."""
     n, m = ln.J.shape[0], ln.r.shape[0]
-    mask = v.load(ln.vec[V_ADOPT])
+    keep = v.load(ln.vec[V_KEEP])
+    take = v.load(ln.vec[V_ADOPT])
+    for j in range(n):
+        x = v.load(ln.x[j])
+        v.store(ln.x_prev[j], v.select(keep, x, v.load(ln.x_prev[j])))
+        v.store(ln.x[j], v.select(keep, v.load(ln.x_new[j]), x))
     for i in range(m):
-        v.store(ln.r[i], v.select(mask, v.load(ln.r_new[i]), v.load(ln.r[i])))
+        v.store(ln.r[i], v.select(keep, v.load(ln.r_new[i]), v.load(ln.r[i])))
         for j in range(n):
-            v.store(ln.J[j, i], v.select(mask, v.load(ln.J_new[j, i]), v.load(ln.J[j, i])))
+            v.store(ln.J[j, i], v.select(take, v.load(ln.J_new[j, i]), v.load(ln.J[j, i])))
+
+
+@jit
+def request_points(ln):
+    """``P = x_new`` in the lanes that asked for an evaluation this round."""
+    ask = v.load(ln.vec[V_REQUEST])
+    for j in range(ln.x.shape[0]):
+        v.store(ln.P[j], v.select(ask, v.load(ln.x_new[j]), v.load(ln.P[j])))
 
 
 @jit
 def normal_equations(ln):
-    """``g = J^T r``, ``A = J^T J`` and the squared column norms in every lane."""
+    """``g = J^T r``, ``A = J^T J`` and the squared column norms in every lane, each sum over the residuals in
+    order as the per-fit engine's."""
     n, m = ln.J.shape[0], ln.J.shape[1]
     for a in range(n):
         g = v.splat(0.0)
@@ -301,50 +320,102 @@ def standard_errors(ln):
         v.store(ln.se_out[j], v.select(keep, v.load(ln.se_out[j]), inf))
 
 
-# ------------------------------------------------------------------------------------- per-lane decisions
-@jit_inline
-def _scaled_norm(u, d, l):
-    t = 0.0
+# ----------------------------------------------------------------------- lane vectors the decisions read
+@jit
+def _scaled_norms(u, d, out):
+    """``|d^(1/2) u|`` in every lane into ``out`` (the per-fit ``scaled_norm``'s order)."""
+    t = v.splat(0.0)
     for j in range(u.shape[0]):
-        t += d[j, l] * u[j, l] * u[j, l]
-    return math.sqrt(t)
+        t = t + v.load(d[j]) * v.load(u[j]) * v.load(u[j])
+    v.store(out, v.sqrt(t))
 
 
-@jit_inline
-def _length_slope(ln, l, dxnorm):
-    """``|L^-1 d delta|^2 / |d^(1/2) delta|^2`` from lane ``l``'s last factor (the per-fit engine's)."""
+@jit
+def _length_slopes(ln):
+    """``|L^-1 d delta|^2 / |d^(1/2) delta|^2`` in every lane from the last factor, with ``|d^(1/2) delta|``
+    already in ``V_DXNORM``, into ``V_LSLOPE`` (the per-fit ``_length_slope``)."""
     n = ln.x.shape[0]
-    for a in range(n):
-        ln.rhs[a, l] = ln.d[a, l] * ln.delta[a, l] / dxnorm
-    t = 0.0
+    dxnorm = v.load(ln.vec[V_DXNORM])
+    t = v.splat(0.0)
     for i in range(n):
-        u = ln.rhs[i, l]
+        u = v.load(ln.d[i]) * v.load(ln.delta[i]) / dxnorm
         for k in range(i):
-            u -= ln.L[i, k, l] * ln.rhs[k, l]
-        u /= ln.L[i, i, l]
-        ln.rhs[i, l] = u
-        t += u * u
-    return t
+            u = u - v.load(ln.L[i, k]) * v.load(ln.rhs[k])
+        u = u / v.load(ln.L[i, i])
+        v.store(ln.rhs[i], u)
+        t = t + u * u
+    v.store(ln.vec[V_LSLOPE], t)
 
 
+@jit
+def _step_lengths(ln):
+    """``|d^(1/2) delta|`` and the length slope in every lane after a solve."""
+    _scaled_norms(ln.delta, ln.d, ln.vec[V_DXNORM])
+    _length_slopes(ln)
+
+
+@jit
+def _gradient_norms(ln):
+    """``|g|`` in the metric ``d^-1`` in every lane into ``V_GNORM`` (``trust_region_step``'s ``gnorm``)."""
+    t = v.splat(0.0)
+    for j in range(ln.x.shape[0]):
+        g = v.load(ln.g[j])
+        t = t + g * g / v.load(ln.d[j])
+    v.store(ln.vec[V_GNORM], v.sqrt(t))
+
+
+@jit
+def _place_lanes(ln, mask, step, copy_step):
+    """``x_new = x + step``, ``p = x_new - x`` and ``|d^(1/2) p|`` (``F_STEP_NORM``) in the lanes of ``mask``
+    (and ``delta = step`` with ``copy_step``)."""
+    n = ln.x.shape[0]
+    t = v.splat(0.0)
+    for j in range(n):
+        x = v.load(ln.x[j])
+        xn = v.select(mask, x + v.load(step[j]), v.load(ln.x_new[j]))
+        v.store(ln.x_new[j], xn)
+        p = v.select(mask, xn - x, v.load(ln.p[j]))
+        v.store(ln.p[j], p)
+        if copy_step:
+            v.store(ln.delta[j], v.select(mask, v.load(step[j]), v.load(ln.delta[j])))
+        t = t + v.load(ln.d[j]) * p * p
+    v.store(ln.fl[F_STEP_NORM], v.select(mask, v.sqrt(t), v.load(ln.fl[F_STEP_NORM])))
+
+
+@jit
+def _model_terms(ln):
+    """``|J p|^2 = p^T A p`` and ``g.p`` in every lane (the per-fit ``quadratic_term`` and ``_after_model``)."""
+    n = ln.x.shape[0]
+    q = v.splat(0.0)
+    gp = v.splat(0.0)
+    for a in range(n):
+        t = v.splat(0.0)
+        for b in range(n):
+            t = t + v.load(ln.A[a, b]) * v.load(ln.p[b])
+        q = q + t * v.load(ln.p[a])
+    for a in range(n):
+        gp = gp + v.load(ln.g[a]) * v.load(ln.p[a])
+    v.store(ln.vec[V_Q], q)
+    v.store(ln.vec[V_GP], gp)
+
+
+# ------------------------------------------------------------------------------------- per-lane decisions
 @jit_inline
 def _is_step_test(status):
     return status == c.STATUS_FTOL or status == c.STATUS_XTOL or status == c.STATUS_FTOL_XTOL
 
 
 @jit_inline
-def _keep_point(ln, l, cost_new):
-    """``x = x_new`` with its cost (the per-fit engine's ``keep_trial_point``; ``r`` and ``J`` are the caller's)."""
-    for j in range(ln.x.shape[0]):
-        ln.x_prev[j, l] = ln.x[j, l]
-        ln.x[j, l] = ln.x_new[j, l]
-    ln.fl[F_COST, l] = cost_new
-    ln.fl[F_LAST_STEP, l] = ln.fl[F_STEP_NORM, l]
+def _not_worse_to_rounding(cost_new, actual, cost):
+    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * c.EPS * cost
 
 
 @jit_inline
-def _not_worse_to_rounding(cost_new, actual, cost):
-    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * c.EPS * cost
+def _move(ln, l, cost_new):
+    """Lane ``l`` moves to the evaluated point (``keep_trial_point``; the vectors follow in :func:`adopt`)."""
+    ln.vec[V_KEEP, l] = 1.0
+    ln.fl[F_COST, l] = cost_new
+    ln.fl[F_LAST_STEP, l] = ln.fl[F_STEP_NORM, l]
 
 
 @jit_inline
@@ -375,7 +446,7 @@ def _judge_trial(ln, l, cost_new, actual_sum, opts_f, max_nfev):
                                                         fl[F_SLOPE, l], fl[F_STEP_NORM, l], cost, cost_new)
     out_of_budget = ln.it[I_NFEV, l] >= max_nfev
     if accepted:
-        _keep_point(ln, l, cost_new)
+        _move(ln, l, cost_new)
         ln.vec[V_ADOPT, l] = 1.0
         ln.it[I_NIT, l] += 1
         if status != c.STATUS_NONE:
@@ -395,14 +466,15 @@ def _judge_trial(ln, l, cost_new, actual_sum, opts_f, max_nfev):
 @jit
 def judge(ln, opts_f, opts_i):
     """What each lane's evaluation was for: the start (``PHASE_AFTER_F0``), a trial (``_after_trial``) or the
-    final Gauss-Newton step (``judge_final_step``); then the lanes that moved take the evaluated ``r`` and
-    ``J``."""
+    final Gauss-Newton step (``judge_final_step``); then the lanes that moved take the evaluated point."""
     for l in range(LANES):
         ln.vec[V_ADOPT, l] = 0.0
+        ln.vec[V_KEEP, l] = 0.0
+        ln.vec[V_REQUEST, l] = 0.0
         phase = ln.it[I_PHASE, l]
         cost_new = ln.vec[V_COST, l]
         if phase == EVAL_START:
-            ln.fl[F_COST, l] = cost_new
+            _move(ln, l, cost_new)
             ln.vec[V_ADOPT, l] = 1.0
             if math.isfinite(cost_new):
                 ln.it[I_NEXT, l] = NEXT_LINEARIZE
@@ -410,9 +482,7 @@ def judge(ln, opts_f, opts_i):
                 _finish(ln, l, c.STATUS_NONFINITE)
         elif phase == EVAL_FINAL:
             if _not_worse_to_rounding(cost_new, ln.vec[V_ACTUAL, l], ln.fl[F_COST, l]):
-                _keep_point(ln, l, cost_new)
-                for i in range(ln.r.shape[0]):
-                    ln.r[i, l] = ln.r_new[i, l]
+                _move(ln, l, cost_new)
                 if opts_i[c.O_FINAL_J]:  # the Jacobian at the returned point
                     ln.vec[V_ADOPT, l] = 1.0
                     ln.it[I_NJEV, l] += 1
@@ -422,40 +492,52 @@ def judge(ln, opts_f, opts_i):
     adopt(ln)
 
 
+@jit
+def _linearize_vectors(ln, jac_scaling):
+    """For the lanes in ``V_NEED`` (``V_FIRST``: their first Jacobian): finite column norms, optimality and a
+    collapsed column (against the norms before), then ``colsq_prev``, Moré's scaling ``d`` and ``|d^(1/2) x|``."""
+    n = ln.x.shape[0]
+    need = v.load(ln.vec[V_NEED])
+    first = v.load(ln.vec[V_FIRST])
+    zero = v.splat(0.0)
+    one = v.splat(1.0)
+    fin = one
+    opt = zero
+    lost = zero
+    for j in range(n):
+        cj = v.load(ln.colsq[j])
+        fin = fin * v.finite(cj)
+        opt = max(opt, v.abs(v.load(ln.g[j])))
+        lost = max(lost, v.lt(cj, COLLAPSE * v.load(ln.colsq_prev[j])))
+        v.store(ln.colsq_prev[j], v.select(need, cj, v.load(ln.colsq_prev[j])))
+        if jac_scaling:
+            dj = v.load(ln.d[j])
+            grow = need * max(first, v.gt(cj, dj))
+            v.store(ln.d[j], v.select(grow, v.select(max(v.gt(cj, zero), one - first), cj, one), dj))
+    v.store(ln.vec[V_FINITE], fin)
+    v.store(ln.vec[V_OPT], opt)
+    v.store(ln.vec[V_LOST], lost)
+    _scaled_norms(ln.x, ln.d, ln.vec[V_X_NORM])
+
+
 @jit_inline
 def _after_gradient(ln, l, opts_f, opts_i):
-    """The per-fit engine's ``_after_jacobian`` and ``_after_gradient`` for lane ``l`` (no bounds, linear loss)."""
-    n = ln.x.shape[0]
+    """The per-fit engine's ``_after_gradient`` decisions for lane ``l`` (no bounds, linear loss)."""
     it = ln.it
     fl = ln.fl
-    it[I_NJEV, l] += 1
-    for j in range(n):
-        if not math.isfinite(ln.colsq[j, l]):
-            return _finish(ln, l, c.STATUS_NONFINITE)
+    if ln.vec[V_FINITE, l] == 0.0:
+        return _finish(ln, l, c.STATUS_NONFINITE)
     pending = it[I_PENDING, l]
-    opt = 0.0
-    for j in range(n):
-        opt = max(opt, abs(ln.g[j, l]))
+    opt = ln.vec[V_OPT, l]
     fl[F_OPTIMALITY, l] = opt
     gtol = gtol_reached(opt, opts_f[c.O_GTOL])
-    if it[I_NIT, l] > 0 and MAX_UNDO > 0 and (pending == c.STATUS_NONE or _is_step_test(pending)) and not gtol:
-        for j in range(n):
-            if ln.colsq[j, l] < COLLAPSE * ln.colsq_prev[j, l]:
-                return _finish(ln, l, BAIL)  # the per-fit engine undoes the step
-    first = it[I_NJEV, l] == 1
-    for j in range(n):
-        cj = ln.colsq[j, l]
-        ln.colsq_prev[j, l] = cj
-        if opts_i[c.O_SCALING] == c.SCALING_JAC and (first or cj > ln.d[j, l]):
-            ln.d[j, l] = cj if (cj > 0.0 or not first) else 1.0
-    if first:
-        ratio = 0.0
-        for j in range(n):
-            ratio = max(ratio, ln.colsq[j, l] / ln.d[j, l])
-        fl[F_LAM, l] = initial_lambda(c.RULE_TRUST_REGION, opts_f[c.O_TAU], ratio)
-    x_norm = _scaled_norm(ln.x, ln.d, l)
+    if (it[I_NIT, l] > 0 and MAX_UNDO > 0 and (pending == c.STATUS_NONE or _is_step_test(pending)) and not gtol
+            and ln.vec[V_LOST, l] != 0.0):
+        return _finish(ln, l, BAIL)  # the per-fit engine undoes the step
+    x_norm = ln.vec[V_X_NORM, l]
     fl[F_X_NORM, l] = x_norm
-    if first:
+    if ln.vec[V_FIRST, l] != 0.0:
+        fl[F_LAM, l] = initial_lambda(c.RULE_TRUST_REGION, opts_f[c.O_TAU], 0.0)  # 0: the trust region starts
         fl[F_RADIUS, l] = opts_f[c.O_FACTOR] * x_norm if x_norm > 0.0 else opts_f[c.O_FACTOR]
     if pending != c.STATUS_NONE and not _is_step_test(pending):
         return _finish(ln, l, pending)
@@ -468,10 +550,18 @@ def _after_gradient(ln, l, opts_f, opts_i):
 
 @jit
 def linearize(ln, opts_f, opts_i):
-    """Gradient, ``J^T J`` and the stopping tests at the new point of the lanes that moved."""
+    """``_after_jacobian`` and ``_after_gradient`` for the lanes that moved: gradient, ``J^T J``, scaling and
+    the stopping tests at their new point."""
     normal_equations(ln)
     for l in range(LANES):
-        if ln.it[I_NEXT, l] == NEXT_LINEARIZE:
+        need = ln.it[I_NEXT, l] == NEXT_LINEARIZE
+        ln.vec[V_NEED, l] = 1.0 if need else 0.0
+        if need:
+            ln.it[I_NJEV, l] += 1
+        ln.vec[V_FIRST, l] = 1.0 if ln.it[I_NJEV, l] == 1 else 0.0
+    _linearize_vectors(ln, opts_i[c.O_SCALING] == c.SCALING_JAC)
+    for l in range(LANES):
+        if ln.vec[V_NEED, l] != 0.0:
             _after_gradient(ln, l, opts_f, opts_i)
 
 
@@ -479,24 +569,20 @@ def linearize(ln, opts_f, opts_i):
 def _search_start(ln, l):
     """The start of ``trust_region_step`` for lane ``l`` after its undamped solve: done when the Gauss-Newton
     step fits in the radius, else the bounds and first guess of the secular equation's Newton iteration."""
-    n = ln.x.shape[0]
     fl = ln.fl
     radius = fl[F_RADIUS, l]
     parl = 0.0
     dxnorm = 0.0
     if ln.vec[V_OK, l] != 0.0:
-        dxnorm = _scaled_norm(ln.delta, ln.d, l)
+        dxnorm = ln.vec[V_DXNORM, l]
         fp = dxnorm - radius
         if fp <= TR_TOLERANCE * radius:
             fl[F_TRIAL_LAM, l] = 0.0
             ln.it[I_TR, l] = TR_FOUND
             return
         if dxnorm > 0.0:
-            parl = fp / radius / _length_slope(ln, l, dxnorm)
-    gnorm = 0.0
-    for j in range(n):
-        gnorm += ln.g[j, l] * ln.g[j, l] / ln.d[j, l]
-    gnorm = math.sqrt(gnorm)
+            parl = fp / radius / ln.vec[V_LSLOPE, l]
+    gnorm = ln.vec[V_GNORM, l]
     paru = gnorm / radius
     if paru == 0.0:
         paru = DWARF / min(radius, 0.1)
@@ -520,14 +606,13 @@ def _search_step(ln, l, last):
         fl[F_PAR, l] = 10.0 * par
         return
     radius = fl[F_RADIUS, l]
-    dxnorm = _scaled_norm(ln.delta, ln.d, l)
-    fp = dxnorm - radius
+    fp = ln.vec[V_DXNORM, l] - radius
     fp_prev = fl[F_FP_PREV, l]
     if abs(fp) <= TR_TOLERANCE * radius or (fl[F_PARL, l] == 0.0 and fp <= fp_prev and fp_prev < 0.0) or last:
         fl[F_TRIAL_LAM, l] = par
         ln.it[I_TR, l] = TR_FOUND
         return
-    parc = fp / radius / _length_slope(ln, l, dxnorm)
+    parc = fp / radius / ln.vec[V_LSLOPE, l]
     if fp > 0.0:
         fl[F_PARL, l] = max(fl[F_PARL, l], par)
     elif fp < 0.0:
@@ -537,10 +622,18 @@ def _search_step(ln, l, last):
 
 
 @jit
+def _keep_undamped(ln):
+    """The undamped solve of this linearisation (``delta0``, its success ``V_OK0``) in the lanes that made it."""
+    take = v.load(ln.vec[V_NEED])
+    v.store(ln.vec[V_OK0], v.select(take, v.load(ln.vec[V_OK]), v.load(ln.vec[V_OK0])))
+    for a in range(ln.x.shape[0]):
+        v.store(ln.delta0[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta0[a])))
+
+
+@jit
 def trust_region_steps(ln):
     """``trust_region_step`` for the lanes that propose, all searching lanes solving together: ``lam`` from
     the secular equation (MINPACK's ``lmpar``). A lane whose search finds no finite step bails."""
-    n = ln.x.shape[0]
     any_search = False
     for l in range(LANES):
         need = ln.it[I_NEXT, l] == NEXT_PROPOSE
@@ -551,10 +644,9 @@ def trust_region_steps(ln):
     if not any_search:
         return
     solve_lanes(ln)
-    take = v.load(ln.vec[V_NEED])
-    v.store(ln.vec[V_OK0], v.select(take, v.load(ln.vec[V_OK]), v.load(ln.vec[V_OK0])))
-    for a in range(n):
-        v.store(ln.delta0[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta0[a])))
+    _keep_undamped(ln)
+    _step_lengths(ln)
+    _gradient_norms(ln)
     for l in range(LANES):
         if ln.vec[V_NEED, l] != 0.0:
             _search_start(ln, l)
@@ -571,6 +663,7 @@ def trust_region_steps(ln):
         if not any_search:
             break
         solve_lanes(ln)
+        _step_lengths(ln)
         for l in range(LANES):
             if ln.vec[V_NEED, l] != 0.0:
                 _search_step(ln, l, k == TR_LAM_ITERATIONS - 1)
@@ -580,32 +673,13 @@ def trust_region_steps(ln):
 
 
 @jit_inline
-def _place(ln, l):
-    """``x_new = x + delta`` (no bounds), ``p`` and its scaled norm."""
-    for j in range(ln.x.shape[0]):
-        ln.x_new[j, l] = ln.x[j, l] + ln.delta[j, l]
-        ln.p[j, l] = ln.x_new[j, l] - ln.x[j, l]
-    ln.fl[F_STEP_NORM, l] = _scaled_norm(ln.p, ln.d, l)
-
-
-@jit_inline
 def _predict(ln, l, opts_f):
-    """``_place_step`` and ``_after_model`` for lane ``l``, whose trust-region step was found."""
-    n = ln.x.shape[0]
+    """``_after_model`` for lane ``l``, whose step is placed: the predicted reduction, then confirm a pending
+    step test or request the trial."""
     fl = ln.fl
-    fl[F_LAM, l] = fl[F_TRIAL_LAM, l]
-    _place(ln, l)
-    q = 0.0
-    for a in range(n):
-        t = 0.0
-        for b in range(n):
-            t += ln.A[a, b, l] * ln.p[b, l]
-        q += t * ln.p[a, l]
-    gp = 0.0
-    for a in range(n):
-        gp += ln.g[a, l] * ln.p[a, l]
+    gp = ln.vec[V_GP, l]
     fl[F_SLOPE, l] = gp
-    fl[F_PRED, l] = -(gp + 0.5 * q)
+    fl[F_PRED, l] = -(gp + 0.5 * ln.vec[V_Q, l])
     pending = ln.it[I_PENDING, l]
     if _is_step_test(pending):
         # a step test held on the last accepted step: stop only if the model here agrees
@@ -620,10 +694,25 @@ def _predict(ln, l, opts_f):
     _request(ln, l, EVAL_TRIAL)
 
 
+@jit
+def predict(ln, opts_f):
+    """``_place_step`` and ``_after_model`` for the lanes whose trust-region step was found."""
+    for l in range(LANES):
+        found = ln.it[I_NEXT, l] == NEXT_PROPOSE and ln.it[I_TR, l] == TR_FOUND
+        ln.vec[V_NEED, l] = 1.0 if found else 0.0
+        if found:
+            ln.fl[F_LAM, l] = ln.fl[F_TRIAL_LAM, l]
+    _place_lanes(ln, v.load(ln.vec[V_NEED]), ln.delta, False)
+    _model_terms(ln)
+    for l in range(LANES):
+        if ln.vec[V_NEED, l] != 0.0:
+            _predict(ln, l, opts_f)
+
+
 @jit_inline
-def _final_step(ln, l, opts_i):
-    """``final_gauss_newton_step`` for lane ``l``: one last undamped step (the linearisation's ``delta0``),
-    evaluated and kept unless the cost rose above its rounding level."""
+def _final_step_start(ln, l, opts_i):
+    """The first half of ``final_gauss_newton_step`` for lane ``l``: stop at once, or place the undamped step
+    (``V_NEED``), or evaluate the damped trial already placed."""
     fl = ln.fl
     status = ln.it[I_FINAL_STATUS, l]
     evaluated = ln.it[I_NEXT, l] == NEXT_FINAL_EVALUATED
@@ -632,14 +721,14 @@ def _final_step(ln, l, opts_i):
     if fl[F_TRIAL_LAM, l] == 0.0 and evaluated:
         # the trial just rejected was the Gauss-Newton step itself
         if _not_worse_to_rounding(fl[F_COST_NEW, l], fl[F_ACTUAL, l], fl[F_COST, l]):
-            _keep_point(ln, l, fl[F_COST_NEW, l])
+            fl[F_COST, l] = fl[F_COST_NEW, l]
+            for j in range(ln.x.shape[0]):
+                ln.x[j, l] = ln.x_new[j, l]
             for i in range(ln.r.shape[0]):
                 ln.r[i, l] = ln.r_new[i, l]
         return _finish(ln, l, status)
     if ln.vec[V_OK0, l] != 0.0:
-        for j in range(ln.x.shape[0]):
-            ln.delta[j, l] = ln.delta0[j, l]
-        _place(ln, l)
+        ln.vec[V_NEED, l] = 1.0
     elif evaluated:
         return _finish(ln, l, status)
     ln.it[I_PENDING, l] = status
@@ -647,16 +736,15 @@ def _final_step(ln, l, opts_i):
 
 
 @jit
-def propose(ln, opts_f, opts_i):
-    """Trust-region steps for the lanes that need one, their predictions, and the final steps."""
-    trust_region_steps(ln)
+def final_steps(ln, opts_i):
+    """``final_gauss_newton_step`` for the lanes that stop on a step test: one last undamped step (the
+    linearisation's ``delta0``), evaluated and kept unless the cost rose above its rounding level."""
     for l in range(LANES):
+        ln.vec[V_NEED, l] = 0.0
         nxt = ln.it[I_NEXT, l]
-        if nxt == NEXT_PROPOSE and ln.it[I_TR, l] == TR_FOUND:
-            _predict(ln, l, opts_f)
-            nxt = ln.it[I_NEXT, l]
         if nxt == NEXT_FINAL_EVALUATED or nxt == NEXT_FINAL_UNEVALUATED:
-            _final_step(ln, l, opts_i)
+            _final_step_start(ln, l, opts_i)
+    _place_lanes(ln, v.load(ln.vec[V_NEED]), ln.delta0, True)
 
 
 @jit
@@ -666,4 +754,7 @@ def advance_lanes(ln, opts_f, opts_i):
     residuals_and_costs(ln)
     judge(ln, opts_f, opts_i)
     linearize(ln, opts_f, opts_i)
-    propose(ln, opts_f, opts_i)
+    trust_region_steps(ln)
+    predict(ln, opts_f)
+    final_steps(ln, opts_i)
+    request_points(ln)

@@ -183,6 +183,19 @@ lt = _compare("<")
 
 
 @intrinsic
+def abs(typingctx, v):  # noqa: A001  (the lanes' abs, as math.fabs)
+    """``|v|`` in every lane (clears the sign bit)."""
+    if v != vec8:
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.fabs.v8f64")
+        return builder.call(fn, [args[0]])
+
+    return vec8(v), codegen
+
+
+@intrinsic
 def finite(typingctx, v):
     """1.0 in the lanes where ``v`` is finite, else 0.0."""
     if v != vec8:
@@ -249,4 +262,16 @@ def exp(typingctx, v):
     return vec8(v), codegen
 
 
-__all__ = ["vec8", "load", "store", "splat", "lane", "sqrt", "gt", "ge", "lt", "finite", "select", "exp"]
+def _max(a, b):
+    return select(gt(b, a), b, a)
+
+
+@overload(max, inline="always")
+def _ov_max(a, b):
+    """``max(a, b)`` per lane: ``b`` where ``b > a``, else ``a``."""
+    if a == vec8 and b == vec8:
+        return _max
+    return None
+
+
+__all__ = ["vec8", "load", "store", "splat", "lane", "sqrt", "gt", "ge", "lt", "finite", "select", "exp", "abs"]
