@@ -121,6 +121,9 @@ def run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, st
             for a in range(X.shape[2]):
                 for l in range(LANES):
                     ln.X[k, a, l] = X[0, k, a]
+    unit_weights = data.wts.shape[0] == 1
+    for a in range(data.wts.shape[1]):
+        unit_weights = unit_weights and data.wts[0, a] == 1.0
     nxt = start
     for l in range(LANES):
         nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
@@ -132,7 +135,7 @@ def run_lanes(lanes_addr, model, guess, data, settings, ln, w, s, out, start, st
         if not busy:
             break
         evaluate(ln.X, ln.P, ln.F, ln.J_new)
-        advance_lanes(ln, settings.opts_f, settings.opts_i)
+        advance_lanes(ln, settings.opts_f, settings.opts_i, unit_weights)
         for l in range(LANES):
             if ln.it[I_NEXT, l] == NEXT_DONE:
                 staged = _write(ln, l, staged, settings, out)

@@ -150,21 +150,24 @@ def _request(ln, l, phase):
 
 # ------------------------------------------------------------------------------------ arithmetic on all lanes
 @jit
-def residuals_and_costs(ln):
-    """``r_new = (F - y) * wt``, ``J_new *= wt``, the cost of ``r_new`` (inf if not finite) into ``V_COST`` and
-    ``F(x) - F(x_new)`` as ``0.5 * sum((r - r_new) (r + r_new))`` into ``V_ACTUAL``, in the per-fit order."""
+def residuals_and_costs(ln, unit_weights):
+    """``r_new = (F - y) * wt``, ``J_new *= wt`` (nothing to scale with ``unit_weights``: a product with 1 is
+    exact), the cost of ``r_new`` (inf if not finite) into ``V_COST`` and ``F(x) - F(x_new)`` as
+    ``0.5 * sum((r - r_new) (r + r_new))`` into ``V_ACTUAL``, in the per-fit order."""
     n, m = ln.J_new.shape[0], ln.F.shape[0]
     cost = v.splat(0.0)
     actual = v.splat(0.0)
     for i in range(m):
-        wt = v.load(ln.wt[i])
-        rn = (v.load(ln.F[i]) - v.load(ln.y[i])) * wt
+        rn = v.load(ln.F[i]) - v.load(ln.y[i])
+        if not unit_weights:
+            wt = v.load(ln.wt[i])
+            rn = rn * wt
+            for j in range(n):
+                v.store(ln.J_new[j, i], v.load(ln.J_new[j, i]) * wt)
         v.store(ln.r_new[i], rn)
         cost = cost + rn * rn
         r = v.load(ln.r[i])
         actual = actual + (r - rn) * (r + rn)
-        for j in range(n):
-            v.store(ln.J_new[j, i], v.load(ln.J_new[j, i]) * wt)
     v.store(ln.vec[V_COST], v.select(v.finite(cost), 0.5 * cost, v.splat(math.inf)))
     v.store(ln.vec[V_ACTUAL], 0.5 * actual)
 
@@ -748,10 +751,11 @@ def final_steps(ln, opts_i):
 
 
 @jit
-def advance_lanes(ln, opts_f, opts_i):
+def advance_lanes(ln, opts_f, opts_i, unit_weights):
     """One round after the evaluation at ``P`` (``F``, ``J_new`` filled by the model): every busy lane ends it
-    with a new point to evaluate (``I_NEXT == NEXT_NONE``) or done (``NEXT_DONE``)."""
-    residuals_and_costs(ln)
+    with a new point to evaluate (``I_NEXT == NEXT_NONE``) or done (``NEXT_DONE``). ``unit_weights``: every
+    weight is 1."""
+    residuals_and_costs(ln, unit_weights)
     judge(ln, opts_f, opts_i)
     linearize(ln, opts_f, opts_i)
     trust_region_steps(ln)

@@ -10,8 +10,8 @@ reassociation. A lane's result has the same bits as the scalar code on that lane
 
 Operations: :func:`load`/:func:`store` on a 1-D C-contiguous float64 array of at least 8 elements (a row of
 a lanes array, ``A[a, b]``); ``+ - * /`` between vectors (or a vector and a float); :func:`splat`,
-:func:`sqrt`, :func:`exp`, :func:`select` with masks from :func:`gt`, :func:`ge`, :func:`lt`, :func:`finite` (a mask is a
-vector of 1.0/0.0, combined with ``*``); :func:`lane` reads one lane.
+:func:`sqrt`, :func:`exp`, :func:`abs`, ``max``, :func:`select` with masks from :func:`gt`, :func:`ge`, :func:`lt`,
+:func:`finite` (a mask is a vector of 1.0/0.0, combined with ``*``); :func:`lane` reads one lane.
 """
 
 import operator
