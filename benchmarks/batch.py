@@ -25,51 +25,105 @@ def gpufit_data(k, seed=0):
     return truth, Y, p0
 
 
-def lsq_throughput(Y, p0, threads):
-    """Fits per second of lsq.curve_fit_batch on ``threads`` threads (best of 3 runs)."""
+def lsq_throughput(Y, p0, threads, kernel="auto", model=gaussian_2d, points=PIXELS, runs=3, **settings):
+    """Fits per second of lsq.curve_fit_batch on ``threads`` threads (best of ``runs`` runs) and the result."""
+    settings = settings or SETTINGS
     before = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        lsq.curve_fit_batch(gaussian_2d, PIXELS, Y[:64], p0=p0[:64], **SETTINGS)  # compile / cache load
+        lsq.curve_fit_batch(model, points, Y[:64], p0=p0[:64], kernel=kernel, **settings)  # compile / cache load
         best = np.inf
-        for _ in range(3):
+        for _ in range(runs):
             t = time.perf_counter()
-            r = lsq.curve_fit_batch(gaussian_2d, PIXELS, Y, p0=p0, **SETTINGS)
+            r = lsq.curve_fit_batch(model, points, Y, p0=p0, kernel=kernel, **settings)
             best = min(best, time.perf_counter() - t)
     finally:
         numba.set_num_threads(before)
     return Y.shape[0] / best, r
 
 
-def scipy_loop(Y, p0):
+def scipy_loop(Y, p0, model=None, points=PIXELS):
     """SciPy curve_fit in a Python loop over the fits (method 'lm', ftol 1e-4 like Gpufit's tolerance)."""
 
-    def model(xy, a, x0, y0, w, b):
+    def gauss2d(xy, a, x0, y0, w, b):
         return a * np.exp(-((xy[0] - x0) ** 2 + (xy[1] - y0) ** 2) / (2 * w**2)) + b
 
+    model = model or gauss2d
     params = np.full(p0.shape, np.nan)
     t = time.perf_counter()
     for i in range(Y.shape[0]):
         try:
-            params[i] = scipy_curve_fit(model, PIXELS, Y[i], p0=p0[i], ftol=1e-4)[0]
+            params[i] = scipy_curve_fit(model, points, Y[i], p0=p0[i], ftol=1e-4)[0]
         except RuntimeError:
             pass
     return Y.shape[0] / (time.perf_counter() - t), params
 
 
-def batch_rows(k, k_scipy, sizes):
-    """Throughput and accuracy, lsq (1 and 2 threads) against a SciPy loop, plus throughput vs batch size."""
+def agreement(per_fit, lanes):
+    """The lanes kernel against the per-fit engine on the same fits: the share with the same status, and the
+    share of fits both converged on within ``|dx| <= 1e-6 (1 + |x|)`` (issue 19's criteria)."""
+    both = per_fit.success & lanes.success
+    close = np.all(np.abs(per_fit.params - lanes.params) <= 1e-6 * (1 + np.abs(per_fit.params)), axis=1)
+    return float(np.mean(per_fit.status == lanes.status)), float(np.mean(close[both]))
+
+
+def gaussian_2d_spots(k, side, seed=1):
+    """Gpufit-like spots on ``side x side`` pixels: centre in the middle, width side/5, starts +-10 % off."""
+    pixels = np.stack([g.ravel() for g in np.meshgrid(np.arange(float(side)), np.arange(float(side)))])
+    true = np.array([500.0, (side - 1) / 2, (side - 1) / 2, side / 5.0, 10.0])
+    rng = np.random.default_rng(seed)
+    truth = true * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+    a, x0, y0, w, b = (truth[:, j:j + 1] for j in range(5))
+    clean = a * np.exp(-((pixels[0] - x0) ** 2 + (pixels[1] - y0) ** 2) / (2 * w**2)) + b
+    Y = clean + rng.standard_normal(clean.shape) * a / 10
+    return pixels, Y, truth * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+
+
+def gaussian_1d_peaks(k, m=100, seed=2):
+    """1-D gaussian peaks on ``m`` points, SNR 10, starts +-10 % off."""
+    x = np.linspace(-5.0, 5.0, m)
+    rng = np.random.default_rng(seed)
+    truth = np.array([10.0, 0.0, 1.0, 1.0]) + np.array([1.0, 0.5, 0.1, 0.1]) * rng.uniform(-1, 1, (k, 4))
+    a, mu, s, c = (truth[:, j:j + 1] for j in range(4))
+    Y = a * np.exp(-0.5 * ((x - mu) / s) ** 2) + c + rng.standard_normal((k, m)) * a / 10
+    return x, Y, truth * (1 + 0.1 * rng.uniform(-1, 1, (k, 4)))
+
+
+def points_sweep(k, k_per_fit, k_scipy, threads):
+    """Throughput against points per fit: 2-D spots of 5x5, 7x7 and 11x11 pixels and 1-D peaks of 100 points;
+    the lanes kernel and the per-fit kernel on ``threads`` threads and a SciPy loop."""
+
+    def gauss1d(x, a, mu, s, c):
+        return a * np.exp(-0.5 * ((x - mu) / s) ** 2) + c
+
+    rows = []
+    cases = [(f"2-D {s}x{s}", gaussian_2d, *gaussian_2d_spots(k, s), None) for s in (5, 7, 11)]
+    cases.append(("1-D, 100 points", lsq.models.gaussian, *gaussian_1d_peaks(k), gauss1d))
+    for name, model, points, Y, p0, scipy_model in cases:
+        lanes, _ = lsq_throughput(Y, p0, threads, "lanes", model, points, runs=2)
+        per_fit, _ = lsq_throughput(Y[:k_per_fit], p0[:k_per_fit], threads, "per-fit", model, points, runs=2)
+        scipy, _ = scipy_loop(Y[:k_scipy], p0[:k_scipy], scipy_model, points)
+        rows.append(dict(name=name, points=Y.shape[1], lanes=lanes, per_fit=per_fit, scipy=scipy))
+    return rows
+
+
+def batch_rows(k, k_per_fit, k_scipy, k_sweep):
+    """Gpufit's benchmark: the lanes kernel on ``k`` fits (1 and all threads), the per-fit kernel on the first
+    ``k_per_fit`` (which also check the lanes fit by fit), a SciPy loop on the first ``k_scipy``; then the
+    points-per-fit sweep on ``k_sweep`` fits."""
     truth, Y, p0 = gpufit_data(k)
     threads = numba.config.NUMBA_NUM_THREADS
-    rate1, _ = lsq_throughput(Y, p0, 1)
-    rate_n, r = lsq_throughput(Y, p0, threads)
+    rate1, _ = lsq_throughput(Y, p0, 1, "lanes")
+    rate_n, r = lsq_throughput(Y, p0, threads, "lanes")
+    per1, _ = lsq_throughput(Y[:k_per_fit], p0[:k_per_fit], 1, "per-fit")
+    per_n, rp = lsq_throughput(Y[:k_per_fit], p0[:k_per_fit], threads, "per-fit")
     rate_sp, sp_params = scipy_loop(Y[:k_scipy], p0[:k_scipy])
+    same_status, close = agreement(rp, lsq.curve_fit_batch(gaussian_2d, PIXELS, Y[:k_per_fit], p0=p0[:k_per_fit],
+                                                            kernel="lanes", **SETTINGS))
     err_lsq = np.median(np.abs(r.params[:k_scipy, 1] - truth[:k_scipy, 1]))
     err_sp = np.nanmedian(np.abs(sp_params[:, 1] - truth[:k_scipy, 1]))
-    sweep = []
-    for size in sizes:
-        rate, _ = lsq_throughput(Y[:size], p0[:size], threads)
-        sweep.append((size, rate))
-    return dict(k=k, k_scipy=k_scipy, threads=threads, rate1=rate1, rate_n=rate_n, rate_scipy=rate_sp,
-                converged=float(np.mean(r.success)), err_lsq=float(err_lsq), err_scipy=float(err_sp),
-                err_lsq_all=float(np.median(np.abs(r.params[:, 1] - truth[:, 1]))), sweep=sweep)
+    return dict(k=k, k_per_fit=k_per_fit, k_scipy=k_scipy, threads=threads, rate1=rate1, rate_n=rate_n,
+                per1=per1, per_n=per_n, rate_scipy=rate_sp, converged=float(np.mean(r.success)),
+                same_status=same_status, close=close, err_lsq=float(err_lsq), err_scipy=float(err_sp),
+                err_lsq_all=float(np.median(np.abs(r.params[:, 1] - truth[:, 1]))),
+                sweep=points_sweep(k_sweep, max(k_sweep // 10, 64), max(k_scipy // 5, 20), threads))

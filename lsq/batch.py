@@ -227,13 +227,23 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
+    inputs = BatchData(X, Y, wts, P0, lb, ub, np.ones(n))
+    _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress, model.name)
+    out.success[:] = out.status > 0
+    return out
+
+
+def _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress, name):
+    """Fit ``inputs`` (:class:`BatchData` over all fits) chunk by chunk into ``out``, on the lanes kernel when
+    ``lanes`` is a model's lanes kernel, else on the per-fit kernel."""
+    X, Y, wts, P0, lb, ub, d0 = inputs
+    k = Y.shape[0]
     n_chunks_kernel = 8 * numba.get_num_threads()
     starts = range(0, k, chunk_size)
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"fitting {k} x {model.name}")
-    d0 = np.ones(n)
+        starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"fitting {k} x {name}")
     for a in starts:
         b = min(k, a + chunk_size)
         data = BatchData(X if X.shape[0] == 1 else X[a:b], Y[a:b], wts if wts.shape[0] == 1 else wts[a:b],
@@ -244,8 +254,6 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
             fit_batch(kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
         else:
             fit_batch_lanes(lanes.address, kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
-    out.success[:] = out.status > 0
-    return out
 
 
 def _lanes_kernel(kernel, model, has_jac, bounded, estimator_code, method, opts_i):
