@@ -77,8 +77,9 @@ def throughput_plot(sweep, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     spots = [r for r in sweep if r["name"].startswith("2-D")]
     peaks = [r for r in sweep if not r["name"].startswith("2-D")]
-    for k, (key, label, marker) in enumerate((("lanes", "lsq lanes kernel", "o"), ("per_fit", "lsq per-fit kernel", "s"),
-                                              ("scipy", "SciPy curve_fit loop", "^"))):
+    series = (("lanes", "lsq lanes kernel", "o"), ("per_fit", "lsq per-fit kernel", "s"),
+              ("scipy", "SciPy curve_fit loop", "^"))
+    for k, (key, label, marker) in enumerate(series):
         ax.loglog([r["points"] for r in spots], [r[key] for r in spots], marker + "-", color=f"C{k}",
                   label=label + " (2-D spots)")
         ax.loglog([r["points"] for r in peaks], [r[key] for r in peaks], marker, color=f"C{k}", mfc="none", ms=9)
