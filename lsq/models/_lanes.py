@@ -4,47 +4,55 @@ Signature ``lanes(X, P, F, J)``: points ``X`` ``(d, m, W)``, parameters ``P`` ``
 ``F`` ``(m, W)`` and derivatives ``d f_i / d p_j`` into ``J`` ``(n, m, W)``, with ``W = 8``: each row is one
 :mod:`lsq._kernels.lanes.simd` vector, so a point costs one vector instruction per operation for all eight
 fits. One exponential (:func:`lsq._kernels.lanes.simd.exp`, within 2 ulp of ``math.exp``) serves a point's
-value and its derivatives. Formulas follow the per-fit Jacobian kernels of :mod:`._peaks` and :mod:`._curves`.
+value and its derivatives; the reciprocals of width-like parameters are taken once per fit, so a point costs
+no division (vector division is the slowest vector operation). The formulas are those of the per-fit kernels
+of :mod:`._peaks` and :mod:`._curves`, up to the rounding that reordering gives.
 """
 
 from .._kernels.lanes import simd as v
 
 
 def gaussian_lanes(X, P, F, J):
-    a, mu, s, c = v.load(P[0]), v.load(P[1]), v.load(P[2]), v.load(P[3])
+    a, mu, c = v.load(P[0]), v.load(P[1]), v.load(P[3])
+    inv_s = 1.0 / v.load(P[2])
     for i in range(F.shape[0]):
-        u = (v.load(X[0, i]) - mu) / s
+        u = (v.load(X[0, i]) - mu) * inv_s
         e = v.exp(-0.5 * u * u)
         v.store(F[i], a * e + c)
         v.store(J[0, i], e)
-        v.store(J[1, i], a * e * u / s)
-        v.store(J[2, i], a * e * u * u / s)
+        du = a * e * u * inv_s
+        v.store(J[1, i], du)
+        v.store(J[2, i], du * u)
         v.store(J[3, i], v.splat(1.0))
 
 
 def gaussian_2d_lanes(X, P, F, J):
-    a, x0, y0, w, b = v.load(P[0]), v.load(P[1]), v.load(P[2]), v.load(P[3]), v.load(P[4])
-    w2 = w * w
+    a, x0, y0, b = v.load(P[0]), v.load(P[1]), v.load(P[2]), v.load(P[4])
+    w = v.load(P[3])
+    inv_w = 1.0 / w
+    inv_w2 = inv_w * inv_w
+    half = 0.5 * inv_w2
     for i in range(F.shape[0]):
         dx = v.load(X[0, i]) - x0
         dy = v.load(X[1, i]) - y0
         r2 = dx * dx + dy * dy
-        e = v.exp(-0.5 * r2 / w2)
+        e = v.exp(-(r2 * half))
         v.store(F[i], a * e + b)
-        ae = a * e / w2
+        ae = a * e * inv_w2
         v.store(J[0, i], e)
         v.store(J[1, i], ae * dx)
         v.store(J[2, i], ae * dy)
-        v.store(J[3, i], ae * r2 / w)
+        v.store(J[3, i], ae * r2 * inv_w)
         v.store(J[4, i], v.splat(1.0))
 
 
 def exponential_lanes(X, P, F, J):
-    a, tau, c = v.load(P[0]), v.load(P[1]), v.load(P[2])
+    a, c = v.load(P[0]), v.load(P[2])
+    inv_tau = 1.0 / v.load(P[1])
     for i in range(F.shape[0]):
         x = v.load(X[0, i])
-        e = v.exp(-x / tau)
+        e = v.exp(-x * inv_tau)
         v.store(F[i], a * e + c)
         v.store(J[0, i], e)
-        v.store(J[1, i], a * e * x / (tau * tau))
+        v.store(J[1, i], a * e * x * inv_tau * inv_tau)
         v.store(J[2, i], v.splat(1.0))

@@ -299,11 +299,16 @@ def standard_errors(ln):
         for b in range(a):
             v.store(ln.se_M[a, b], v.load(U[a, b]))
         v.store(ln.se_M[a, a], v.load(U[a, a]) + SINGULAR_SHIFT)
-    ok2 = cholesky_lanes(ln.se_M, n, ln.se_M)
-    for a in range(n):
-        for b in range(a + 1):
-            v.store(ln.se_L[a, b], v.select(ok1, v.load(ln.se_L[a, b]), v.load(ln.se_M[a, b])))
-    factored = v.select(ok1, ok1, ok2)
+    factored = ok1
+    all_factored = True
+    for k in range(LANES):
+        all_factored = all_factored and v.lane(ok1, k) != 0.0
+    if not all_factored:
+        ok2 = cholesky_lanes(ln.se_M, n, ln.se_M)
+        for a in range(n):
+            for b in range(a + 1):
+                v.store(ln.se_L[a, b], v.select(ok1, v.load(ln.se_L[a, b]), v.load(ln.se_M[a, b])))
+        factored = v.select(ok1, ok1, ok2)
     scale = v.load(ln.se_scale)
     trace = zero
     for j in range(n):
