@@ -41,30 +41,30 @@ def _builtin(name, params, f, j, g, x_ndim=1, baseline="offset", background=Fals
 
 
 constant = _builtin("constant", ("c",), cu.constant_values, cu.constant_jacobian, cu.polynomial_guess,
-                    baseline="c", background=True)
+                    baseline="c", background=True, lanes=ln.polynomial_lanes)
 linear = _builtin("linear", ("slope", "intercept"), cu.linear_values, cu.linear_jacobian, cu.linear_guess,
-                  baseline="intercept", background=True)
+                  baseline="intercept", background=True, lanes=ln.linear_lanes)
 exponential = _builtin("exponential", ("amplitude", "decay", "offset"), cu.exponential_values,
                        cu.exponential_jacobian, cu.exponential_guess_kernel, lanes=ln.exponential_lanes)
 double_exponential = _builtin("double_exponential", ("a1", "tau1", "a2", "tau2", "offset"),
                               cu.double_exponential_values, cu.double_exponential_jacobian,
-                              cu.double_exponential_guess)
+                              cu.double_exponential_guess, lanes=ln.double_exponential_lanes)
 power_law = _builtin("power_law", ("amplitude", "exponent"), cu.power_law_values, cu.power_law_jacobian,
                      cu.power_law_guess)
 gaussian = _builtin("gaussian", ("amplitude", "center", "sigma", "offset"), pk.gaussian_values,
                     pk.gaussian_jacobian, pk.gaussian_guess, lanes=ln.gaussian_lanes)
 lorentzian = _builtin("lorentzian", ("amplitude", "center", "gamma", "offset"), pk.lorentzian_values,
-                      pk.lorentzian_jacobian, pk.lorentzian_guess)
+                      pk.lorentzian_jacobian, pk.lorentzian_guess, lanes=ln.lorentzian_lanes)
 voigt = _builtin("voigt", ("amplitude", "center", "fwhm", "eta", "offset"), pk.voigt_values,
                  pk.voigt_jacobian, pk.voigt_guess)
 logistic = _builtin("logistic", ("amplitude", "center", "rate", "offset"), cu.logistic_values,
-                    cu.logistic_jacobian, cu.logistic_guess)
+                    cu.logistic_jacobian, cu.logistic_guess, lanes=ln.logistic_lanes)
 sine = _builtin("sine", ("amplitude", "omega", "phase", "offset"), cu.sine_values, cu.sine_jacobian,
                 cu.sine_guess_kernel)
 damped_sine = _builtin("damped_sine", ("amplitude", "decay", "omega", "phase", "offset"), cu.damped_sine_values,
                        cu.damped_sine_jacobian, cu.damped_sine_guess)
 michaelis_menten = _builtin("michaelis_menten", ("vmax", "km"), cu.michaelis_menten_values,
-                            cu.michaelis_menten_jacobian, cu.michaelis_menten_guess)
+                            cu.michaelis_menten_jacobian, cu.michaelis_menten_guess, lanes=ln.michaelis_menten_lanes)
 gaussian_2d = _builtin("gaussian_2d", ("amplitude", "x0", "y0", "width", "offset"), pk.gaussian_2d_values,
                        pk.gaussian_2d_jacobian, pk.gaussian_2d_guess, x_ndim=2, lanes=ln.gaussian_2d_lanes)
 
@@ -90,7 +90,7 @@ def polynomial(deg, prefix=None):
     if deg not in _POLYNOMIALS:
         _POLYNOMIALS[deg] = _builtin(f"polynomial{deg}", tuple(f"c{k}" for k in range(deg + 1)),
                                      cu.polynomial_values, cu.polynomial_jacobian, cu.polynomial_guess,
-                                     baseline="c0", background=True)
+                                     baseline="c0", background=True, lanes=ln.polynomial_lanes)
     return _POLYNOMIALS[deg] if prefix is None else _POLYNOMIALS[deg].prefixed(prefix)
 
 

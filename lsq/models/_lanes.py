@@ -56,3 +56,79 @@ def exponential_lanes(X, P, F, J):
         v.store(J[0, i], e)
         v.store(J[1, i], a * e * x * inv_tau * inv_tau)
         v.store(J[2, i], v.splat(1.0))
+
+
+def double_exponential_lanes(X, P, F, J):
+    a1, a2, c = v.load(P[0]), v.load(P[2]), v.load(P[4])
+    inv_t1 = 1.0 / v.load(P[1])
+    inv_t2 = 1.0 / v.load(P[3])
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        e1 = v.exp(-x * inv_t1)
+        e2 = v.exp(-x * inv_t2)
+        v.store(F[i], a1 * e1 + a2 * e2 + c)
+        v.store(J[0, i], e1)
+        v.store(J[1, i], a1 * e1 * x * inv_t1 * inv_t1)
+        v.store(J[2, i], e2)
+        v.store(J[3, i], a2 * e2 * x * inv_t2 * inv_t2)
+        v.store(J[4, i], v.splat(1.0))
+
+
+def lorentzian_lanes(X, P, F, J):
+    a, mu, c = v.load(P[0]), v.load(P[1]), v.load(P[3])
+    inv_g = 1.0 / v.load(P[2])
+    for i in range(F.shape[0]):
+        u = (v.load(X[0, i]) - mu) * inv_g
+        q = 1.0 / (1.0 + u * u)
+        v.store(F[i], a * q + c)
+        v.store(J[0, i], q)
+        du = 2.0 * a * q * q * u * inv_g
+        v.store(J[1, i], du)
+        v.store(J[2, i], du * u)
+        v.store(J[3, i], v.splat(1.0))
+
+
+def logistic_lanes(X, P, F, J):
+    a, x0, k, c = v.load(P[0]), v.load(P[1]), v.load(P[2]), v.load(P[3])
+    for i in range(F.shape[0]):
+        dx = v.load(X[0, i]) - x0
+        s = 1.0 / (1.0 + v.exp(-(k * dx)))
+        v.store(F[i], a * s + c)
+        ds = a * s * (1.0 - s)
+        v.store(J[0, i], s)
+        v.store(J[1, i], -(ds * k))
+        v.store(J[2, i], ds * dx)
+        v.store(J[3, i], v.splat(1.0))
+
+
+def michaelis_menten_lanes(X, P, F, J):
+    vmax, km = v.load(P[0]), v.load(P[1])
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        q = 1.0 / (km + x)
+        v.store(F[i], vmax * x * q)
+        v.store(J[0, i], x * q)
+        v.store(J[1, i], -(vmax * x * q * q))
+
+
+def polynomial_lanes(X, P, F, J):
+    n = P.shape[0]
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        value = v.load(P[n - 1])
+        for j in range(n - 2, -1, -1):
+            value = value * x + v.load(P[j])
+        v.store(F[i], value)
+        power = v.splat(1.0)
+        for j in range(n):
+            v.store(J[j, i], power)
+            power = power * x
+
+
+def linear_lanes(X, P, F, J):
+    slope, intercept = v.load(P[0]), v.load(P[1])
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        v.store(F[i], slope * x + intercept)
+        v.store(J[0, i], x)
+        v.store(J[1, i], v.splat(1.0))
