@@ -190,13 +190,14 @@ def test_callback_that_raises_propagates_and_the_next_fit_works():
     assert lsq.least_squares(rosenbrock, [-1.2, 1.0]).success
 
 
-def test_keyboard_interrupt_in_a_long_batch_propagates_cleanly(monkeypatch):
+@pytest.mark.parametrize("kernel, entry", [("per-fit", "fit_batch"), ("lanes", "fit_batch_lanes")])
+def test_keyboard_interrupt_in_a_long_batch_propagates_cleanly(monkeypatch, kernel, entry):
     """The batch runs chunk by chunk from Python: an interrupt between chunks leaves the process working."""
     import lsq.batch as batch
 
     x = np.linspace(-3, 3, 30)
     Y = np.array([lsq.models.gaussian(x, 2.0, c, 0.7, 0.1) for c in np.linspace(-1, 1, 50)])
-    real, seen = batch.fit_batch, []
+    real, seen = getattr(batch, entry), []
 
     def interrupted(*args):
         seen.append(1)
@@ -204,10 +205,10 @@ def test_keyboard_interrupt_in_a_long_batch_propagates_cleanly(monkeypatch):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(batch, "fit_batch", interrupted)
+    monkeypatch.setattr(batch, entry, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10)
-    monkeypatch.setattr(batch, "fit_batch", real)
-    r = lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10)
+        lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10, kernel=kernel)
+    monkeypatch.setattr(batch, entry, real)
+    r = lsq.curve_fit_batch(lsq.models.gaussian, x, Y, p0=[1.5, 0.0, 1.0, 0.0], chunk_size=10, kernel=kernel)
     assert r.success.all()
     np.testing.assert_allclose(r.params[:, 1], np.linspace(-1, 1, 50), atol=1e-8)
