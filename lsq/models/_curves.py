@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .._kernels.lanes.vexp import exp as vexp
 from ._guess import exponential_guess, harmonic_fit, sine_guess, tail_mean
 
 
@@ -64,14 +65,14 @@ def exponential_values(X, p, out):
     a, tau, c = p[0], p[1], p[2]
     x = X[0]
     for i in range(out.shape[0]):
-        out[i] = a * math.exp(-x[i] / tau) + c
+        out[i] = a * vexp(-x[i] / tau) + c
 
 
 def exponential_jacobian(X, p, out):
     a, tau = p[0], p[1]
     x = X[0]
     for i in range(out.shape[1]):
-        e = math.exp(-x[i] / tau)
+        e = vexp(-x[i] / tau)
         out[0, i] = e
         out[1, i] = a * e * x[i] / (tau * tau)
         out[2, i] = 1.0
@@ -88,15 +89,15 @@ def double_exponential_values(X, p, out):
     a1, t1, a2, t2, c = p[0], p[1], p[2], p[3], p[4]
     x = X[0]
     for i in range(out.shape[0]):
-        out[i] = a1 * math.exp(-x[i] / t1) + a2 * math.exp(-x[i] / t2) + c
+        out[i] = a1 * vexp(-x[i] / t1) + a2 * vexp(-x[i] / t2) + c
 
 
 def double_exponential_jacobian(X, p, out):
     a1, t1, a2, t2 = p[0], p[1], p[2], p[3]
     x = X[0]
     for i in range(out.shape[1]):
-        e1 = math.exp(-x[i] / t1)
-        e2 = math.exp(-x[i] / t2)
+        e1 = vexp(-x[i] / t1)
+        e2 = vexp(-x[i] / t2)
         out[0, i] = e1
         out[1, i] = a1 * e1 * x[i] / (t1 * t1)
         out[2, i] = e2
@@ -156,14 +157,14 @@ def logistic_values(X, p, out):
     a, x0, k, c = p[0], p[1], p[2], p[3]
     x = X[0]
     for i in range(out.shape[0]):
-        out[i] = a / (1.0 + math.exp(-k * (x[i] - x0))) + c
+        out[i] = a / (1.0 + vexp(-k * (x[i] - x0))) + c
 
 
 def logistic_jacobian(X, p, out):
     a, x0, k = p[0], p[1], p[2]
     x = X[0]
     for i in range(out.shape[1]):
-        s = 1.0 / (1.0 + math.exp(-k * (x[i] - x0)))
+        s = 1.0 / (1.0 + vexp(-k * (x[i] - x0)))
         ds = a * s * (1.0 - s)
         out[0, i] = s
         out[1, i] = -ds * k

@@ -7,6 +7,7 @@ as cached ``cfunc`` objects on first use. ``X`` is ``(d, m)``; 1-D models read `
 
 import math
 
+from .._kernels.lanes.vexp import exp as vexp
 from .._setup.jit import jit
 from ._guess import peak_guess
 
@@ -19,7 +20,7 @@ def gaussian_values(X, p, out):
     x = X[0]
     for i in range(out.shape[0]):
         u = (x[i] - mu) / s
-        out[i] = a * math.exp(-0.5 * u * u) + c
+        out[i] = a * vexp(-0.5 * u * u) + c
 
 
 def gaussian_jacobian(X, p, out):
@@ -27,7 +28,7 @@ def gaussian_jacobian(X, p, out):
     x = X[0]
     for i in range(out.shape[1]):
         u = (x[i] - mu) / s
-        e = math.exp(-0.5 * u * u)
+        e = vexp(-0.5 * u * u)
         out[0, i] = e
         out[1, i] = a * e * u / s
         out[2, i] = a * e * u * u / s
@@ -115,7 +116,7 @@ def gaussian_2d_values(X, p, out):
     for i in range(out.shape[0]):
         dx = X[0, i] - x0
         dy = X[1, i] - y0
-        out[i] = a * math.exp(-(dx * dx + dy * dy) * k) + b
+        out[i] = a * vexp(-(dx * dx + dy * dy) * k) + b
 
 
 def gaussian_2d_jacobian(X, p, out):
@@ -125,7 +126,7 @@ def gaussian_2d_jacobian(X, p, out):
         dx = X[0, i] - x0
         dy = X[1, i] - y0
         r2 = dx * dx + dy * dy
-        e = math.exp(-0.5 * r2 / w2)
+        e = vexp(-0.5 * r2 / w2)
         ae = a * e / w2
         out[0, i] = e
         out[1, i] = ae * dx
