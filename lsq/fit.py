@@ -21,6 +21,9 @@ __all__ = ["fit"]
 HISTORY = 1000
 """Rows of iteration history in ``FitResult.result`` (``least_squares``' default)."""
 
+ESTIMATOR_NAMES = {code: name for name, code in ESTIMATORS.items()}
+"""Estimator code -> its name."""
+
 
 def _names(model):
     if isinstance(model, Model):
@@ -310,7 +313,7 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
     if done is None:
         return None
     state, (pcov, _, s_unit, V_unit, rss_linear) = done
-    name = next(k for k, v in ESTIMATORS.items() if v == estimator)
+    name = ESTIMATOR_NAMES[estimator]
     return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state[0]["cost"]),
                    x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name, rss_linear)
 

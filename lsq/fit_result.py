@@ -70,7 +70,7 @@ class FitResult:
         self.ties = {}  # tied name -> expression; set by lsq.fit
         self.diagnostics = list(diagnostics)
         self._singular_values = singular_values
-        self.n_data, self.n_free = y.shape[0], int(free.sum())
+        self.n_data, self.n_free = y.shape[0], int(np.count_nonzero(free))
         self.redchi = chisqr / dof if dof > 0 else np.inf
         if isinstance(result, FitState):  # the compiled quick path: the OptimizeResult is built when asked for
             self._fit_state = result
