@@ -168,9 +168,18 @@ def fit_one(i, model, guess, data, settings, w, s, out):
     scale = 1.0
     if settings.estimator == ESTIMATOR_POISSON:
         fisher_rows(model_at(model.model_addr), Xi, y, w.x, w.Jt, s.f1)
-    elif not settings.absolute_sigma:
-        scale = 2.0 * st.cost / (m - n) if m > n else np.inf
+    else:
+        scale = chi_square_scale(st.cost, m, n, settings.absolute_sigma)
     parameter_stderr(w, scale, out.stderr[i])
+
+
+@jit_engine
+def chi_square_scale(cost, m, n, absolute_sigma):
+    """What the least-squares ``(J^T J)^-1`` is scaled by: the reduced chi-square ``2 cost / (m - n)`` (inf
+    without degrees of freedom), or 1 with ``absolute_sigma``."""
+    if absolute_sigma:
+        return 1.0
+    return 2.0 * cost / (m - n) if m > n else np.inf
 
 
 @jit_engine

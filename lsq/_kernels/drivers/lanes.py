@@ -8,7 +8,6 @@ Fits that cannot start get ``STATUS_BAD_INPUT`` as in the per-fit kernel; fits t
 (``BAIL``) are run again, at the end of their chunk, on the per-fit engine.
 """
 
-import math
 
 from numba import prange, types
 
@@ -33,7 +32,7 @@ from ..lanes.engine import (
     standard_errors,
     start_lane,
 )
-from .batch import _bad_input, fit_one, start_point
+from .batch import _bad_input, chi_square_scale, fit_one, start_point
 from .compiled import _function_at, model_at
 
 LANES_SIG = types.void(types.float64[:, :, ::1], types.float64[:, ::1], types.float64[:, ::1],
@@ -88,10 +87,7 @@ def _write(ln, l, staged, settings, out):
     out.cost[i] = cost
     out.nit[i] = ln.it[I_NIT, l]
     out.nfev[i] = ln.it[I_NFEV, l]
-    scale = 1.0
-    if not settings.absolute_sigma:
-        scale = 2.0 * cost / (m - n) if m > n else math.inf
-    ln.se_scale[staged] = scale
+    ln.se_scale[staged] = chi_square_scale(cost, m, n, settings.absolute_sigma)
     ln.se_fit[staged] = i
     staged += 1
     if staged == LANES:
