@@ -117,7 +117,7 @@ class _Tasks:
         else:
             J = self.problem.jacobian(w.x.copy(), w.r, raw=held is not None, out=None if held is not None else w.Jt)
         if held is None:
-            if not np.may_share_memory(J, w.Jt):  # else finite differences were written in place
+            if J.base is not w.Jt:  # else finite differences were written in place
                 w.Jt[:] = J.T
         else:
             held.set(J)

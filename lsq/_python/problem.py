@@ -85,7 +85,7 @@ class PythonProblem:
 
     def __init__(self, fun, jac, lb, ub, args=(), kwargs=None, diff_step=None, mapper=None, minpack_step=False):
         self.grouped = None  # GroupedDifferences when a sparsity pattern is known (set_sparsity)
-        self.fun = ArgsWrapper(fun, args, kwargs)
+        self.fun = ArgsWrapper(fun, args, kwargs) if args or kwargs else fun
         self.jac_callable = ArgsWrapper(jac, args, kwargs) if callable(jac) else None
         self.scheme = None if callable(jac) else FD_SCHEMES[jac]
         self.lb, self.ub = lb, ub
@@ -102,7 +102,10 @@ class PythonProblem:
     def residuals(self, x):
         """Evaluate and check ``fun(x)``; the first call fixes ``m`` and the finite-difference step."""
         self.nfev += 1
-        f = check_residuals(self.fun(x), self.m, x)
+        f = self.fun(x)
+        if type(f) is np.ndarray and f.dtype == np.float64 and f.shape == (self.m,):
+            return f  # the everyday return: nothing to convert or check
+        f = check_residuals(f, self.m, x)
         if self.m is None:
             self.m = f.shape[0]
             eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else EPS
@@ -177,21 +180,21 @@ class PythonProblem:
         arithmetic of :func:`lsq._kernels.drivers.finite_diff.fd_column`, with NumPy on all columns at once.
 
         Each perturbed point is a row of one array (``fun`` gets a view it may keep: no row is written
-        after it was passed)."""
+        after it was passed); each value goes straight to its row of ``Jt``."""
         n, m = x.shape[0], f0.shape[0]
         points = np.empty((n, n))
         points[:] = x
         points.flat[:: n + 1] += h  # the diagonal: x_j + h_j
-        values = [self.fun(row) for row in points]
+        fun = self.fun
+        for j in range(n):
+            v = fun(points[j])
+            if type(v) is not np.ndarray or v.shape != (m,):
+                v = np.asarray(v, dtype=float).reshape(-1)
+                if v.shape[0] != m:
+                    raise ValueError(f"`fun` returned {v.shape[0]} residuals, expected {m}.")
+            Jt[j] = v
         self.nfev += n
-        try:
-            F = np.asarray(values, dtype=float)
-        except ValueError:  # rows of different lengths
-            F = None
-        if F is None or F.size != n * m:
-            bad = next(np.size(v) for v in values if np.size(v) != m)
-            raise ValueError(f"`fun` returned {bad} residuals, expected {m}.")
-        np.subtract(F.reshape(n, m), f0, out=Jt)
+        np.subtract(Jt, f0, out=Jt)
         Jt /= h[:, None]
         return Jt.T
 
