@@ -105,17 +105,27 @@ FLOOR = textwrap.dedent("""
 
 
 def _fresh_process(code, *argv):
-    """Run ``code`` twice in fresh interpreters (the second with a warm cache); its last JSON line, or an
-    ``error`` saying why it failed."""
-    import json
+    """Run ``code`` twice in fresh interpreters (the second with warm caches); its last JSON line, or an
+    ``error`` saying why it failed.
 
-    out = None
-    for _ in range(2):
-        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:  # say why in the report instead of leaving the section out
-            lines = (proc.stderr or proc.stdout or "no output").strip().splitlines()
-            return {"error": f"exit status {proc.returncode}: {lines[-1] if lines else ''}"}
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    The runs write and read Python bytecode (in a prefix of their own), as any interpreter does by default
+    and as ``pip install`` prepares for the packages it installs: where ``PYTHONDONTWRITEBYTECODE`` is set,
+    an editable install would otherwise compile its sources at every start."""
+    import json
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as prefix:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = prefix
+        out = None
+        for _ in range(2):
+            proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600,
+                                  env=env)
+            if proc.returncode != 0:  # say why in the report instead of leaving the section out
+                lines = (proc.stderr or proc.stdout or "no output").strip().splitlines()
+                return {"error": f"exit status {proc.returncode}: {lines[-1] if lines else ''}"}
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
