@@ -314,7 +314,7 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
         return None
     state, (pcov, _, s_unit, V_unit, rss_linear) = done
     name = ESTIMATOR_NAMES[estimator]
-    return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state[0]["cost"]),
+    return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state["cost"][0]),
                    x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name, rss_linear)
 
 
@@ -333,26 +333,42 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
     if not absolute_sigma:
         scale = chisqr if chisqr_scale is None else chisqr_scale
         cov_free = cov_free * (scale / dof) if dof > 0 else np.full_like(cov_free, np.inf)
-    lost, diagnostics = undetermined(*conditioning, free_names, rank_rtol)
-    if rank_rtol == RANK_RTOL:
-        diagnostics = diagnostics + ill_conditioned(*conditioning, free_names, lost)
-    if diagnostics:
+    lost, messages = undetermined(*conditioning, free_names, rank_rtol)
+    if messages:
         cov_free = cov_free.copy()
         cov_free[lost, :] = np.nan
         cov_free[:, lost] = np.nan
         cov_free[lost, lost] = np.inf
     if all_free:
-        cov, free = cov_free, np.ones(n, dtype=bool)
+        cov, free = cov_free, np.full(n, True)
     else:
         cov = np.zeros((n, n))
         cov[np.ix_(free, free)] = cov_free
+
     out = FitResult(model=model, names=names, values=values, cov=cov, free=free, x=x, y=y, sigma=sigma,
                     chisqr=chisqr, dof=dof, result=result, absolute_sigma=absolute_sigma,
-                    singular_values=conditioning[0], estimator=estimator)
-    moved_from = start if all_free else start[free]
-    out.diagnostics = diagnostics + _more_diagnostics(out, free_names, lost, cov_free, moved_from,
-                                                      values if all_free else values[free], at_bound)
+                    singular_values=conditioning[0], estimator=estimator,
+                    diagnostics=_Diagnose(messages, conditioning if rank_rtol == RANK_RTOL else None, free_names,
+                                          lost, cov_free, start if all_free else start[free],
+                                          values if all_free else values[free], at_bound))
     return out
+
+
+class _Diagnose:
+    """The diagnostics of a fit in words, worked out when :attr:`FitResult.diagnostics` is first read (the fit
+    itself needs only which parameters are undetermined). Holds no reference to the fit: no cycle for the
+    garbage collector."""
+
+    def __init__(self, messages, conditioning, free_names, lost, cov_free, start, values, at_bound):
+        self.messages, self.conditioning, self.free_names, self.lost = messages, conditioning, free_names, lost
+        self.cov_free, self.start, self.values, self.at_bound = cov_free, start, values, at_bound
+
+    def __call__(self, fit):
+        words = self.messages
+        if self.conditioning is not None:
+            words = words + ill_conditioned(*self.conditioning, self.free_names, self.lost)
+        return words + _more_diagnostics(fit, self.free_names, self.lost, self.cov_free, self.start, self.values,
+                                         self.at_bound)
 
 
 def _more_diagnostics(fit, free_names, lost, cov_free, start, values, at_bound):

@@ -40,10 +40,10 @@ class FitResult:
     result : scipy.optimize.OptimizeResult
         The underlying :func:`lsq.least_squares` result.
     diagnostics : list of str
-        What limits the uncertainties, in words: parameters the data cannot determine (their standard
-        error is inf, their covariances NaN) and the combination left undetermined, nearly interchangeable
-        pairs (``|correlation| >= 0.99``), parameters at a bound or never moved from ``p0``, a fit that did
-        not converge. Empty when there is nothing to say.
+        What limits the uncertainties, in words (worked out when first read): parameters the data cannot
+        determine (their standard error is inf, their covariances NaN) and the combination left
+        undetermined, nearly interchangeable pairs (``|correlation| >= 0.99``), parameters at a bound or
+        never moved from ``p0``, a fit that did not converge. Empty when there is nothing to say.
     bounds : (ndarray, ndarray) or None
         The lower and upper bounds the fit ran with (None: unbounded).
     ties : dict
@@ -56,6 +56,7 @@ class FitResult:
 
     def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma,
                  singular_values=None, diagnostics=(), estimator="least_squares"):
+        """``diagnostics``: the list, or ``diagnose(fit) -> list`` called when it is first read."""
         self.model = model
         self.estimator = estimator
         self.names = tuple(names)
@@ -68,21 +69,26 @@ class FitResult:
         self.absolute_sigma = absolute_sigma
         self.bounds = None  # (lower, upper) arrays when the fit had bounds; set by lsq.fit
         self.ties = {}  # tied name -> expression; set by lsq.fit
-        self.diagnostics = list(diagnostics)
+        self._diagnose = diagnostics if callable(diagnostics) else _Listed(diagnostics)
         self._singular_values = singular_values
         self.n_data, self.n_free = y.shape[0], int(np.count_nonzero(free))
         self.redchi = chisqr / dof if dof > 0 else np.inf
         if isinstance(result, FitState):  # the compiled quick path: the OptimizeResult is built when asked for
             self._fit_state = result
-            s = result.state[0]
-            status = int(s["status"])
-            self.nfev, self.nit, self.success = int(s["nfev"]), int(s["nit"]), status > 0
+            state = result.state  # fields read from the (1,) array: a tenth of the cost of the record's
+            status = int(state["status"][0])
+            self.nfev, self.nit, self.success = int(state["nfev"][0]), int(state["nit"][0]), status > 0
             self.message = TERMINATION_MESSAGES[status]
         else:
             self._fit_state = None
             self.__dict__["result"] = result
             self.nfev, self.nit = int(result.nfev), int(result.nit)
             self.success, self.message = bool(result.success), result.message
+
+    @functools.cached_property
+    def diagnostics(self):
+        """What limits the uncertainties, in words (see the class docstring)."""
+        return self._diagnose(self)
 
     @functools.cached_property
     def result(self):
@@ -287,3 +293,13 @@ class FitResult:
     def __repr__(self):
         vals = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         return f"<FitResult {self.model_name}: {vals}; redchi={self.redchi:.4g}, success={self.success}>"
+
+
+class _Listed:
+    """``diagnose(fit)`` for diagnostics known up front."""
+
+    def __init__(self, words):
+        self.words = list(words)
+
+    def __call__(self, fit):
+        return list(self.words)

@@ -37,6 +37,12 @@ def _defaults(n, m):
     return opts_f, opts_i, solver == "qr", np.ones(n)
 
 
+@functools.lru_cache(maxsize=16)
+def _unit_weights(m):
+    """Weights of ``m`` points without ``sigma`` (the kernel only reads them: one array serves every fit)."""
+    return np.ones(m)
+
+
 def _as_float_array(a, ndim):
     """``a`` as a C-ordered float64 array with ``ndim`` dimensions, or None."""
     try:
@@ -81,7 +87,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
     if x0 is None or x0.shape[0] != n or n > y.shape[0]:
         return None
     if sigma is None:
-        wts = np.ones(y.shape[0])
+        wts = _unit_weights(y.shape[0])
     else:
         s = _as_float_array(sigma, 1)
         if s is None or s.shape != y.shape:
@@ -100,6 +106,6 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
     x, r, Jt, g, hist, state, cov = solve(
         f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
         SCHEME_2POINT, RSTEP, qr, history, 0, True, estimator)
-    if cov[1] or state[0]["status"] <= 0:  # rank deficient (or J not finite), or not a success
+    if cov[1] or state["status"][0] <= 0:  # rank deficient (or J not finite), or not a success
         return None
     return FitState(x, r, Jt, g, hist, state, lb, ub), cov
