@@ -58,6 +58,12 @@ def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, c
     :mod:`lsq._large.solvers`, or None for Cholesky on ``J^T J`` in the engine). ``second_order``
     (:class:`lsq._python.second_order.SecondOrder`) gives the engine ``S`` with every Jacobian (Newton).
     """
+    if (held is None and loss is None and callback is None and second_order is None and J0 is None
+            and problem.forward_serial):
+        _run_forward(problem, w, packed, opts_f, opts_i, f0)
+        if verbose == 2:
+            print_history(w)
+        return
     buf, free, state, dims = packed
     tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
     tasks.second_order = second_order
@@ -81,6 +87,30 @@ def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, c
             break
     if verbose == 2:
         print_history(w)
+
+
+def _run_forward(problem, w, packed, opts_f, opts_i, f0):
+    """:func:`run_python` for the everyday fit: the engine holds ``J``, from forward differences evaluated one
+    point after another, and there is no callback or callable loss. The same answers to the same tasks, in
+    a loop with nothing else in it."""
+    buf, free, state, dims = packed
+    x, x_new, r, r_new, Jt = w.x, w.x_new, w.r, w.r_new, w.Jt
+    nfd = state["nfd"]  # a view of the field: the engine reads it for the history's call counts
+    eval_f, eval_j = c.TASK_EVAL_F, c.TASK_EVAL_J
+    task = advance_packed(buf, free, state, dims, opts_f, opts_i)
+    while True:
+        if task == eval_f:
+            if f0 is None:
+                r_new[:] = problem.residuals(x_new.copy())
+            else:  # the start, evaluated while validating
+                r_new[:] = f0
+                f0 = None
+        elif task == eval_j:
+            problem.forward_differences(x.copy(), r, Jt)
+            nfd[0] += x.shape[0]
+        else:
+            return
+        task = advance_packed(buf, free, state, dims, opts_f, opts_i)
 
 
 class _Tasks:

@@ -17,6 +17,8 @@ from .._kernels.drivers.finite_diff import (
     default_rstep,
     fd_column,
     fd_steps,
+    forward_points,
+    forward_quotients,
     relative_steps,
 )
 from .._kernels.engine.codes import EPS
@@ -137,6 +139,10 @@ class PythonProblem:
                                      f"actual {J.shape}.")
                 return J
             return self.as_dense(J, m, n)
+        if self.scheme == SCHEME_2POINT and self.grouped is None and self.mapper.map is map:
+            Jt = np.empty((n, m)) if out is None else out
+            self.forward_differences(x, f0, Jt)
+            return Jt.T
         fd_steps(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
         h, one_sided = self._h, self._one_sided
         if self.grouped is not None:
@@ -144,8 +150,6 @@ class PythonProblem:
             return J if raw else self.as_dense(J, m, n)
         Jt = np.empty((n, m)) if out is None else out  # filled by variable, returned as the (m, n) view
         J = Jt.T
-        if self.scheme == SCHEME_2POINT and self.mapper.map is map:
-            return self._forward_differences(x, f0, h, Jt)
         if self.scheme == SCHEME_CS:
             pts = []
             for j in range(n):
@@ -175,16 +179,21 @@ class PythonProblem:
             fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
         return J
 
-    def _forward_differences(self, x, f0, h, Jt):
-        """Serial forward differences into ``Jt`` (by variable): ``(f(x + h_j e_j) - f0) / h_j``, the
-        arithmetic of :func:`lsq._kernels.drivers.finite_diff.fd_column`, with NumPy on all columns at once.
+    @property
+    def forward_serial(self):
+        """Whether the Jacobian is by 2-point differences of the whole vector, evaluated one point after another."""
+        return (self.jac_callable is None and self.scheme == SCHEME_2POINT and self.grouped is None
+                and self.mapper.map is map)
 
-        Each perturbed point is a row of one array (``fun`` gets a view it may keep: no row is written
+    def forward_differences(self, x, f0, Jt):
+        """Serial forward differences into ``Jt`` (by variable): ``(f(x + h_j e_j) - f0) / h_j``, the arithmetic
+        of :func:`lsq._kernels.drivers.finite_diff.fd_column`.
+
+        Each perturbed point is a row of a new array (``fun`` gets a view it may keep: no row is written
         after it was passed); each value goes straight to its row of ``Jt``."""
-        n, m = x.shape[0], f0.shape[0]
+        m, n = f0.shape[0], x.shape[0]
         points = np.empty((n, n))
-        points[:] = x
-        points.flat[:: n + 1] += h  # the diagonal: x_j + h_j
+        forward_points(x, self.lb, self.ub, self.rstep, self.rel, self._h, self._one_sided, points)
         fun = self.fun
         for j in range(n):
             v = fun(points[j])
@@ -194,9 +203,7 @@ class PythonProblem:
                     raise ValueError(f"`fun` returned {v.shape[0]} residuals, expected {m}.")
             Jt[j] = v
         self.nfev += n
-        np.subtract(Jt, f0, out=Jt)
-        Jt /= h[:, None]
-        return Jt.T
+        forward_quotients(Jt, f0, self._h)
 
     def _evaluate(self, pts):
         self.nfev += len(pts)

@@ -94,6 +94,29 @@ def fd_column(scheme, one_sided, h, f0, f1, f2, out, col):
 
 
 @jit
+def forward_points(x, lb, ub, rstep, rel, h, one_sided, points):
+    """The steps :func:`fd_steps` of 2-point differences into ``h``, and into row ``j`` of ``points`` (n, n)
+    the point ``x`` with ``x_j + h_j`` (the points a driver evaluates one by one)."""
+    fd_steps(x, lb, ub, rstep, rel, SCHEME_2POINT, h, one_sided)
+    n = x.shape[0]
+    for j in range(n):
+        for k in range(n):
+            points[j, k] = x[k]
+        points[j, j] = x[j] + h[j]
+
+
+@jit
+def forward_quotients(Jt, f0, h):
+    """``Jt[j] = (Jt[j] - f0) / h_j`` in place: rows holding ``f(x + h_j e_j)`` become the Jacobian's (the
+    arithmetic of :func:`fd_column`)."""
+    for j in range(Jt.shape[0]):
+        row = Jt[j]
+        hj = h[j]
+        for i in range(f0.shape[0]):
+            row[i] = (row[i] - f0[i]) / hj
+
+
+@jit
 def step_floors(x0, rel):
     """MINPACK's relative forward step with a floor at the starting magnitude: ``rel_j = -min(|x0_j|, 1)``
     (-1 where ``x0_j = 0``)."""
