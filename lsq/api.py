@@ -306,7 +306,7 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
             args, kwargs = (), None
         problem = PythonProblem(fun, jac, start.lb, start.ub, args, kwargs, diff_step, mapper, minpack_step=True)
         f0 = problem.residuals(x0.copy())
-        if not np.all(np.isfinite(f0)):
+        if not np.isfinite(f0).all():
             raise ValueError(_NONFINITE_X0)
         m = f0.shape[0]
         kind, J0 = _first_jacobian(problem, jac, x0, f0, rows, jac_sparsity, tr_solver)
@@ -326,9 +326,11 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
                                           robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL,
                                           second_order=options.hessian != "gn")
         w.x[:] = x0
-        w.lb[:] = start.lb
-        w.ub[:] = start.ub
-        w.d[:] = _initial_scaling(x_scale, n)
+        if options.bounded:  # else the workspace's own -inf, inf
+            w.lb[:] = start.lb
+            w.ub[:] = start.ub
+        if not isinstance(x_scale, str):  # else the workspace's own ones, replaced by the column norms
+            w.d[:] = _initial_scaling(x_scale, n)
         reset_packed(*packed, opts_i)
         run_python(problem, w, packed, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
                    f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,

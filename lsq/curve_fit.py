@@ -12,7 +12,7 @@ from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
 from ._setup import options as opt
-from ._setup.validate import check_x0
+from ._setup.validate import _unbounded, check_x0, has_bounds
 from .api import least_squares
 from .model import Model
 
@@ -90,6 +90,8 @@ def _check_p0(p0, f):
 
 def _split_bounds(bounds, n):
     """``(lb, ub)`` as ``(n,)`` float arrays from a 2-tuple (scalars repeated) or a `scipy.optimize.Bounds`."""
+    if bounds is NO_BOUNDS:
+        return _unbounded(n)
     if isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:
@@ -288,7 +290,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
 
 def _check_method(method, p0, lb, ub):
     """SciPy's default method ('lm' without bounds, 'trf' with) and its checks of method, bounds and ``p0``."""
-    bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
+    bounded = has_bounds(lb, ub)
     if method is None:
         method = "trf" if bounded else "lm"
     if method not in opt.METHODS and method not in opt.METHOD_ALIASES:
@@ -296,7 +298,7 @@ def _check_method(method, p0, lb, ub):
     if method == "lm" and bounded:
         raise ValueError("Method 'lm' only works for unconstrained problems in curve_fit (as in SciPy). "
                          "Use 'trf' or 'dogbox' instead (lsq's bounded Levenberg-Marquardt).")
-    if np.any((p0 < lb) | (p0 > ub)):
+    if bounded and np.any((p0 < lb) | (p0 > ub)):
         raise ValueError("Initial guess is outside of provided bounds: `p0` must lie within `bounds`.")
     return method
 

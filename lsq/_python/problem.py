@@ -110,13 +110,15 @@ class PythonProblem:
         f = check_residuals(f, self.m, x)
         if self.m is None:
             self.m = f.shape[0]
-            eps = np.finfo(f.dtype).eps if np.issubdtype(f.dtype, np.floating) else EPS
-            eps = max(eps, EPS)
+            eps = EPS
+            if f.dtype != np.float64 and np.issubdtype(f.dtype, np.floating):
+                eps = max(np.finfo(f.dtype).eps, EPS)  # a float32 scalar stays one: see default_rstep
             self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
             # MINPACK's relative steps for float64 residuals; coarser residuals (float32) would drown steps
             # far below 1 in their rounding, so they keep SciPy's rule, relative to max(1, |x|)
             minpack = self.minpack_step and eps == EPS
-            self.rel = relative_steps(np.asarray(x, dtype=float), self.scheme, self.diff_step, minpack)
+            self.rel = relative_steps(x if type(x) is np.ndarray and x.dtype == np.float64 else
+                                      np.asarray(x, dtype=float), self.scheme, self.diff_step, minpack)
         return f
 
     def set_sparsity(self, jac_sparsity, m):

@@ -51,24 +51,26 @@ def build_result(w, method, jac=None):
     ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
     ``J^T J`` was assembled by chunks and ``J`` never existed whole. ``nfev`` leaves finite-difference calls
     out (SciPy's meaning); ``ncalls`` counts every call of ``fun``."""
-    s = w.state[0]
-    status = int(s["status"])
-    bounded = has_bounds(w.lb, w.ub)
-    hist = history_dict(w.hist, int(s["hist_rows"]))
+    state = w.state  # fields read from the (1,) array: a tenth of the cost of the record's
+    status, cost, nfev = int(state["status"][0]), float(state["cost"][0]), int(state["nfev"][0])
+    hist = history_dict(w.hist, int(state["hist_rows"][0]))
     hist["nfev"] = hist["nfev"].astype(int)
     hist["ncalls"] = hist["ncalls"].astype(int)
+    n = w.x.shape[0]
+    if jac is None and w.Jt is not None and w.Jt.shape[1] != 0:
+        jac = np.ascontiguousarray(w.Jt.T)
     return OptimizeResult(
         x=w.x.copy(),
-        cost=float(s["cost"]),
+        cost=cost,
         fun=w.r.copy(),
-        jac=jac if jac is not None or w.Jt is None or w.Jt.shape[1] == 0 else np.ascontiguousarray(w.Jt.T),
+        jac=jac,
         grad=w.g.copy(),
-        optimality=float(s["optimality"]),
-        active_mask=find_active_constraints(w.x, w.lb, w.ub) if bounded else np.zeros(w.x.shape[0], dtype=int),
-        nfev=int(s["nfev"]),
-        ncalls=int(s["nfev"] + s["nfd"]),
-        njev=int(s["njev"]),
-        nit=int(s["nit"]),
+        optimality=float(state["optimality"][0]),
+        active_mask=find_active_constraints(w.x, w.lb, w.ub) if has_bounds(w.lb, w.ub) else np.zeros(n, dtype=int),
+        nfev=nfev,
+        ncalls=nfev + int(state["nfd"][0]),
+        njev=int(state["njev"][0]),
+        nit=int(state["nit"][0]),
         status=status,
         message=TERMINATION_MESSAGES[status],
         success=status > 0,

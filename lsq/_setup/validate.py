@@ -1,5 +1,6 @@
 """Argument checks. Every message names the argument and says what was expected."""
 
+import math
 import numbers
 
 import numpy as np
@@ -16,6 +17,10 @@ def check_x0(x0, name="x0"):
         if not np.isfinite(x0).all():
             raise ValueError(f"`{name}` must be finite; it contains NaN or inf.")
         return x0.copy()
+    if type(x0) is list and x0 and all(type(v) is float for v in x0):  # [2.0, 0.5]: Python's checks are cheaper
+        if not all(map(math.isfinite, x0)):
+            raise ValueError(f"`{name}` must be finite; it contains NaN or inf.")
+        return np.array(x0, dtype=float)
     if np.iscomplexobj(x0):
         raise ValueError(f"`{name}` must be real.")
     try:
@@ -62,7 +67,11 @@ def check_bounds(bounds, n):
     if bounds is None or (isinstance(bounds, tuple) and len(bounds) == 2 and np.isscalar(bounds[0])
                           and np.isscalar(bounds[1]) and bounds[0] == -np.inf and bounds[1] == np.inf):
         return _unbounded(n)
-    elif isinstance(bounds, Bounds):
+    pair = _UNBOUNDED.get(n)
+    if pair is not None and isinstance(bounds, tuple) and len(bounds) == 2 and bounds[0] is pair[0] \
+            and bounds[1] is pair[1]:  # the shared pair itself (lsq.curve_fit without bounds)
+        return pair
+    if isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:
         if len(bounds) != 2:

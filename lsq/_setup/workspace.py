@@ -182,13 +182,15 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     packed : Packed
         What compiled code is given (see :func:`advance_packed`).
     """
-    dims = np.array([m, n, qr, history, holds_jacobian, normal, robust, second_order], dtype=np.int64)
-    packed = Packed(np.zeros(sum(_float_sizes(dims))), np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), dims)
-    w = WorkspaceViews(packed)
-    w.lb[:] = -np.inf
-    w.ub[:] = np.inf
-    w.d[:] = 1.0
-    return w, packed
+    key = (int(m), int(n), int(qr), int(history), int(holds_jacobian), int(normal), int(robust), int(second_order))
+    layout = _python_layout(key)
+    buf = np.zeros(layout["hist"][1])  # hist is the last field
+    lb, ub, d = layout["lb"], layout["ub"], layout["d"]
+    buf[lb[0]:lb[1]] = -np.inf
+    buf[ub[0]:ub[1]] = np.inf
+    buf[d[0]:d[1]] = 1.0
+    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), np.array(key, dtype=np.int64))
+    return WorkspaceViews(packed, layout), packed
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,9 +217,9 @@ class WorkspaceViews:
 
     _fields = Workspace._fields
 
-    def __init__(self, packed):
+    def __init__(self, packed, layout=None):
         self._packed = packed
-        self._layout = _python_layout(tuple(packed.dims.tolist()))
+        self._layout = _python_layout(tuple(packed.dims.tolist())) if layout is None else layout
 
     def __getattr__(self, name):
         if name in ("free", "state"):
