@@ -330,7 +330,7 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
 def _as_float(a, name, check_finite):
     """``a`` as a float array; with ``check_finite``, NaN or inf is an error that names ``a``."""
     a = np.asarray(a, float)
-    if check_finite and not np.all(np.isfinite(a)):
+    if check_finite and not np.isfinite(a).all():
         raise ValueError(f"`{name}` must not contain NaN or inf (check_finite=True); nan_policy='omit' drops "
                          "the points with NaN.")
     return a
@@ -383,7 +383,10 @@ def _residual_functions(f, xdata, ydata, sigma, transform, jac, n):
             return fun, jac
 
     def fun(p):
-        v = np.asarray(f(xdata, *p))
+        v = f(xdata, *p)
+        if transform is None and type(v) is np.ndarray and v.dtype == np.float64 and v.shape == ydata.shape:
+            return v - ydata
+        v = np.asarray(v)
         try:
             d = v - ydata  # complex passes through for jac='cs'
         except (TypeError, ValueError) as exc:

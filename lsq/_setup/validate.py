@@ -58,6 +58,8 @@ def has_bounds(lb, ub):
     pair = _UNBOUNDED.get(lb.shape[0])
     if pair is not None and lb is pair[0] and ub is pair[1]:
         return False
+    if lb.shape[0] <= 32:  # Python's floats: for the few parameters of a fit, cheaper than two NumPy calls
+        return any(map(math.isfinite, lb.tolist())) or any(map(math.isfinite, ub.tolist()))
     return bool(np.isfinite(lb).any() or np.isfinite(ub).any())
 
 
