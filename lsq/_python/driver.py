@@ -106,7 +106,7 @@ def _run_forward(problem, w, packed, opts_f, opts_i, f0):
                 r_new[:] = f0
                 f0 = None
         elif task == eval_j:
-            problem.forward_differences(x.copy(), r, Jt)
+            problem.forward_differences(x, r, Jt)  # f sees only the perturbed points, never x itself
             nfd[0] += x.shape[0]
         else:
             return
