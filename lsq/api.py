@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._kernels.engine.codes import (
+    ESTIMATOR_LEAST_SQUARES,
     SOLVER_CHOLESKY,
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
@@ -186,10 +187,13 @@ def least_squares(
         ``x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status, message, success`` as in
         SciPy (``nfev`` leaves finite-difference calls out), plus ``ncalls`` (every call of ``fun``), ``nit``,
         ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality, nfev, ncalls``; row 0
-        is the starting point). ``jac``, ``grad`` and
-        ``optimality`` are those of the last linearisation: when a damped fit stops, ``x`` (with ``fun`` and
-        ``cost``) may be one final Gauss-Newton step past it, kept only if the cost did not rise above its
-        rounding level, and not counted in ``nit`` or ``history``.
+        is the starting point). When a damped fit stops, ``x`` (with ``fun`` and ``cost``) may be one final
+        Gauss-Newton step past the last linearisation, kept only if the cost did not rise above its
+        rounding level, and not counted in ``nit`` or ``history``. ``jac`` and ``grad`` belong to the
+        returned ``x``: ``jac`` is evaluated there, or, with finite differences (and the linear loss), is
+        the last one updated along the final step by Broyden's rule, as accurate as differences taken there
+        and for no more calls of ``fun`` (:mod:`lsq._kernels.engine.jacobian_update`). ``optimality`` is
+        the last linearisation's.
 
     Examples
     --------
@@ -278,7 +282,8 @@ def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_
     solver, solver_code = opt.resolve_linear_solver(linear_solver, n, fun.y.shape[0])
     if force_chunks:
         solver_code = SOLVER_NORMAL
-    opts_f, opts_i = options.lower(solver_code)
+    differences = not (jac == "2-point" and fun.has_jacobian) and fun.estimator == ESTIMATOR_LEAST_SQUARES
+    opts_f, opts_i = options.for_jacobian(differences).lower(solver_code)
     chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
     w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
                   diff_step, solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
@@ -314,7 +319,9 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
         if rows is not None:
             solver, solver_code = "cholesky", SOLVER_NORMAL
-        opts_f, opts_i = options.lower(solver_code)
+        differences = (problem.jac_callable is None and jac != "cs"
+                       and getattr(fun, "estimator", ESTIMATOR_LEAST_SQUARES) == ESTIMATOR_LEAST_SQUARES)
+        opts_f, opts_i = options.for_jacobian(differences).lower(solver_code)
         in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
         if in_engine and J0 is not None:
             J0 = problem.as_dense(J0, m, n)

@@ -26,14 +26,15 @@ RSTEP = float(default_rstep(SCHEME_2POINT, EPS))
 
 
 @functools.lru_cache(maxsize=64)
-def _defaults(n, m):
-    """``least_squares``' defaults for an unbounded ``lm`` fit of ``n`` parameters to ``m`` points: the
-    lowered options and the solver, or None when they would not run in the engine with ``J`` held."""
+def _defaults(n, m, differences):
+    """``least_squares``' defaults for an unbounded ``lm`` fit of ``n`` parameters to ``m`` points (``differences``:
+    its Jacobian by finite differences of least-squares residuals): the lowered options and the solver, or
+    None when they would not run in the engine with ``J`` held."""
     solver, code = opt.resolve_linear_solver("auto", n, m)
     if code == SOLVER_NORMAL:
         return None
     options = opt.EngineOptions("lm", "trust-region", "linear", True, False, 1e-8, 1e-8, 1e-8, 1.0, 100 * n)
-    opts_f, opts_i = options.lower(code)
+    opts_f, opts_i = options.for_jacobian(differences).lower(code)
     return opts_f, opts_i, solver == "qr", np.ones(n)
 
 
@@ -94,14 +95,14 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
             return None
         with np.errstate(divide="ignore"):
             wts = 1.0 / s
-    defaults = _defaults(n, y.shape[0])
-    if defaults is None:
-        return None
-    opts_f, opts_i, qr, d = defaults
     try:
         f_cf, j_cf, _, has_jac = model.kernels(X.shape[0])
     except ValueError:  # x with the wrong number of coordinates: the general path names it
         return None
+    defaults = _defaults(n, y.shape[0], not has_jac and estimator == ESTIMATOR_LEAST_SQUARES)
+    if defaults is None:
+        return None
+    opts_f, opts_i, qr, d = defaults
     lb, ub = _unbounded(n)
     x, r, Jt, g, hist, state, cov = solve(
         f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,

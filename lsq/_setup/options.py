@@ -19,7 +19,7 @@ MINPACK ``lm``, handles bounds and robust losses) so that code written for SciPy
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -108,6 +108,14 @@ class EngineOptions:
     tau: float = 1e-3
     final_jacobian: bool = True  # J at the returned point (what a covariance needs): at most one more J
     hessian: str = "gn"  # the second-order term: 'gn' (none), 'exact' (Newton) or 'secant'
+    jac_differences: bool = False  # J by finite differences (of least-squares residuals)
+
+    def for_jacobian(self, finite_differences):
+        """These options for a fit whose Jacobian is by finite differences of least-squares residuals (or not):
+        with the linear loss, the Jacobian at a kept final step is then the last one updated along it
+        (:mod:`lsq._kernels.engine.jacobian_update`) instead of ``n`` more evaluations."""
+        fd = bool(finite_differences)
+        return self if fd == self.jac_differences else replace(self, jac_differences=fd)
 
     def lower(self, linear_solver):
         """``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.loop.advance` with the engine-side solver code."""
@@ -143,6 +151,9 @@ def _lowered(o, linear_solver):
     opts_i[c.O_MAX_NFEV] = o.max_nfev
     opts_i[c.O_BOUNDED] = int(o.bounded)
     opts_i[c.O_MAX_NIT] = o.max_nit
-    opts_i[c.O_FINAL_J] = int(o.final_jacobian)
+    opts_i[c.O_FINAL_J] = c.FINAL_J_NONE
+    if o.final_jacobian:
+        update = o.jac_differences and o.loss == "linear"
+        opts_i[c.O_FINAL_J] = c.FINAL_J_UPDATE if update else c.FINAL_J_EVALUATE
     opts_i[c.O_HESSIAN] = HESSIANS[o.hessian]
     return opts_f, opts_i

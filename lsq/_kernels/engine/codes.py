@@ -44,9 +44,14 @@ O_LOSS = 3
 O_MAX_NFEV = 4
 O_BOUNDED = 5
 O_MAX_NIT = 6  # iteration limit (accepted steps); the batch API's max_iterations
-O_FINAL_J = 7  # 1: after a kept final Gauss-Newton step, evaluate J (and g) at the final point
+O_FINAL_J = 7  # FINAL_J_*: the Jacobian (and g) at the point a kept final Gauss-Newton step moved to
 O_HESSIAN = 8  # HESSIAN_*: the curvature of the model, J^T J or J^T J plus a second-order term
 N_OPTS_I = 9
+
+# The Jacobian the fit returns after a kept final Gauss-Newton step (what a covariance is computed from).
+FINAL_J_NONE = 0  # the last linearisation's
+FINAL_J_EVALUATE = 1  # evaluated at the final point
+FINAL_J_UPDATE = 2  # finite differences: the last one, updated along the final step (engine.jacobian_update)
 
 # The second-order term S ~ sum r_i grad^2 r_i added to J^T J (Cholesky on the engine's A only).
 HESSIAN_GN = 0  # none: Gauss-Newton / Levenberg-Marquardt

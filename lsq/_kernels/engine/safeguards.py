@@ -13,6 +13,8 @@ import math
 from ..._setup.jit import jit_engine as jit
 from .codes import (
     EPS,
+    FINAL_J_EVALUATE,
+    FINAL_J_UPDATE,
     O_BOUNDED,
     O_FINAL_J,
     O_LOSS,
@@ -29,6 +31,8 @@ from .codes import (
 )
 from .damping import update_damping
 from .descent import place, solve_damped
+from .jacobian_update import broyden_update
+from .linearize import gradient_and_column_norms, scale_for_loss
 from .state import actual_reduction, copy, finish, keep_trial_point, request_trial, trial_cost
 
 COLLAPSE = 1e-12
@@ -103,10 +107,16 @@ def judge_final_step(w, opts_f, opts_i):
     """
     cost_new = trial_cost(w, opts_f, opts_i)
     if not_worse_to_rounding(w, cost_new, actual_reduction(w, opts_i[O_LOSS])):
-        keep_trial_point(w, cost_new, opts_i[O_LOSS])
         held = opts_i[O_SOLVER] != SOLVER_NORMAL and opts_i[O_SOLVER] != SOLVER_EXTERNAL
-        if opts_i[O_FINAL_J] and held:
-            # the Jacobian the fit returns (and a covariance is computed from) belongs to the returned point
+        # the Jacobian the fit returns (and a covariance is computed from) belongs to the returned point
+        if opts_i[O_FINAL_J] == FINAL_J_UPDATE and held:
+            broyden_update(w)  # before the move: it reads the step's start
+            keep_trial_point(w, cost_new, opts_i[O_LOSS])
+            scale_for_loss(w, opts_i[O_LOSS])
+            gradient_and_column_norms(w)
+            return finish(w, w.state[0].pending)
+        keep_trial_point(w, cost_new, opts_i[O_LOSS])
+        if opts_i[O_FINAL_J] == FINAL_J_EVALUATE and held:
             w.state[0].phase = PHASE_FINAL_J
             return TASK_EVAL_J
     return finish(w, w.state[0].pending)
