@@ -244,8 +244,8 @@ def least_squares(
         raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
                          f"method {method!r} converges to the training minimum (compare held-out costs with "
                          "lsq.selection.cross_validate).")
-    options = opt.EngineOptions(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-                                float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian)
+    options = opt.engine_options(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
+                                 float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian)
     start = Start(x0, lb, ub, x_scale, x_scale_given)
     if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
             and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):

@@ -122,6 +122,13 @@ class EngineOptions:
         return _lowered(self, int(linear_solver))
 
 
+@functools.lru_cache(maxsize=256)
+def engine_options(*args, **kwargs):
+    """:class:`EngineOptions` of these arguments, one object per distinct set (so its lowering is found by
+    identity of the cache key, and a fit does not build and hash a new one)."""
+    return EngineOptions(*args, **kwargs)
+
+
 def damping_rule(method, damping, linear_solver):
     """The engine's rule code. With a driver-side solver (CG, LSMR, Schur) the trust-region rule moves
     ``lam = 1 / radius`` as Ceres does, whose radius update is Nielsen's rule on ``lam``: solving the

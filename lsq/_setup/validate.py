@@ -14,7 +14,7 @@ from . import options as opt
 def check_x0(x0, name="x0"):
     """Return a starting point (``x0``, or ``p0`` as ``name``) as a finite 1-D float array (a copy)."""
     if type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1 and x0.size:  # the common case, fast
-        if not np.isfinite(x0).all():
+        if not (all(map(math.isfinite, x0.tolist())) if x0.size <= 32 else np.isfinite(x0).all()):
             raise ValueError(f"`{name}` must be finite; it contains NaN or inf.")
         return x0.copy()
     if type(x0) is list and x0 and all(type(v) is float for v in x0):  # [2.0, 0.5]: Python's checks are cheaper
