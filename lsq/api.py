@@ -265,8 +265,9 @@ def least_squares(
 
 def _counted(result, probe_calls):
     """Add the evaluation ``method='auto'`` made to size the problem to ``nfev`` and ``ncalls``."""
-    result.nfev += probe_calls
-    result.ncalls += probe_calls
+    if probe_calls:
+        result.nfev += probe_calls
+        result.ncalls += probe_calls
     return result
 
 

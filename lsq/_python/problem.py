@@ -98,7 +98,7 @@ class PythonProblem:
         self.m = None
         self.nfev = 0
         self.rstep = None
-        self._h = np.zeros(n)
+        self._h = np.empty(n)  # filled by every difference step
         self._one_sided = np.zeros(n, dtype=np.int64)
 
     def residuals(self, x):

@@ -249,7 +249,8 @@ def check_residuals(f, m_expected, x, where="fun"):
         raise TypeError(f"`{where}` must return numbers (array_like of float), got dtype {f.dtype} at x = {x!r}.")
     if f.ndim > 1:
         raise ValueError(f"`{where}` must return at most 1-d array_like, got shape {f.shape}.")
-    f = np.atleast_1d(f)
+    if f.ndim == 0:
+        f = f.reshape(1)
     if m_expected is not None and f.shape[0] != m_expected:
         raise ValueError(
             f"`{where}` returned {f.shape[0]} residuals at x = {x!r}, but {m_expected} at the initial point."
