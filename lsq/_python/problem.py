@@ -141,7 +141,7 @@ class PythonProblem:
                                      f"actual {J.shape}.")
                 return J
             return self.as_dense(J, m, n)
-        if self.scheme == SCHEME_2POINT and self.grouped is None and self.mapper.map is map:
+        if self.forward_serial:
             Jt = np.empty((n, m)) if out is None else out
             self.forward_differences(x, f0, Jt)
             return Jt.T

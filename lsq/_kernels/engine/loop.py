@@ -76,11 +76,8 @@ def advance(w, opts_f, opts_i):
     if phase == c.PHASE_AFTER_JP:
         return _after_model(w, s.jp_sq, opts_f, opts_i)
     if phase == c.PHASE_FINAL_J:
-        # J at the point a kept final step moved to: scaled for the loss and with its gradient, as any J
         s.njev += 1
-        linearize.scale_for_loss(w, opts_i[c.O_LOSS])
-        linearize.gradient_and_column_norms(w)
-        return state.finish(w, s.pending)
+        return safeguards.finish_at_final_jacobian(w, opts_i[c.O_LOSS])
     return c.TASK_DONE
 
 

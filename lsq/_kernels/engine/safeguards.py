@@ -112,13 +112,20 @@ def judge_final_step(w, opts_f, opts_i):
         if opts_i[O_FINAL_J] == FINAL_J_UPDATE and held:
             broyden_update(w)  # before the move: it reads the step's start
             keep_trial_point(w, cost_new, opts_i[O_LOSS])
-            scale_for_loss(w, opts_i[O_LOSS])
-            gradient_and_column_norms(w)
-            return finish(w, w.state[0].pending)
+            return finish_at_final_jacobian(w, opts_i[O_LOSS])
         keep_trial_point(w, cost_new, opts_i[O_LOSS])
         if opts_i[O_FINAL_J] == FINAL_J_EVALUATE and held:
             w.state[0].phase = PHASE_FINAL_J
             return TASK_EVAL_J
+    return finish(w, w.state[0].pending)
+
+
+@jit
+def finish_at_final_jacobian(w, loss):
+    """Stop with the pending status once ``w.Jt`` holds the raw J at the final point (evaluated or updated):
+    scaled for the loss and with its gradient, as any J."""
+    scale_for_loss(w, loss)
+    gradient_and_column_norms(w)
     return finish(w, w.state[0].pending)
 
 
