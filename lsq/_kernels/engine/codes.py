@@ -27,6 +27,15 @@ PHASE_AFTER_GRADIENT = 5
 PHASE_AFTER_SOLVE = 6
 PHASE_AFTER_JP = 7
 PHASE_FINAL_J = 8
+# Phases the engine passes through without returning to its driver: each stage of an iteration is its own
+# compiled function and :func:`lsq._kernels.engine.loop.advance` calls the next one, rather than one stage
+# calling the next (numba links and optimises every callee into its caller again, so chains of calls
+# multiply compile time by their depth).
+PHASE_PROPOSE = 9  # start a trial (trust-region step, or a solve at the rule's lam)
+PHASE_NEXT_SOLVE = 10  # solve the damped system at trial_lam, damping harder until it solves
+PHASE_PLACE_STEP = 11  # place the trial point from the solved step
+PHASE_FINAL_STEP = 12  # the fit stops with final_status: first one last Gauss-Newton step
+TASK_CONTINUE = -1  # inside advance only: go on with the phase just set
 
 # Option slots: floats (opts_f) and ints (opts_i).
 O_FTOL = 0

@@ -12,7 +12,7 @@ to the engine's state.
 
 import math
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 from .codes import RULE_BACKTRACK, RULE_MARQUARDT, RULE_NIELSEN, RULE_TRUST_REGION
 
 ACCEPT_RATIO = 1e-4

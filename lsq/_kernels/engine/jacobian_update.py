@@ -15,7 +15,7 @@ certified standard errors are met on all 27 problems either way (``benchmarks``)
 fewer evaluations.
 """
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 
 
 @jit

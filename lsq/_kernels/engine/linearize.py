@@ -3,7 +3,7 @@ and column norms, the variable scaling ``d``, first-order optimality and the fre
 
 import math
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 from .codes import EPS, LOSS_LINEAR
 from .state import copy
 

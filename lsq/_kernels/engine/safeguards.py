@@ -10,7 +10,7 @@
 
 import math
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_stage as jit
 from .codes import (
     EPS,
     FINAL_J_EVALUATE,
@@ -23,9 +23,11 @@ from .codes import (
     O_SOLVER,
     PHASE_AFTER_F0,
     PHASE_FINAL_J,
+    PHASE_FINAL_STEP,
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
     STATUS_NONE,
+    TASK_CONTINUE,
     TASK_EVAL_F,
     TASK_EVAL_J,
 )
@@ -72,8 +74,18 @@ def undo_step(w, opts_i):
 
 
 @jit
-def final_gauss_newton_step(w, status, trial_unevaluated, opts_i):
-    """The fit stops with ``status``; first evaluate one last Gauss-Newton step from ``x`` and keep it
+def stop_after_final_step(w, status, trial_unevaluated):
+    """Go on to :func:`final_gauss_newton_step`, which stops the fit with ``status``."""
+    s = w.state[0]
+    s.final_status = status
+    s.trial_unevaluated = trial_unevaluated
+    s.phase = PHASE_FINAL_STEP
+    return TASK_CONTINUE
+
+
+@jit
+def final_gauss_newton_step(w, opts_i):
+    """The fit stops with ``final_status``; first evaluate one last Gauss-Newton step from ``x`` and keep it
     unless the cost rose above its rounding level (:func:`judge_final_step`).
 
     Without an undamped step (singular ``J^T J``, a driver-side solver) the pending damped trial is
@@ -81,6 +93,8 @@ def final_gauss_newton_step(w, status, trial_unevaluated, opts_i):
     ``nit`` and the history count linearisations, and the returned ``x`` is one step past the last.
     """
     s = w.state[0]
+    status = s.final_status
+    trial_unevaluated = s.trial_unevaluated
     if s.nfev >= opts_i[O_MAX_NFEV]:
         return finish(w, status)
     solver = opts_i[O_SOLVER]

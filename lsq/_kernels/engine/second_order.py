@@ -18,7 +18,7 @@ positive predicted reduction ``delta^T (A + 2 lam D) delta / 2``, so no step is 
 
 import math
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 from .codes import HESSIAN_EXACT, HESSIAN_SECANT
 
 

@@ -7,7 +7,7 @@ is part of the cached signature.
 
 import numpy as np
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 from .codes import (
     HESSIAN_EXACT,
     LOSS_CALLABLE,
@@ -43,6 +43,7 @@ STATE = np.dtype(
         ("n_reject", np.int64),  # consecutive rejected trials
         ("solve_tries", np.int64),  # linear solves tried for the current trial
         ("n_undone", np.int64),  # accepted steps undone because they wiped out a column of J
+        ("final_status", np.int64),  # the status the final Gauss-Newton step stops the fit with
         ("cost", np.float64),  # F at x
         ("cost_new", np.float64),  # F at the trial point
         ("lam", np.float64),  # damping parameter (the trust-region rule's Levenberg-Marquardt parameter)
@@ -58,12 +59,13 @@ STATE = np.dtype(
         ("x_norm", np.float64),  # scaled norm of x
         ("last_step", np.float64),  # scaled norm of the last accepted step
         ("trial_lam", np.float64),  # lam of the current trial (0 for an undamped step)
-        ("jp_sq", np.float64),  # |J p|^2 of the trial step (written by a driver-side solver)
+        ("jp_sq", np.float64),  # |J p|^2 of the trial step (from the engine, or the driver with a driver-side solver)
         ("try_gn", np.bool_),  # the next trial is an undamped Gauss-Newton step
         ("no_gn", np.bool_),  # an undamped system was singular: no more Gauss-Newton tries in this fit
         ("final_step", np.bool_),  # the trial being evaluated is the final Gauss-Newton step
         ("secant_ready", np.bool_),  # a step was accepted: update the secant term with the next Jacobian
         ("use_s", np.bool_),  # the secant term is in the model (it predicted the last step better than J^T J)
+        ("trial_unevaluated", np.bool_),  # the final Gauss-Newton step replaces a trial not yet evaluated
     ],
     align=True,
 )
@@ -86,6 +88,7 @@ def reset(w, opts_i):
     s.n_reject = 0
     s.solve_tries = 0
     s.n_undone = 0
+    s.final_status = STATUS_NONE
     s.cost = 0.0
     s.cost_new = 0.0
     s.lam = 0.0
@@ -107,6 +110,7 @@ def reset(w, opts_i):
     s.final_step = False
     s.secant_ready = False
     s.use_s = False
+    s.trial_unevaluated = False
     for a in range(w.H2.shape[0]):
         for b in range(w.H2.shape[1]):
             w.H2[a, b] = 0.0

@@ -5,7 +5,7 @@
 * xtol: ``||d^(1/2) * dx|| < xtol * (xtol + ||d^(1/2) * x||)`` in the scaled variables.
 """
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline as jit
 from .codes import STATUS_FTOL, STATUS_FTOL_XTOL, STATUS_NONE, STATUS_XTOL
 
 
