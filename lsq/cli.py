@@ -1,4 +1,5 @@
-"""The ``lsq`` command line: ``lsq fit DATA.csv --model gaussian`` (report and plot), ``lsq bench``."""
+"""The ``lsq`` command line: ``lsq fit DATA.csv --model gaussian`` (report and plot), ``lsq compile`` (fill numba's
+cache ahead, :mod:`lsq.compile`), ``lsq bench``."""
 
 import argparse
 import csv
@@ -139,6 +140,8 @@ def build_parser():
                    help="least_squares (default), or poisson: maximum likelihood for counts")
     p.add_argument("--plot", default=None, help="write a plot of the fit to this PNG file")
     p.set_defaults(run=run_fit)
+    # handled in main (its options are python -m lsq.compile's); listed here for `lsq --help`
+    sub.add_parser("compile", help="compile the kernels of the common paths into numba's cache (for images, CI)")
     b = sub.add_parser("bench", help="run the benchmark suite (same options as python -m benchmarks)")
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
     b.set_defaults(run=run_bench)
@@ -147,6 +150,11 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``lsq`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compile"]:  # every option, --help included, is python -m lsq.compile's
+        from .compile import main as compile_main
+
+        return compile_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
