@@ -1,11 +1,14 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick | --full] [--out DIR]``.
+"""Run the benchmark suite: ``python -m benchmarks [--quick | --full] [--cold] [--out DIR]``.
 
 Prints a table and writes ``report.md`` and PNG plots to ``--out`` (default ``benchmarks/results``).
-``--quick`` (the default) runs NIST with lsq lm, SciPy lm and SciPy trf, the small-fit overhead (Python and
-compiled models), start-up times, and the Gpufit batch benchmark on 10^6 fits (the per-fit kernel on 10^5 of
-them); ``--full`` adds every lsq method and damping rule, SciPy dogbox, curve_fit, BFGS and L-BFGS-B (on
-0.5 ||f||^2), m = 10^6 in the size sweep and m = 10^6 in the dense 20-parameter fit (2 x 10^5 in quick
-mode). Both modes run the synthetic bundle adjustment (about 24k parameters) against SciPy trf + LSMR.
+``--quick`` (the default) shows the headline figures: NIST StRD with exact and 2-point Jacobians (lsq lm beside
+SciPy lm and trf), the everyday path (one small fit through every entry point) and start-up, Gpufit's batch
+benchmark on 10^5 fits and the synthetic bundle adjustment. ``--full`` adds every lsq method and damping rule
+(and SciPy dogbox, curve_fit, BFGS and L-BFGS-B on 0.5 ||f||^2), the damping comparison on the classic
+problems, NIST's certified standard deviations, Poisson maximum likelihood, composite models, the synthetic
+curve-fitting set, the size sweep, the dense fit, "which method when", convergence plots, the batch on 10^6
+fits and the cold-start section; the docs' figures come from it. ``--cold`` adds the cold-start section (every
+entry point compiled from an empty cache in a fresh process: minutes) to a quick run.
 """
 
 import argparse
@@ -23,6 +26,7 @@ from lsq.datasets import nist_names
 
 from .batch import batch_rows
 from .classic import PROBLEMS, STARTS, classic_runs, summarise_classic
+from .coldstart import cold_section
 from .compiled import everyday_rows, startup_seconds
 from .convergence import convergence_curves
 from .fitting import composite_rows, poisson_rows
@@ -34,7 +38,7 @@ from .plots import bundle_plot, convergence_plot, lre_bars, performance_profile,
 from .sizes import size_rows
 from .synthetic import synthetic_rows, synthetic_table
 
-QUICK = ["lsq lm", "lsq newton", "lsq lm secant", "scipy lm", "scipy trf"]
+QUICK = ["lsq lm", "scipy lm", "scipy trf"]
 FULL = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq gn", "lsq newton", "lsq lm secant",
         "scipy lm", "scipy trf", "scipy dogbox", "scipy curve_fit", "scipy BFGS", "scipy L-BFGS-B"]
 DAMPING = ["lsq lm", "lsq lm nielsen", "lsq lm marquardt", "lsq levenberg", "lsq levenberg nielsen", "scipy lm",
@@ -222,11 +226,73 @@ def damping_section(names, problems, no_progress):
             + damping_table(names, problems, not no_progress))
 
 
+def startup_section():
+    start = startup_seconds()
+    title = "## Start-up in a fresh process (warm numba cache)\n\n"
+    if "error" in start:
+        return f"{title}The measurement failed: {start['error']}"
+    total = start["import"] + start["first_fit"]
+    return (f"{title}Best of 3 fresh processes after one that warms the caches. `import lsq` "
+            f"{start['import']:.2f} s, first compiled fit {start['first_fit']:.2f} s, a new @lsq.model's "
+            f"first fit {start['new_model']:.2f} s (target: <= 0.5 s)."
+            + (f" The floor of any numba package on this machine (`import numpy, numba` and the first call "
+               f"of a trivial cached function): {start['floor']:.2f} s, so import + first fit is the "
+               f"floor + {total - start['floor']:.2f} s (target: the floor + 0.3 s)."
+               if "floor" in start else ""))
+
+
+def full_sections(args, names, out):
+    """The sections only ``--full`` runs (the docs' figures)."""
+    small = bool(args.problems)
+    sections = [damping_section(names, PROBLEMS[: args.problems], args.no_progress),
+                "## NIST certified standard deviations through curve_fit (start 2, default settings)\n\n"
+                "LRE (digits) of the parameters and of `sqrt(diag(pcov))` against the certified values.\n\n"
+                + nist_std_table(nist_std_rows(names))]
+    prows, direct = poisson_rows(500 if small else 100_000, 20 if small else 200)
+    sections.append("## Poisson maximum likelihood: low-count 2-D spots (5 x 5 pixels, amplitude 30, offset 2 "
+                    f"photons, width 1; {len(prows[0]['params']):,} spots)\n\nBias and spread (standard deviation) "
+                    "relative to the truth over the "
+                    "converged fits, starts 10 % off the truth, and the Cramer-Rao bound of the spread.\n\n"
+                    + poisson_section(prows, direct))
+    sections.append("## Composite models: three gaussians on a linear background (400 points, 11 parameters)\n\n"
+                    + composite_table(*composite_rows(calls=20 if small else 100)))
+    sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
+                    + overhead_table(overhead_rows(FULL)))
+    sections.append("## Synthetic curve-fitting problems (built-in models, analytic Jacobians)\n\n"
+                    + synthetic_table(synthetic_rows(full=True)))
+    sizes = [100, 1_000, 10_000] if small else [100, 1_000, 10_000, 100_000, 1_000_000]
+    srows = size_rows(sizes)
+    size_plot(srows, out / "time_vs_size.png")
+    sections.append("## Time against problem size (gaussian, 4 parameters)\n\n" + size_table(srows)
+                    + "\n\n![sizes](time_vs_size.png)")
+    m_dense = 20_000 if small else 1_000_000
+    sections.append(f"## Large dense: m x 20 fit (six Gaussian peaks and a baseline), each solver in a fresh "
+                    f"process\n\n{dense_table(dense_rows(m_dense), m_dense)}")
+    mrows, mcurves = method_rows(many=20_000 if small else 100_000, epochs=200 if small else 2000)
+    which = ["## Which method when: zero residual, large residual, ill-conditioned, many residuals\n",
+             "Exact Jacobians, default tolerances (what a user gets), times of a second run (no compilation). "
+             "Digits of x against the certified values (NIST), the truth (exact data) or the lowest-cost run; "
+             "digits of the cost against the lowest any solver reached. The rule of thumb drawn from it is in "
+             "`docs/methods.md`.\n", method_table(mrows)]
+    for k, (title, curves) in enumerate(mcurves.items()):
+        convergence_plot(curves, out / f"methods_{k}.png", title, ylabel="cost - lowest cost")
+        which.append(f"![{title}](methods_{k}.png)")
+    sections.append("\n".join(which))
+    conv = ["## Convergence\n"]
+    for k, (title, curves) in enumerate(convergence_curves().items()):
+        convergence_plot(curves, out / f"convergence_{k}.png", title)
+        conv.append(f"![{title}](convergence_{k}.png)")
+    sections.append("\n".join(conv) + "\n\nProfiles: `profile_nfev_*.png`, `profile_time_*.png` "
+                    "(Dolan-More, success = LRE >= 4).")
+    return sections
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="the default: a few minutes at most on 2 cores")
-    mode.add_argument("--full", action="store_true", help="every solver variant")
+    mode.add_argument("--quick", action="store_true", help="the default: the headline figures")
+    mode.add_argument("--full", action="store_true", help="every section and solver variant (the docs' figures)")
+    ap.add_argument("--cold", action="store_true", help="add the cold-start section (minutes) to a quick run")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"), help="output folder")
     ap.add_argument("--problems", type=int, default=None, help="only the first N NIST problems (smoke tests)")
     ap.add_argument("--no-progress", action="store_true")
@@ -259,76 +325,25 @@ def main(argv=None):
         performance_profile(rows, out / f"profile_time_{jacobian}.png", solvers, "seconds")
     if bar is not None:
         bar.close()
-    sections.append(damping_section(names, PROBLEMS[: args.problems], args.no_progress))
-    sections.append("## NIST certified standard deviations through curve_fit (start 2, default settings)\n\n"
-                    "LRE (digits) of the parameters and of `sqrt(diag(pcov))` against the certified values.\n\n"
-                    + nist_std_table(nist_std_rows(names)))
-    prows, direct = poisson_rows(500 if args.problems else (100_000 if args.full else 20_000),
-                                 20 if args.problems else 200)
-    sections.append("## Poisson maximum likelihood: low-count 2-D spots (5 x 5 pixels, amplitude 30, offset 2 "
-                    f"photons, width 1; {len(prows[0]['params']):,} spots)\n\nBias and spread (standard deviation) "
-                    "relative to the truth over the "
-                    "converged fits, starts 10 % off the truth, and the Cramer-Rao bound of the spread.\n\n"
-                    + poisson_section(prows, direct))
-    sections.append("## Composite models: three gaussians on a linear background (400 points, 11 parameters)\n\n"
-                    + composite_table(*composite_rows(calls=20 if args.problems else 100)))
-    over = overhead_rows(solvers)
-    sections.append("## Small fit, plain Python residuals (gaussian, 100 points, 4 parameters)\n\n"
-                    + overhead_table(over))
     sections.append("## The everyday path: one small fit through every entry point (gaussian, 100 points, 4 "
                     "parameters, same data and start; best of 5 x 300 calls)\n\n"
                     + everyday_table(everyday_rows(calls=50 if args.problems else 300)))
-    start = startup_seconds()
-    title = "## Start-up in a fresh process (warm numba cache)\n\n"
-    if "error" in start:
-        sections.append(f"{title}The measurement failed: {start['error']}")
-    else:
-        total = start["import"] + start["first_fit"]
-        sections.append(f"{title}Best of 3 fresh processes after one that warms the caches. `import lsq` "
-                        f"{start['import']:.2f} s, first compiled fit {start['first_fit']:.2f} s, a new @lsq.model's "
-                        f"first fit {start['new_model']:.2f} s (target: <= 0.5 s)."
-                        + (f" The floor of any numba package on this machine (`import numpy, numba` and the first call "
-                           f"of a trivial cached function): {start['floor']:.2f} s, so import + first fit is the "
-                           f"floor + {total - start['floor']:.2f} s (target: the floor + 0.3 s)."
-                           if "floor" in start else ""))
-    k = 2_000 if args.problems else 1_000_000
-    b = batch_rows(k, k_per_fit=2_000 if args.problems else 100_000,
-                   k_scipy=2_000 if args.full else (100 if args.problems else 500),
-                   k_sweep=2_000 if args.problems else 100_000)
+    sections.append(startup_section())
+    small = bool(args.problems)
+    k = 2_000 if small else (1_000_000 if args.full else 100_000)
+    b = batch_rows(k, k_per_fit=2_000 if small else (100_000 if args.full else 20_000),
+                   k_scipy=2_000 if args.full else (100 if small else 300),
+                   k_sweep=2_000 if small else (100_000 if args.full else 20_000))
     throughput_plot(b["sweep"], out / "batch_throughput.png")
-    sections.append("## Batch: Gpufit's 2-D Gaussian benchmark\n\n" + batch_section(b))
-    sections.append("## Synthetic curve-fitting problems (built-in models, analytic Jacobians)\n\n"
-                    + synthetic_table(synthetic_rows(full=args.full)))
-    sizes = [100, 1_000, 10_000] if args.problems else [100, 1_000, 10_000, 100_000]
-    if args.full:
-        sizes.append(1_000_000)
-    srows = size_rows(sizes)
-    size_plot(srows, out / "time_vs_size.png")
-    sections.append("## Time against problem size (gaussian, 4 parameters)\n\n" + size_table(srows)
-                    + "\n\n![sizes](time_vs_size.png)")
-    ba = bundle_rows() if not args.problems else bundle_rows(n_cameras=10, n_points=300)
+    sections.append(f"## Batch: Gpufit's 2-D Gaussian benchmark ({k:,} fits)\n\n" + batch_section(b))
+    ba = bundle_rows() if not small else bundle_rows(n_cameras=10, n_points=300)
     bundle_plot(ba, out / "bundle_adjustment.png")
     sections.append("## Large sparse: synthetic bundle adjustment (49 cameras, 7,776 points, 4 views each)\n\n"
                     + bundle_table(ba) + "\n\n![bundle adjustment](bundle_adjustment.png)")
-    m_dense = 1_000_000 if args.full else (20_000 if args.problems else 200_000)
-    sections.append(f"## Large dense: m x 20 fit (six Gaussian peaks and a baseline), each solver in a fresh "
-                    f"process\n\n{dense_table(dense_rows(m_dense), m_dense)}")
-    mrows, mcurves = method_rows(many=20_000 if args.problems else 100_000, epochs=200 if args.problems else 2000)
-    which = ["## Which method when: zero residual, large residual, ill-conditioned, many residuals\n",
-             "Exact Jacobians, default tolerances (what a user gets), times of a second run (no compilation). "
-             "Digits of x against the certified values (NIST), the truth (exact data) or the lowest-cost run; "
-             "digits of the cost against the lowest any solver reached. The rule of thumb drawn from it is in "
-             "`docs/methods.md`.\n", method_table(mrows)]
-    for k, (title, curves) in enumerate(mcurves.items()):
-        convergence_plot(curves, out / f"methods_{k}.png", title, ylabel="cost - lowest cost")
-        which.append(f"![{title}](methods_{k}.png)")
-    sections.append("\n".join(which))
-    conv = ["## Convergence\n"]
-    for k, (title, curves) in enumerate(convergence_curves().items()):
-        convergence_plot(curves, out / f"convergence_{k}.png", title)
-        conv.append(f"![{title}](convergence_{k}.png)")
-    sections.append("\n".join(conv) + "\n\nProfiles: `profile_nfev_*.png`, `profile_time_*.png` "
-                    "(Dolan-More, success = LRE >= 4).")
+    if args.full:
+        sections.extend(full_sections(args, names, out))
+    if (args.full or args.cold) and not small:  # minutes of compiling from nothing: not in the smoke test
+        sections.append(cold_section())
     report = "\n\n".join(sections) + "\n"
     (out / "report.md").write_text(report)
     print(report)

@@ -29,7 +29,9 @@ def overhead_rows(solvers, repeats=30):
             t = time.perf_counter()
             _, calls, _, res = run(s, fun, x0)
             times.append(time.perf_counter() - t)
-        cost = float(res.cost) if res is not None else np.nan
+        # least_squares results have cost; scipy.optimize.minimize's (BFGS, L-BFGS-B on 0.5 ||f||^2) have fun
+        cost = getattr(res, "cost", None) if res is not None else np.nan
+        cost = float(res.fun if cost is None else cost)
         rows.append(dict(solver=s, seconds=float(np.median(times)), nfev=calls, cost=cost,
                          us_per_call=1e6 * float(np.median(times)) / calls))
     return rows

@@ -3,10 +3,10 @@
 import benchmarks.__main__ as bench
 
 
-def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
-    assert bench.main(["--out", str(tmp_path), "--problems", "2", "--no-progress"]) == 0
+def test_full_benchmark_writes_report_and_plots(tmp_path, capsys):
+    assert bench.main(["--full", "--out", str(tmp_path), "--problems", "2", "--no-progress"]) == 0
     report = (tmp_path / "report.md").read_text()
-    for solver in bench.QUICK + bench.DAMPING:
+    for solver in bench.FULL + bench.DAMPING:
         assert f"| {solver} |" in report
     assert "Damping rules: NIST and the classic problems" in report
     for row in ("SciPy curve_fit, plain Python f | ", "lsq curve_fit, plain Python f | ",
@@ -33,3 +33,25 @@ def test_quick_benchmark_writes_report_and_plots(tmp_path, capsys):
     assert (tmp_path / "batch_throughput.png").exists()
     assert all(p.stat().st_size > 1000 for p in pngs)
     assert "NIST StRD" in capsys.readouterr().out
+
+
+def test_cold_run_reports_the_compile_of_a_fresh_process(tmp_path):
+    from benchmarks.compile_profile import run_cold
+
+    script = tmp_path / "one_kernel.py"  # numba caches only functions defined in a real file
+    script.write_text("import numba\n\n@numba.njit(cache=True)\ndef twice(v):\n    return 2.0 * v\n\n"
+                      "assert twice(1.5) == 3.0\n")
+    cache = tmp_path / "cache"
+    cold = run_cold(str(script), str(cache))
+    assert [f for f, _, _ in cold["functions"]] == ["__main__.twice"]
+    assert cold["functions"][0][1] > 0 and cold["import"] > 0
+    warm = run_cold(str(script), str(cache))  # the same cache: loaded, nothing compiled
+    assert warm["functions"] == []
+
+
+def test_readme_example_is_extracted_for_the_cold_start_section():
+    from benchmarks.coldstart import readme_example
+
+    src = readme_example()
+    assert "lsq.fit(" in src and "curve_fit_batch" in src
+    compile(src, "README", "exec")
