@@ -16,6 +16,7 @@ other part's ``offset`` is dropped (held at 0); without a background, the first 
 
 import numpy as np
 
+from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
 from .model import Model, _compile_wrapper, as_points
 
@@ -164,37 +165,74 @@ class CompositeModel(Model):
         return np.concatenate([q[kept] for q, kept in zip(guesses, self.keep, strict=True)])
 
     # ------------------------------------------------------------------------------------------- compiling
-    def _user_cfuncs(self, x_dims):
-        kernels = [leaf.kernels(x_dims) for leaf in self.leaves]
-        ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at}
+    def _importable_kernels(self, x_dims):
+        module = self._generated(x_dims)
+        if module is None:
+            return None
+        return module.__name__, "_composite_values", "_composite_jacobian" if self.has_jacobian else None
+
+    def _generated(self, x_dims):
+        """The module of this composite's kernels (:mod:`lsq._generated`, cached across processes), or None when
+        a part is not importable (a user's model) or the cache directory cannot be written."""
+        key = ("module", x_dims)
+        if key not in self._cfuncs:
+            refs = [leaf._importable_kernels(x_dims) for leaf in self.leaves]
+            module = None
+            if all(r is not None for r in refs):
+                imports, defs = ["import numpy as np", "from numba import njit"], []
+                for k, r in enumerate(refs):
+                    lines, d = _generated.part_imports(k, r if self.has_jacobian else (r[0], r[1], None))
+                    imports += lines
+                    defs += d
+                src = "\n".join(defs) + "\n\n\n" + "\n\n\n".join(self._sources(direct=True))
+                module = _generated.generated_module(imports, src, f"composite {self.name}")
+            self._cfuncs[key] = module
+        return self._cfuncs[key]
+
+    def _sources(self, direct):
+        """The source of ``_composite_values`` (and ``_composite_jacobian``): the parts' kernels called as
+        ``F{k}``/``J{k}`` (``direct``: jitted functions of a generated module) or through their addresses."""
+        call_f = "F{k}" if direct else "model_at(F{k})"
+        call_j = "J{k}" if direct else "jacobian_at(J{k})"
         setup = []
         at = 0
         for k, (leaf, kept) in enumerate(zip(self.leaves, self.keep, strict=True)):
-            ns[f"F{k}"] = kernels[k][0].address
-            ns[f"J{k}"] = kernels[k][1].address if kernels[k][3] else 0
             setup.append(f"    q{k} = np.empty({leaf.n_params})")
             for j in range(leaf.n_params):
                 setup.append(f"    q{k}[{j}] = p[{at}]" if kept[j] else f"    q{k}[{j}] = 0.0")
                 at += int(kept[j])
             setup.append(f"    v{k} = np.empty(m)")
-            setup.append(f"    model_at(F{k})(X, q{k}, v{k})")
+            setup.append(f"    {call_f.format(k=k)}(X, q{k}, v{k})")
         head = "\n".join(setup)
-        src_f = (f"def _composite_values(X, p, out):\n    m = out.shape[0]\n{head}\n"
-                 f"    for i in range(m):\n        out[i] = {_value(self.tree)}\n")
-        fc = _compile_wrapper(src_f, "_composite_values", ns, MODEL_SIG, self.name)
+        sources = [f"def _composite_values(X, p, out):\n    m = out.shape[0]\n{head}\n"
+                   f"    for i in range(m):\n        out[i] = {_value(self.tree)}\n"]
+        if self.has_jacobian:
+            body, row = [], 0
+            for k, (leaf, kept) in enumerate(zip(self.leaves, self.keep, strict=True)):
+                body.append(f"    g{k} = np.empty(({leaf.n_params}, m))")
+                body.append(f"    {call_j.format(k=k)}(X, q{k}, g{k})")
+                factor = _derivative(self.tree, k)
+                for j in np.flatnonzero(kept):
+                    rhs = f"g{k}[{j}, i]" if factor == "1.0" else f"g{k}[{j}, i] * ({factor})"
+                    body.append(f"    for i in range(m):\n        out[{row}, i] = {rhs}")
+                    row += 1
+            sources.append(f"def _composite_jacobian(X, p, out):\n    m = out.shape[1]\n{head}\n"
+                           + "\n".join(body) + "\n")
+        return sources
+
+    def _user_cfuncs(self, x_dims):
+        module = self._generated(x_dims)
+        ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at}
+        if module is None:
+            for k, leaf in enumerate(self.leaves):
+                f, j, _, has_jac = leaf.kernels(x_dims)
+                ns[f"F{k}"] = f.address
+                ns[f"J{k}"] = j.address if has_jac else 0
+        src = self._sources(direct=module is not None)
+        fc = _compile_wrapper(src[0], "_composite_values", ns, MODEL_SIG, self.name, module)
         if not self.has_jacobian:
             return fc, None, None, False
-        body, row = [], 0
-        for k, (leaf, kept) in enumerate(zip(self.leaves, self.keep, strict=True)):
-            body.append(f"    g{k} = np.empty(({leaf.n_params}, m))")
-            body.append(f"    jacobian_at(J{k})(X, q{k}, g{k})")
-            factor = _derivative(self.tree, k)
-            for j in np.flatnonzero(kept):
-                rhs = f"g{k}[{j}, i]" if factor == "1.0" else f"g{k}[{j}, i] * ({factor})"
-                body.append(f"    for i in range(m):\n        out[{row}, i] = {rhs}")
-                row += 1
-        src_j = (f"def _composite_jacobian(X, p, out):\n    m = out.shape[1]\n{head}\n" + "\n".join(body) + "\n")
-        jc = _compile_wrapper(src_j, "_composite_jacobian", ns, JAC_SIG, self.name)
+        jc = _compile_wrapper(src[1], "_composite_jacobian", ns, JAC_SIG, self.name, module)
         return fc, jc, None, True
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from numba import cfunc, njit
 from numba.core.errors import NumbaError
 
+from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 from ._kernels.engine.codes import EPS
 
@@ -272,6 +273,17 @@ class Model:
 
         return _cached_cfunc(self._lanes_func, LANES_SIG)
 
+    def _importable_kernels(self, x_dims):
+        """``(module, values, jacobian or None)``: the names of plain functions of the kernel signatures that a
+        generated module can import (:mod:`lsq._generated`), or None (a user's function, which lives in a script
+        or notebook)."""
+        if self._kernel_funcs is None:
+            return None
+        f, j, _ = self._kernel_funcs
+        if _generated.kernel_import(f, "_") is None or (j is not None and _generated.kernel_import(j, "_") is None):
+            return None
+        return f.__module__, f.__qualname__, None if j is None else j.__qualname__
+
     def _builtin_cfuncs(self):
         f, j, g = self._kernel_funcs
         return _cached_cfunc(f, MODEL_SIG), _cached_cfunc(j, JAC_SIG), _cached_cfunc(g, MODEL_SIG), True
@@ -335,13 +347,20 @@ def _njit_user(func):
             return njit(error_model="numpy")(func)
 
 
-def _compile_wrapper(src, name, namespace, sig, model_name):
-    filename = f"<lsq model {model_name}:{name}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    ns = {"np": np, **namespace}
-    exec(compile(src, filename, "exec"), ns)
+def _compile_wrapper(src, name, namespace, sig, model_name, module=None):
+    """The cfunc ``name`` of signature ``sig`` from generated ``src``: cached on disk when ``module`` (the
+    :func:`lsq._generated.generated_module` holding it) is given, else executed in ``namespace`` for this
+    process only."""
+    if module is not None:
+        func, cache = getattr(module, name), True
+    else:
+        filename = f"<lsq model {model_name}:{name}>"
+        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+        ns = {"np": np, **namespace}
+        exec(compile(src, filename, "exec"), ns)
+        func, cache = ns[name], False
     try:
-        return cfunc(sig, error_model="numpy")(ns[name])
+        return cfunc(sig, error_model="numpy", cache=cache)(func)
     except NumbaError as exc:
         lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
         useful = [line for line in lines if line and not line.startswith(("Failed in", "During:", "File ", "^"))]

@@ -19,6 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
+from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
 from .model import Model, _compile_wrapper
 
@@ -222,25 +223,62 @@ class TiedModel(Model):
         """``d full / d free`` at ``q``, shape ``(n_base, n_free)``."""
         return _expanded(self._py_expand_jac, q, (self.base.n_params, self.n_params))
 
-    def _user_cfuncs(self, x_dims):
-        if self._jit is None:
-            self._jit = _jit_uncached(self._py_expand), _jit_uncached(self._py_expand_jac)
-        f_cf, j_cf, _, has_jac = self.base.kernels(x_dims)
+    def _importable_kernels(self, x_dims):
+        module = self._generated(x_dims)
+        if module is None:
+            return None
+        return module.__name__, "_tied_values", "_tied_jacobian" if self.has_jacobian else None
+
+    def _generated(self, x_dims):
+        """The module of this model's kernels (:mod:`lsq._generated`, cached across processes), or None when the
+        base's kernels are not importable or the cache directory cannot be written."""
+        key = ("module", x_dims)
+        if key not in self._cfuncs:
+            refs = self.base._importable_kernels(x_dims)
+            module = None
+            if refs is not None:
+                lines, defs = _generated.part_imports(0, refs if self.has_jacobian else (refs[0], refs[1], None))
+                imports = ["import numpy as np", "from math import atan, cos, exp, log, sin, sqrt, tan",
+                           "from numba import njit"] + lines
+                src = ("\n".join(defs) + "\n\n\n" + self._source.replace("def ", "@njit(error_model='numpy', "
+                                                                               "cache=True)\ndef ")
+                       + "\n\n" + "\n\n\n".join(self._sources("F0", "J0")))
+                module = _generated.generated_module(imports, src, f"ties of {self.base.name}")
+            self._cfuncs[key] = module
+        return self._cfuncs[key]
+
+    def _sources(self, call_f, call_j):
+        """The source of ``_tied_values`` (and ``_tied_jacobian``), the base's kernels called as ``call_f`` and
+        ``call_j``."""
         nb, nf = self.base.n_params, self.n_params
-        ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at, "_expand": self._jit[0],
-              "_expand_jac": self._jit[1], "F": f_cf.address, "J": j_cf.address if has_jac else 0}
-        src_f = (f"def _tied_values(X, q, out):\n    p = np.empty({nb})\n    _expand(q, p)\n"
-                 f"    model_at(F)(X, p, out)\n")
-        fc = _compile_wrapper(src_f, "_tied_values", ns, MODEL_SIG, self.name)
-        if not has_jac:
+        sources = [f"def _tied_values(X, q, out):\n    p = np.empty({nb})\n    _expand(q, p)\n"
+                   f"    {call_f}(X, p, out)\n"]
+        if self.has_jacobian:
+            sources.append(
+                f"def _tied_jacobian(X, q, out):\n    m = out.shape[1]\n    p = np.empty({nb})\n    _expand(q, p)\n"
+                f"    G = np.empty(({nb}, m))\n    {call_j}(X, p, G)\n    D = np.empty(({nb}, {nf}))\n"
+                f"    _expand_jac(q, D)\n"
+                f"    for j in range({nf}):\n        for i in range(m):\n            s = 0.0\n"
+                f"            for k in range({nb}):\n                s += D[k, j] * G[k, i]\n"
+                f"            out[j, i] = s\n")
+        return sources
+
+    def _user_cfuncs(self, x_dims):
+        module = self._generated(x_dims)
+        ns = {}
+        if module is None:
+            if self._jit is None:
+                self._jit = _jit_uncached(self._py_expand), _jit_uncached(self._py_expand_jac)
+            f_cf, j_cf, _, has_jac = self.base.kernels(x_dims)
+            ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at, "_expand": self._jit[0],
+                  "_expand_jac": self._jit[1], "F": f_cf.address, "J": j_cf.address if has_jac else 0}
+            src = self._sources("model_at(F)", "jacobian_at(J)")
+        else:
+            src = self._sources("F0", "J0")
+        fc = _compile_wrapper(src[0], "_tied_values", ns, MODEL_SIG, self.name, module)
+        if not self.has_jacobian:
             return fc, None, None, False
-        src_j = (f"def _tied_jacobian(X, q, out):\n    m = out.shape[1]\n    p = np.empty({nb})\n    _expand(q, p)\n"
-                 f"    G = np.empty(({nb}, m))\n    jacobian_at(J)(X, p, G)\n    D = np.empty(({nb}, {nf}))\n"
-                 f"    _expand_jac(q, D)\n"
-                 f"    for j in range({nf}):\n        for i in range(m):\n            s = 0.0\n"
-                 f"            for k in range({nb}):\n                s += D[k, j] * G[k, i]\n"
-                 f"            out[j, i] = s\n")
-        return fc, _compile_wrapper(src_j, "_tied_jacobian", ns, JAC_SIG, self.name), None, True
+        return fc, _compile_wrapper(src[1], "_tied_jacobian", ns, JAC_SIG, self.name, module), None, True
 
     def __call__(self, *args, prefix=None):
         if prefix is None and len(args) > 1 and self.base.py_func is not None:
