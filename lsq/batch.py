@@ -202,7 +202,8 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
-    f_cf, j_cf, g_cf, has_jac = model.kernels(X.shape[1])
+    f_cf, j_cf, has_jac = model.kernels(X.shape[1])
+    g_cf = model.guess_kernel() if use_guess else None
     has_jac = has_jac and jac is None
     if use_guess and g_cf is None:  # a user model's guess is Python: starting values here, one row per fit
         P0, use_guess = _python_guesses(model, X, Y, lb, ub), False

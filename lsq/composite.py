@@ -225,15 +225,15 @@ class CompositeModel(Model):
         ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at}
         if module is None:
             for k, leaf in enumerate(self.leaves):
-                f, j, _, has_jac = leaf.kernels(x_dims)
+                f, j, has_jac = leaf.kernels(x_dims)
                 ns[f"F{k}"] = f.address
                 ns[f"J{k}"] = j.address if has_jac else 0
         src = self._sources(direct=module is not None)
         fc = _compile_wrapper(src[0], "_composite_values", ns, MODEL_SIG, self.name, module)
         if not self.has_jacobian:
-            return fc, None, None, False
+            return fc, None, False
         jc = _compile_wrapper(src[1], "_composite_jacobian", ns, JAC_SIG, self.name, module)
-        return fc, jc, None, True
+        return fc, jc, True
 
 
 def _value(tree):

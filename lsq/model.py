@@ -228,7 +228,7 @@ class Model:
             raise TypeError(f"model `{self.name}` has no guess(x, y); give p0.")
         X = as_points(x)
         out = np.empty(self.n_params)
-        call_model(self.kernels(X.shape[0])[2].address, X, np.ascontiguousarray(y, dtype=float), out)
+        call_model(self.guess_kernel().address, X, np.ascontiguousarray(y, dtype=float), out)
         return out
 
     def residuals(self, x, y, sigma=None):
@@ -250,10 +250,8 @@ class Model:
 
     # ------------------------------------------------------------------------------------------- compiling
     def kernels(self, x_dims):
-        """The compiled ``(model, jac, guess, has_jac)`` cfuncs for points with ``x_dims`` coordinates.
-
-        ``jac`` and ``guess`` are None when the model has none.
-        """
+        """The compiled ``(model, jac, has_jac)`` cfuncs for points with ``x_dims`` coordinates (``jac`` is
+        None when the model has none)."""
         if self.x_ndim is not None and x_dims != self.x_ndim:
             raise ValueError(f"model `{self.name}` expects x of shape ({self.x_ndim}, m), got {x_dims} rows.")
         key = x_dims
@@ -273,6 +271,13 @@ class Model:
 
         return _cached_cfunc(self._lanes_func, LANES_SIG)
 
+    def guess_kernel(self):
+        """The compiled starting-value rule ``guess(X, y, p_out)`` of a built-in model, or None (compiled on its
+        own, when starting values are guessed: a fit from a given ``p0`` does not pay for it)."""
+        if self._kernel_funcs is None:
+            return None
+        return _cached_cfunc(self._kernel_funcs[2], MODEL_SIG)
+
     def _importable_kernels(self, x_dims):
         """``(module, values, jacobian or None)``: the names of plain functions of the kernel signatures that a
         generated module can import (:mod:`lsq._generated`), or None (a user's function, which lives in a script
@@ -285,8 +290,8 @@ class Model:
         return f.__module__, f.__qualname__, None if j is None else j.__qualname__
 
     def _builtin_cfuncs(self):
-        f, j, g = self._kernel_funcs
-        return _cached_cfunc(f, MODEL_SIG), _cached_cfunc(j, JAC_SIG), _cached_cfunc(g, MODEL_SIG), True
+        f, j, _ = self._kernel_funcs
+        return _cached_cfunc(f, MODEL_SIG), _cached_cfunc(j, JAC_SIG), True
 
     def _user_cfuncs(self, x_dims):
         if self._jitted is None:
@@ -301,7 +306,7 @@ class Model:
                  f"        out[i] = r[i] if ok else np.nan\n")
         fc = _compile_wrapper(src_f, "_model_values", {"_user": self._jitted}, MODEL_SIG, self.name)
         if self._user_jac is None:
-            return fc, None, None, False
+            return fc, None, False
         src_j = (f"def _model_jacobian(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
                  f"    ok = r.shape[0] == out.shape[1] and r.shape[1] == out.shape[0]\n"
@@ -310,7 +315,7 @@ class Model:
                  f"            out[j, i] = r[i, j] if ok else np.nan\n")
         jc = _compile_wrapper(src_j, "_model_jacobian", {"_user": _njit_user(self._user_jac)}, JAC_SIG,
                               self.name)
-        return fc, jc, None, True
+        return fc, jc, True
 
     def __getstate__(self):
         # compiled kernels are process-local; they are rebuilt (from the disk cache) where the model lands

@@ -269,7 +269,7 @@ class TiedModel(Model):
         if module is None:
             if self._jit is None:
                 self._jit = _jit_uncached(self._py_expand), _jit_uncached(self._py_expand_jac)
-            f_cf, j_cf, _, has_jac = self.base.kernels(x_dims)
+            f_cf, j_cf, has_jac = self.base.kernels(x_dims)
             ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at, "_expand": self._jit[0],
                   "_expand_jac": self._jit[1], "F": f_cf.address, "J": j_cf.address if has_jac else 0}
             src = self._sources("model_at(F)", "jacobian_at(J)")
@@ -277,8 +277,8 @@ class TiedModel(Model):
             src = self._sources("F0", "J0")
         fc = _compile_wrapper(src[0], "_tied_values", ns, MODEL_SIG, self.name, module)
         if not self.has_jacobian:
-            return fc, None, None, False
-        return fc, _compile_wrapper(src[1], "_tied_jacobian", ns, JAC_SIG, self.name, module), None, True
+            return fc, None, False
+        return fc, _compile_wrapper(src[1], "_tied_jacobian", ns, JAC_SIG, self.name, module), True
 
     def __call__(self, *args, prefix=None):
         if prefix is None and len(args) > 1 and self.base.py_func is not None:

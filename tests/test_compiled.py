@@ -153,7 +153,7 @@ def _python_residuals_with_compiled_arithmetic(m, x, y):
     """Residuals and Jacobian evaluated from Python by the model's compiled kernels, so that the Python
     path and the compiled path see bit-identical model values and differ only in who drives the engine."""
     X = as_points(x)
-    f_cf, j_cf, _, _ = m.kernels(X.shape[0])
+    f_cf, j_cf, _ = m.kernels(X.shape[0])
     n_points = X.shape[1]
     from lsq._kernels.drivers.compiled import call_jac, call_model
 

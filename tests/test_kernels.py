@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from lsq._kernels.engine import codes as c
-from lsq._kernels.engine import descent
 from lsq._kernels.engine.damping import (
     LAM_MAX,
     LAM_MIN,
@@ -17,37 +16,12 @@ from lsq._kernels.engine.damping import (
     nielsen_update,
     trust_region_update,
 )
+from lsq._kernels.engine.descent import factor, place, quadratic_term, solve_damped, trust_region_step
 from lsq._kernels.engine.linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 from lsq._kernels.engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
 from lsq._setup.workspace import make_workspace
 
 RNG = np.random.default_rng(7)
-
-
-# the engine's stages are compiled without a Python wrapper: the tests call them from compiled code
-@numba.njit
-def factor(w, solver):
-    descent.factor(w, solver)
-
-
-@numba.njit
-def solve_damped(w, lam, solver):
-    return descent.solve_damped(w, lam, solver)
-
-
-@numba.njit
-def place(w, alpha, bounded):
-    descent.place(w, alpha, bounded)
-
-
-@numba.njit
-def quadratic_term(w, solver):
-    return descent.quadratic_term(w, solver)
-
-
-@numba.njit
-def trust_region_step(w, solver):
-    return descent.trust_region_step(w, solver)
 
 
 # ------------------------------------------------------------------------------------------------ linalg

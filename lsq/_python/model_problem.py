@@ -137,7 +137,7 @@ class ModelResiduals:
         None).
         """
         self.check_params(x0)
-        f_cf, j_cf, _, has_jac = self.model.kernels(self.X.shape[0])
+        f_cf, j_cf, has_jac = self.model.kernels(self.X.shape[0])
         has_jac = has_jac and analytic
         rstep = float(default_rstep(scheme, EPS))
         rel = NO_STEPS if diff_step is None else relative_steps(x0, scheme, diff_step, True)

@@ -96,7 +96,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         with np.errstate(divide="ignore"):
             wts = 1.0 / s
     try:
-        f_cf, j_cf, _, has_jac = model.kernels(X.shape[0])
+        f_cf, j_cf, has_jac = model.kernels(X.shape[0])
     except ValueError:  # x with the wrong number of coordinates: the general path names it
         return None
     defaults = _defaults(n, y.shape[0], not has_jac and estimator == ESTIMATOR_LEAST_SQUARES)

@@ -22,7 +22,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..._setup.jit import jit, jit_engine
+from ..._setup.jit import jit, jit_engine, jit_inline
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
@@ -298,7 +298,7 @@ def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
     return count
 
 
-@jit_engine
+@jit_inline
 def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator):
     """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
 

@@ -9,7 +9,7 @@ that the trust-region search reuses for the derivative of the step length.
 
 import math
 
-from ..._setup.jit import jit_stage as jit
+from ..._setup.jit import jit_engine as jit
 from .codes import SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
 from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 

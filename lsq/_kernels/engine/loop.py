@@ -27,13 +27,13 @@ stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance`
 calls the next stage. Numba links a callee's compiled code into its caller and optimises it there again, so
 stages calling stages compiled the deep ones once per level (a least-squares fit's first call: 51 s with
 chained stages, 41 s flat, on a 2-core EPYC). The small pieces the stages use are inlined
-(``jit_inline``), the stages compiled without a Python wrapper (``jit_stage``).
+(``jit_inline``).
 """
 
 import math
 
+from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
-from ..._setup.jit import jit_stage as jit
 from . import codes as c
 from . import damping, descent, linearize, safeguards, second_order, state, termination
 
