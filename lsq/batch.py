@@ -1,13 +1,14 @@
 """``lsq.curve_fit_batch``: the same compiled model fitted to many small data sets at once."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from ._kernels.drivers.batch import BatchData, BatchModel, BatchOutputs, BatchSettings, fit_batch
+from ._kernels.drivers.batch import BatchData, BatchModel, BatchOutputs, BatchSettings, fit_range
 from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
-from ._kernels.drivers.lanes import fit_batch_lanes
+from ._kernels.drivers.lanes import fit_range_lanes
 from ._kernels.engine.codes import (
     EPS,
     ESTIMATOR_LEAST_SQUARES,
@@ -19,6 +20,7 @@ from ._kernels.engine.codes import (
 from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
 from ._setup.validate import check_bounds, check_choice, check_estimator, check_tolerance
+from ._setup.workspace import make_scratch, make_workspace
 from .model import Model, as_points
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -233,6 +235,57 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress, model.name)
     out.success[:] = out.status > 0
     return out
+
+
+MIN_FITS_PER_TASK = 32
+"""Fewer fits than this per thread run on the calling thread (a task on the pool costs tens of microseconds)."""
+_POOL = {}
+
+
+def _in_threads(fit_range_of, k, n_tasks):
+    """``fit_range_of(start, stop)`` over ``range(k)`` split into up to ``n_tasks`` ranges, on as many threads as
+    numba is set to use (``numba.set_num_threads``); the kernels release the GIL, so the ranges run in
+    parallel."""
+    threads = numba.get_num_threads()
+    n_tasks = min(n_tasks, k // MIN_FITS_PER_TASK)
+    if n_tasks <= 1:
+        fit_range_of(0, k)
+        return
+    if threads == 1:
+        per = -(-k // n_tasks)
+        for a in range(0, k, per):
+            fit_range_of(a, min(k, a + per))
+        return
+    pool = _POOL.get(threads)
+    if pool is None:
+        pool = _POOL[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lsq-batch")
+    per = -(-k // n_tasks)
+    for task in [pool.submit(fit_range_of, a, min(k, a + per)) for a in range(0, k, per)]:
+        task.result()
+
+
+def _buffers(data, outputs, settings):
+    """A workspace and scratch set for one range of fits (the batch fits use the linear loss)."""
+    m, n = data.Y.shape[1], outputs.params.shape[1]
+    return make_workspace(m, n, settings.qr, 0, True, True, False), make_scratch(m, n)
+
+
+def fit_batch(kernel_model, data, settings, outputs, n_tasks):
+    """Fit every row of ``data.Y`` on the per-fit kernel (:func:`lsq._kernels.drivers.batch.fit_range`)."""
+
+    def fit(a, b):
+        fit_range(kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
+
+    _in_threads(fit, data.Y.shape[0], n_tasks)
+
+
+def fit_batch_lanes(lanes_addr, kernel_model, data, settings, outputs, n_tasks):
+    """Fit every row of ``data.Y`` on the lanes kernel (:func:`lsq._kernels.drivers.lanes.fit_range_lanes`)."""
+
+    def fit(a, b):
+        fit_range_lanes(lanes_addr, kernel_model, data, settings, outputs, a, b)
+
+    _in_threads(fit, data.Y.shape[0], n_tasks)
 
 
 def _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress, name):

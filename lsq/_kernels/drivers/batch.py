@@ -1,7 +1,8 @@
-"""The batch kernel: ``prange`` over independent fits of one compiled model, each run by the same engine.
+"""The batch kernel: independent fits of one compiled model, each run by the same engine.
 
-Fits are split into contiguous chunks; each chunk allocates one workspace and one scratch set and reuses
-them for all its fits, so nothing is allocated per fit. A fit with bad input (non-finite data or start,
+Fits are split into contiguous ranges, run on a pool of threads (:func:`lsq.batch.fit_batch`: the kernels
+release the GIL); each range allocates one workspace and one scratch set and reuses them for all its fits,
+so nothing is allocated per fit. A fit with bad input (non-finite data or start,
 start outside the bounds) is skipped with ``STATUS_BAD_INPUT``; any other failure is the engine's status.
 """
 
@@ -9,11 +10,9 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
 
 from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
-from ..._setup.jit import jit_engine, jit_parallel
-from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..._setup.jit import jit_engine, jit_inline
 from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
 from ..engine.linalg import cholesky_factor, cholesky_solve
 from ..engine.state import reset
@@ -136,7 +135,7 @@ def start_point(i, model, guess, data, settings, x):
     return ok
 
 
-@jit_engine
+@jit_inline
 def fit_one(i, model, guess, data, settings, w, s, out):
     """Fit row ``i`` of ``data.Y`` on the workspace ``w`` and write its results to ``out``."""
     X, Y, wts, lb, ub = data.X, data.Y, data.wts, data.lb, data.ub
@@ -193,20 +192,17 @@ def _bad_input(i, out):
     out.status[i] = STATUS_BAD_INPUT
 
 
-@jit_parallel
-def fit_batch(model, data, settings, out, n_chunks):
-    """Fit every row of ``data.Y`` (:class:`BatchModel`, :class:`BatchData`, :class:`BatchSettings`); results go
-    to ``out`` (:class:`BatchOutputs`). The fits are split into ``n_chunks`` chunks (a few per thread balances
-    the load), each with one workspace reused for all its fits."""
-    k, m = data.Y.shape
-    n = out.params.shape[1]
-    per = (k + n_chunks - 1) // n_chunks
-    for c in prange(n_chunks):
-        start = c * per
-        stop = min(k, start + per)
-        if start < stop:
-            w = make_workspace_jit(m, n, settings.qr, 0, True, True, False)  # the batch fits use the linear loss
-            s = make_scratch_jit(m, n)
-            guess = model_at(model.guess_addr)
-            for i in range(start, stop):
-                fit_one(i, model, guess, data, settings, w, s, out)
+@jit_engine
+def fit_range(model, data, settings, out, start, stop, w, s):
+    """Fit rows ``start:stop`` of ``data.Y`` (:class:`BatchModel`, :class:`BatchData`, :class:`BatchSettings`)
+    on the workspace ``w`` and scratch ``s`` (allocated by the caller), reused for every fit; results go to
+    ``out`` (:class:`BatchOutputs`).
+
+    Serial and free of the GIL: :func:`lsq.batch.fit_batch` runs ranges on a pool of threads. Shaped for
+    compile time: a ``prange`` kernel would do the same, but numba's parallel lowering compiles the loop body
+    (the whole engine below it) once more as a kernel of its own, and a kernel that allocates needs numba's
+    reference counting, so the engine would sit one call further down: each level optimises it again.
+    """
+    guess = model_at(model.guess_addr)
+    for i in range(start, stop):
+        fit_one(i, model, guess, data, settings, w, s, out)
