@@ -88,6 +88,8 @@ class CompositeModel(Model):
         Per part, the parameters the composite fits (a dropped baseline is held at 0).
     """
 
+    _generated_names = ("_composite_values", "_composite_jacobian")
+
     def __init__(self, leaves, tree):
         dims = {leaf.x_ndim for leaf in leaves} - {None}
         if len(dims) > 1:
@@ -165,12 +167,6 @@ class CompositeModel(Model):
         return np.concatenate([q[kept] for q, kept in zip(guesses, self.keep, strict=True)])
 
     # ------------------------------------------------------------------------------------------- compiling
-    def _importable_kernels(self, x_dims):
-        module = self._generated(x_dims)
-        if module is None:
-            return None
-        return module.__name__, "_composite_values", "_composite_jacobian" if self.has_jacobian else None
-
     def _generated(self, x_dims):
         """The module of this composite's kernels (:mod:`lsq._generated`, cached across processes), or None when
         a part is not importable (a user's model) or the cache directory cannot be written."""

@@ -278,10 +278,20 @@ class Model:
             return None
         return _cached_cfunc(self._kernel_funcs[2], MODEL_SIG)
 
+    _generated_names = None
+    """``(values, jacobian)``: the kernels' names in the module a composite or tied model generates
+    (``self._generated(x_dims)``, see :mod:`lsq._generated`)."""
+
     def _importable_kernels(self, x_dims):
         """``(module, values, jacobian or None)``: the names of plain functions of the kernel signatures that a
         generated module can import (:mod:`lsq._generated`), or None (a user's function, which lives in a script
         or notebook)."""
+        if self._generated_names is not None:
+            module = self._generated(x_dims)
+            if module is None:
+                return None
+            values, jacobian = self._generated_names
+            return module.__name__, values, jacobian if self.has_jacobian else None
         if self._kernel_funcs is None:
             return None
         f, j, _ = self._kernel_funcs

@@ -188,6 +188,8 @@ class TiedModel(Model):
         Tied name -> expression, as given.
     """
 
+    _generated_names = ("_tied_values", "_tied_jacobian")
+
     def __init__(self, base, ties):
         src, free = expansion_source(base.param_names, ties)
         self.base, self.ties, self._source = base, dict(ties), src
@@ -222,12 +224,6 @@ class TiedModel(Model):
     def expand_jacobian(self, q):
         """``d full / d free`` at ``q``, shape ``(n_base, n_free)``."""
         return _expanded(self._py_expand_jac, q, (self.base.n_params, self.n_params))
-
-    def _importable_kernels(self, x_dims):
-        module = self._generated(x_dims)
-        if module is None:
-            return None
-        return module.__name__, "_tied_values", "_tied_jacobian" if self.has_jacobian else None
 
     def _generated(self, x_dims):
         """The module of this model's kernels (:mod:`lsq._generated`, cached across processes), or None when the
