@@ -238,7 +238,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
 
 
 MIN_FITS_PER_TASK = 32
-"""Fewer fits than this per thread run on the calling thread (a task on the pool costs tens of microseconds)."""
+"""A batch is split into ranges of at least this many fits (a task on the pool costs tens of microseconds)."""
 _POOL = {}
 
 
@@ -246,21 +246,19 @@ def _in_threads(fit_range_of, k, n_tasks):
     """``fit_range_of(start, stop)`` over ``range(k)`` split into up to ``n_tasks`` ranges, on as many threads as
     numba is set to use (``numba.set_num_threads``); the kernels release the GIL, so the ranges run in
     parallel."""
-    threads = numba.get_num_threads()
-    n_tasks = min(n_tasks, k // MIN_FITS_PER_TASK)
-    if n_tasks <= 1:
-        fit_range_of(0, k)
+    if k == 0:
         return
-    if threads == 1:
-        per = -(-k // n_tasks)
-        for a in range(0, k, per):
-            fit_range_of(a, min(k, a + per))
+    per = -(-k // max(1, min(n_tasks, k // MIN_FITS_PER_TASK)))
+    ranges = [(a, min(k, a + per)) for a in range(0, k, per)]
+    threads = numba.get_num_threads()
+    if threads == 1 or len(ranges) == 1:
+        for a, b in ranges:
+            fit_range_of(a, b)
         return
     pool = _POOL.get(threads)
     if pool is None:
         pool = _POOL[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lsq-batch")
-    per = -(-k // n_tasks)
-    for task in [pool.submit(fit_range_of, a, min(k, a + per)) for a in range(0, k, per)]:
+    for task in [pool.submit(fit_range_of, a, b) for a, b in ranges]:
         task.result()
 
 
