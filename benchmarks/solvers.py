@@ -57,6 +57,7 @@ def scipy_curve_fit_as_residuals(f, x0, jac=None, **kw):
 
 SOLVERS = {
     "lsq lm": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", **kw),
+    "lsq lm x_scale='jac'": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", x_scale="jac", **kw),
     "lsq lm marquardt": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", damping="marquardt", **kw),
     "lsq lm nielsen": lambda f, x0, **kw: lsq.least_squares(f, x0, method="lm", damping="nielsen", **kw),
     "lsq levenberg": lambda f, x0, **kw: lsq.least_squares(f, x0, method="levenberg", **kw),
