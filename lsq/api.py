@@ -90,8 +90,13 @@ def least_squares(
         Stop when ``dF < ftol * F`` (with gain ratio > 0.25), when ``||dx_s|| < xtol * (xtol + ||x_s||)`` in
         the scaled variables, or when ``||g * v||_inf < gtol`` (``v`` the Coleman-Li scaling, 1 without
         bounds). ``None`` disables a test; at least one must exceed machine epsilon.
-    x_scale : None, array_like or 'jac'
-        Characteristic scale of the variables; ``None`` is ``'jac'`` for ``lm`` and 1 otherwise.
+    x_scale : None, array_like, 'jac' or 'jac-restart'
+        Characteristic scale of the variables. ``'jac'``: Moré's scaling, the running maximum of the column
+        norms of ``J`` (MINPACK's and SciPy's ``lm``); ``'jac-restart'``: the same, taken again from the
+        current column norms (with the trust-region radius) after every ``100 * (n + 1)`` evaluations without
+        convergence, so that scales from a far start do not hold the fit to a crawl (``result.restarts``
+        counts them). ``None`` is ``'jac-restart'`` for ``lm`` and ``newton`` and 1 otherwise; see
+        ``docs/methods.md`` for the measurement behind the choice.
     loss : {'linear', 'soft_l1', 'huber', 'cauchy', 'arctan'} or callable
         Robust loss ``rho(z)`` of ``z = (f / f_scale)**2``; a callable returns ``(3, m)`` values and first
         and second derivatives, as in SciPy.
@@ -223,7 +228,7 @@ def least_squares(
     if bounded:
         check_x0_in_bounds(x0, lb, ub)
     x_scale_given = x_scale is not None
-    x_scale = check_x_scale(("jac" if method in ("lm", "newton") else 1.0) if x_scale is None else x_scale, n)
+    x_scale = check_x_scale(("jac-restart" if method in ("lm", "newton") else 1.0) if x_scale is None else x_scale, n)
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
     force_chunks, probe_calls = False, 0
     if method == "auto":
@@ -245,7 +250,8 @@ def least_squares(
                          f"method {method!r} converges to the training minimum (compare held-out costs with "
                          "lsq.selection.cross_validate).")
     options = opt.engine_options(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-                                 float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian)
+                                 float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian,
+                                 restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart")
     start = Start(x0, lb, ub, x_scale, x_scale_given)
     if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
             and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):

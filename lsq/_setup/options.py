@@ -7,9 +7,14 @@ method         damping matrix ``lam * diag(d)``    lambda / step control     def
 =============  ==================================  ========================  ==============
 ``gn``         none                                backtracking on ``alpha`` 1.0
 ``levenberg``  ``d = 1 / x_scale**2`` (I)          ``damping`` rule          1.0
-``lm``         ``d`` = running max of ``|J_j|^2``  ``damping`` rule          'jac'
-``newton``     as ``lm``                           ``damping`` rule          'jac'
+``lm``         ``d`` = running max of ``|J_j|^2``  ``damping`` rule          'jac-restart'
+``newton``     as ``lm``                           ``damping`` rule          'jac-restart'
 =============  ==================================  ========================  ==============
+
+``'jac-restart'`` is Moré's running maximum taken again from the current column norms, with the trust region,
+after every ``100 * (n + 1)`` evaluations without convergence (MINPACK's budget): a far start's scales no
+longer hold the steps back for the rest of the fit. ``'jac'`` is Moré's rule alone (MINPACK's and SciPy's
+``lm``).
 
 ``newton`` is ``lm`` with the exact Hessian ``J^T J + sum r_i grad^2 r_i`` (``hessian='exact'``); any of the
 others can take the second-order term too, exact or by the structured secant update (``hessian='secant'``).
@@ -109,6 +114,7 @@ class EngineOptions:
     final_jacobian: bool = True  # J at the returned point (what a covariance needs): at most one more J
     hessian: str = "gn"  # the second-order term: 'gn' (none), 'exact' (Newton) or 'secant'
     jac_differences: bool = False  # J by finite differences (of least-squares residuals)
+    restart_scaling: bool = False  # x_scale='jac-restart': Moré's scaling taken again every RESTART_BUDGET * (n + 1)
 
     def for_jacobian(self, finite_differences):
         """These options for a fit whose Jacobian is by finite differences of least-squares residuals (or not):
@@ -163,4 +169,5 @@ def _lowered(o, linear_solver):
         update = o.jac_differences and o.loss == "linear"
         opts_i[c.O_FINAL_J] = c.FINAL_J_UPDATE if update else c.FINAL_J_EVALUATE
     opts_i[c.O_HESSIAN] = HESSIANS[o.hessian]
+    opts_i[c.O_RESTART] = c.RESTART_BUDGET if o.restart_scaling and o.jac_scaling else 0
     return opts_f, opts_i

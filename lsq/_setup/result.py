@@ -71,6 +71,7 @@ def build_result(w, method, jac=None):
         ncalls=nfev + int(state["nfd"][0]),
         njev=int(state["njev"][0]),
         nit=int(state["nit"][0]),
+        restarts=int(state["restarts"][0]),
         status=status,
         message=TERMINATION_MESSAGES[status],
         success=status > 0,

@@ -126,11 +126,11 @@ def check_tolerance(ftol, xtol, gtol):
 
 
 def check_x_scale(x_scale, n):
-    """Return ``'jac'`` or a positive float array of shape ``(n,)``."""
+    """Return ``'jac'``, ``'jac-restart'`` or a positive float array of shape ``(n,)``."""
     if isinstance(x_scale, str):
-        if x_scale == "jac":
+        if x_scale in ("jac", "jac-restart"):
             return x_scale
-        raise ValueError(f"`x_scale` must be 'jac' or array_like of positive numbers, got {x_scale!r}.")
+        raise ValueError(f"`x_scale` must be 'jac', 'jac-restart' or array_like of positive numbers, got {x_scale!r}.")
     try:
         if np.iscomplexobj(x_scale):
             raise TypeError

@@ -55,7 +55,8 @@ O_BOUNDED = 5
 O_MAX_NIT = 6  # iteration limit (accepted steps); the batch API's max_iterations
 O_FINAL_J = 7  # FINAL_J_*: the Jacobian (and g) at the point a kept final Gauss-Newton step moved to
 O_HESSIAN = 8  # HESSIAN_*: the curvature of the model, J^T J or J^T J plus a second-order term
-N_OPTS_I = 9
+O_RESTART = 9  # restart the scaling and the step control after every O_RESTART * (n + 1) evaluations (0: never)
+N_OPTS_I = 10
 
 # The Jacobian the fit returns after a kept final Gauss-Newton step (what a covariance is computed from).
 FINAL_J_NONE = 0  # the last linearisation's
@@ -70,6 +71,7 @@ HESSIAN_SECANT = 2  # S by the structured secant update of Dennis, Gay and Welsc
 # Scaling of the variables (the diagonal d used for damping and for the xtol norm).
 SCALING_FIXED = 0  # d = 1 / x_scale**2, fixed
 SCALING_JAC = 1  # d = running max of the squared column norms of J (Moré 1978)
+RESTART_BUDGET = 100  # evaluations per (n + 1) between restarts of the scaling: MINPACK lmder's default maxfev
 
 # Damping update rules.
 RULE_NIELSEN = 0

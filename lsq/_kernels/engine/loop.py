@@ -136,6 +136,13 @@ def _after_gradient(w, opts_f, opts_i):
         return safeguards.undo_step(w, opts_i)
     state.copy(w.colsq_prev, w.colsq)
     first = s.njev == 1
+    if not first and s.next_restart > 0 and s.nfev >= s.next_restart:
+        # No convergence within MINPACK's budget: Moré's running maximum may hold scales taken far from
+        # here (a far start's column norms), which cut the steps in some variables to a crawl. Take the
+        # scaling and the trust region again as at a start, at this point.
+        s.restarts += 1
+        s.next_restart = s.nfev + opts_i[c.O_RESTART] * (n + 1)
+        first = True
     if opts_i[c.O_SCALING] == c.SCALING_JAC:
         x_norm_before = descent.scaled_norm(w.x, w.d)
         linearize.update_scaling(w, first)

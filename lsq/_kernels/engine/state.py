@@ -15,6 +15,7 @@ from .codes import (
     O_F_SCALE,
     O_HESSIAN,
     O_LOSS,
+    O_RESTART,
     O_SCALING,
     PHASE_AFTER_TRIAL,
     PHASE_DONE,
@@ -44,6 +45,8 @@ STATE = np.dtype(
         ("solve_tries", np.int64),  # linear solves tried for the current trial
         ("n_undone", np.int64),  # accepted steps undone because they wiped out a column of J
         ("final_status", np.int64),  # the status the final Gauss-Newton step stops the fit with
+        ("next_restart", np.int64),  # nfev from which the next linearisation restarts the scaling (0: never)
+        ("restarts", np.int64),  # restarts of the scaling so far
         ("cost", np.float64),  # F at x
         ("cost_new", np.float64),  # F at the trial point
         ("lam", np.float64),  # damping parameter (the trust-region rule's Levenberg-Marquardt parameter)
@@ -89,6 +92,8 @@ def reset(w, opts_i):
     s.solve_tries = 0
     s.n_undone = 0
     s.final_status = STATUS_NONE
+    s.next_restart = opts_i[O_RESTART] * (w.x.shape[0] + 1)
+    s.restarts = 0
     s.cost = 0.0
     s.cost_new = 0.0
     s.lam = 0.0
