@@ -320,6 +320,14 @@ def sum_of_squares(fun, x):
     return float(r @ r) if np.all(np.isfinite(r)) else np.inf
 
 
+def scored_run(solver, fun, x0, f_star, **kw):
+    """Run ``solver`` from ``x0``: the final sum of squares ``f``, success (within ``1e-6 * f* + 1e-10`` of
+    ``f_star``), calls of fun and seconds."""
+    x, calls, sec, _ = run(solver, fun, x0, **kw)
+    f = sum_of_squares(fun, x) if x is not None else np.inf
+    return dict(f=f, success=bool(f <= f_star + SUCCESS_RTOL * f_star + SUCCESS_ATOL), nfev=calls, seconds=sec)
+
+
 def classic_runs(solvers, jacobian="2-point", progress=None, problems=None):
     """One row per (solver, problem, start): success, final f, calls of fun (``problems``: a subset of
     :data:`PROBLEMS`)."""
@@ -331,10 +339,7 @@ def classic_runs(solvers, jacobian="2-point", progress=None, problems=None):
                 kw = dict(TOLS, max_nfev=20000)
                 if jacobian == "exact":
                     kw["jac"] = Counted(complex_step_jacobian(fun))
-                x, calls, sec, _ = run(s, fun, xs, **kw)
-                f = sum_of_squares(fun, x) if x is not None else np.inf
-                ok = bool(f <= f_star + SUCCESS_RTOL * f_star + SUCCESS_ATOL)
-                rows.append(dict(solver=s, problem=name, start=factor, f=f, success=ok, nfev=calls, seconds=sec))
+                rows.append(dict(solver=s, problem=name, start=factor, **scored_run(s, fun, xs, f_star, **kw)))
             if progress is not None:
                 progress.update(1)
     return rows

@@ -12,8 +12,7 @@ from scipy.optimize import least_squares as scipy_least_squares
 
 import lsq
 
-from .classic import PROBLEMS, SUCCESS_ATOL, SUCCESS_RTOL, TOLS, sum_of_squares
-from .solvers import run
+from .classic import PROBLEMS, TOLS, scored_run, sum_of_squares
 
 SEED = 20261203
 INSTANCES = 8  # true parameter sets per family
@@ -109,10 +108,8 @@ def robustness_runs(solvers, problems, progress=None):
     for name, fun, x0s, f_star in problems:
         for k, xs in enumerate(x0s):
             for s in solvers:
-                x, calls, sec, _ = run(s, fun, xs, **dict(TOLS, max_nfev=20000))
-                f = sum_of_squares(fun, x) if x is not None else np.inf
-                ok = bool(f <= f_star + SUCCESS_RTOL * f_star + SUCCESS_ATOL)
-                rows.append(dict(solver=s, problem=name, start=k, f=f, success=ok, nfev=calls, seconds=sec))
+                rows.append(dict(solver=s, problem=name, start=k,
+                                 **scored_run(s, fun, xs, f_star, **dict(TOLS, max_nfev=20000))))
         if progress is not None:
             progress.update(1)
     return rows
