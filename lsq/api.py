@@ -95,8 +95,8 @@ def least_squares(
         norms of ``J`` (MINPACK's and SciPy's ``lm``); ``'jac-restart'``: the same, taken again from the
         current column norms (with the trust-region radius) after every ``100 * (n + 1)`` evaluations without
         convergence, so that scales from a far start do not hold the fit to a crawl (``result.restarts``
-        counts them; a restart needs ``max_nfev`` above ``100 * (n + 1)``). ``None`` is ``'jac-restart'`` for ``lm`` and ``newton`` and 1 otherwise; see
-        ``docs/methods.md`` for the measurement behind the choice.
+        counts them; a restart needs ``max_nfev`` above ``100 * (n + 1)``). ``None`` is ``'jac-restart'`` for
+        ``lm`` and ``newton`` and 1 otherwise; see ``docs/methods.md`` for the measurement behind the choice.
     loss : {'linear', 'soft_l1', 'huber', 'cauchy', 'arctan'} or callable
         Robust loss ``rho(z)`` of ``z = (f / f_scale)**2``; a callable returns ``(3, m)`` values and first
         and second derivatives, as in SciPy.
