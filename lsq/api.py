@@ -12,6 +12,7 @@ import numpy as np
 
 from ._kernels.engine.codes import (
     ESTIMATOR_LEAST_SQUARES,
+    SOLVER_AUTO,
     SOLVER_CHOLESKY,
     SOLVER_EXTERNAL,
     SOLVER_NORMAL,
@@ -293,7 +294,7 @@ def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_
     opts_f, opts_i = options.for_jacobian(differences).lower(solver_code)
     chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
     w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
-                  diff_step, solver == "qr", history, analytic=jac == "2-point", chunk=chunk)
+                  diff_step, opt.needs_qr_buffers(solver), history, analytic=jac == "2-point", chunk=chunk)
     status = w.state[0]["status"]
     if status == STATUS_BAD_INPUT:
         raise ValueError("The residuals' data are not usable: x and y must be finite, and the weights 1/sigma "
@@ -329,15 +330,16 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         differences = (problem.jac_callable is None and jac != "cs"
                        and getattr(fun, "estimator", ESTIMATOR_LEAST_SQUARES) == ESTIMATOR_LEAST_SQUARES)
         opts_f, opts_i = options.for_jacobian(differences).lower(solver_code)
-        in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY)
+        in_engine = solver_code in (SOLVER_QR, SOLVER_CHOLESKY, SOLVER_AUTO)
         if in_engine and J0 is not None:
             J0 = problem.as_dense(J0, m, n)
         held = None if in_engine else HeldJacobian(m, n)
         if rows is not None:
             held = RowChunkedJacobian(rows[0], rows[1], problem, m, max(256, opt.CHUNK_ENTRIES // n))
         exact = options.hessian == "exact"
-        w, packed = make_packed_workspace(m, n, qr=solver == "qr", history=history, holds_jacobian=in_engine,
-                                          robust=options.loss != "linear", normal=solver_code != SOLVER_EXTERNAL,
+        w, packed = make_packed_workspace(m, n, qr=opt.needs_qr_buffers(solver), history=history,
+                                          holds_jacobian=in_engine, robust=options.loss != "linear",
+                                          normal=solver_code != SOLVER_EXTERNAL,
                                           second_order=options.hessian != "gn")
         w.x[:] = x0
         if options.bounded:  # else the workspace's own -inf, inf

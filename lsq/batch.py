@@ -223,8 +223,8 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
                                        int(max_nfev), max_nit=max_nit).for_jacobian(
         not has_jac and estimator_code == ESTIMATOR_LEAST_SQUARES).lower(solver_code)
-    settings = BatchSettings(opts_f, opts_i, scheme, float(default_rstep(scheme, EPS)), True, solver == "qr",
-                             absolute_sigma, estimator_code)
+    settings = BatchSettings(opts_f, opts_i, scheme, float(default_rstep(scheme, EPS)), True,
+                             opt.needs_qr_buffers(solver), absolute_sigma, estimator_code)
     kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
                               g_cf.address if use_guess else 0, use_guess)
     lanes = _lanes_kernel(kernel, model, has_jac, bounded, estimator_code, method, opts_i)

@@ -35,7 +35,7 @@ def _defaults(n, m, differences):
         return None
     options = opt.EngineOptions("lm", "trust-region", "linear", True, False, 1e-8, 1e-8, 1e-8, 1.0, 100 * n)
     opts_f, opts_i = options.for_jacobian(differences).lower(code)
-    return opts_f, opts_i, solver == "qr", np.ones(n)
+    return opts_f, opts_i, opt.needs_qr_buffers(solver), np.ones(n)
 
 
 @functools.lru_cache(maxsize=16)

@@ -45,7 +45,9 @@ LOSSES = {
     "arctan": c.LOSS_ARCTAN,
 }
 QR_MAX_N = 64
-"""``linear_solver='auto'`` uses QR (accuracy on ill-conditioned fits) up to this many parameters."""
+"""Up to this many parameters, ``linear_solver='auto'`` on a dense ``J`` is ``SOLVER_AUTO``: Cholesky on
+``J^T J`` while the scaled ``J`` is well conditioned, QR (accuracy on ill-conditioned fits) from the first
+linearisation where it is not."""
 NORMAL_MIN_ENTRIES = 4_000_000
 """From this many Jacobian entries (32 MB) on, a dense Jacobian is not copied into the engine: the driver
 forms ``J^T J`` (a compiled model by chunks of rows, never holding ``J``), and ``'auto'`` means Cholesky."""
@@ -59,24 +61,26 @@ SPARSE_CHOLESKY_MAX_N = 300
 def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     """Pick the linear solver and where it runs.
 
-    ``'auto'``: for a dense ``J``, QR up to :data:`QR_MAX_N` variables (cheap, and it never squares the
-    condition number), else Cholesky, and Cholesky on ``J^T J`` formed outside the engine from
-    :data:`NORMAL_MIN_ENTRIES` entries on; for a sparse ``J``, Cholesky on ``J^T J`` up to
-    :data:`SPARSE_CHOLESKY_MAX_N` variables, else CG (LSMR if SciPy's ``tr_solver='lsmr'`` was asked for);
-    for a ``LinearOperator``, CG (or LSMR).
+    ``'auto'``: for a dense ``J``, up to :data:`QR_MAX_N` variables, Cholesky while a condition test passes
+    and QR (which never squares the condition number) once it fails (``SOLVER_AUTO``), else Cholesky, and
+    Cholesky on ``J^T J`` formed outside the engine from :data:`NORMAL_MIN_ENTRIES` entries on; for a sparse
+    ``J``, Cholesky on ``J^T J`` up to :data:`SPARSE_CHOLESKY_MAX_N` variables, else CG (LSMR if SciPy's
+    ``tr_solver='lsmr'`` was asked for); for a ``LinearOperator``, CG (or LSMR).
 
     Returns
     -------
     name : str
         The solver.
     engine_code : int
-        ``SOLVER_QR`` / ``SOLVER_CHOLESKY`` (the engine holds ``J``), ``SOLVER_NORMAL`` (the driver holds
-        ``J`` and forms ``J^T J``) or ``SOLVER_EXTERNAL`` (the driver solves).
+        ``SOLVER_AUTO`` / ``SOLVER_QR`` / ``SOLVER_CHOLESKY`` (the engine holds ``J``), ``SOLVER_NORMAL``
+        (the driver holds ``J`` and forms ``J^T J``) or ``SOLVER_EXTERNAL`` (the driver solves).
     """
     name = linear_solver
     if name == "auto":
         if kind == "dense":
-            name = "qr" if n <= QR_MAX_N and m * n < NORMAL_MIN_ENTRIES else "cholesky"
+            if n <= QR_MAX_N and m * n < NORMAL_MIN_ENTRIES:
+                return name, c.SOLVER_AUTO
+            name = "cholesky"
         elif tr_solver == "lsmr":
             name = "lsmr"
         elif kind == "sparse" and n <= SPARSE_CHOLESKY_MAX_N:
@@ -88,6 +92,12 @@ def resolve_linear_solver(linear_solver, n, m=0, kind="dense", tr_solver=None):
     if name == "cholesky" and (kind != "dense" or m * n >= NORMAL_MIN_ENTRIES):
         return name, c.SOLVER_NORMAL
     return name, c.SOLVER_QR if name == "qr" else c.SOLVER_CHOLESKY
+
+
+def needs_qr_buffers(name):
+    """Whether the engine's workspace needs the QR buffers for the solver ``name`` (from
+    :func:`resolve_linear_solver`): QR, or ``'auto'``, which may turn to QR during a fit."""
+    return name in ("qr", "auto")
 
 
 @dataclass(frozen=True)

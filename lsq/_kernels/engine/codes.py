@@ -84,6 +84,12 @@ SOLVER_CHOLESKY = 0
 SOLVER_QR = 1
 SOLVER_NORMAL = 2  # Cholesky on J^T J + lam D with J^T J formed by the driver (sparse or chunked J)
 SOLVER_EXTERNAL = 3  # the driver solves the damped system (conjugate gradients, LSMR, Schur complement)
+SOLVER_AUTO = 4  # Cholesky while the scaled J^T J is well conditioned, QR from the first linearisation where not
+CHOLESKY_MAX_CONDITION = EPS**-0.5
+"""``SOLVER_AUTO`` leaves Cholesky for QR once a bound on the condition number of the column-scaled ``J^T J``
+passes this, i.e. once ``J``'s scaled condition number may pass ``eps**(-1/4)``: below it, a Cholesky solve loses
+fewer than half the digits of a step, which the next linearisation recovers (the fixed point ``J^T r = 0`` is
+computed from ``J`` and ``r`` directly), while above it QR keeps the digits ill-conditioned fits need."""
 
 # Losses.
 LOSS_LINEAR = 0

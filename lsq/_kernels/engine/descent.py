@@ -10,7 +10,7 @@ that the trust-region search reuses for the derivative of the step length.
 import math
 
 from ..._setup.jit import jit_engine as jit
-from .codes import SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
+from .codes import CHOLESKY_MAX_CONDITION, SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
 from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 
 TR_LAM_ITERATIONS = 10
@@ -60,6 +60,34 @@ def factor(w, solver):
         for i in range(m):
             w.QJ[nf, i] = w.fs[i]
         householder_triangularize(w.QJ, m, nf, nf + 1)
+
+
+@jit
+def well_conditioned(w):
+    """Whether ``A = J^T J`` on the free variables (formed by :func:`factor`) may stay on Cholesky: the
+    column-scaled ``A_s`` (unit diagonal) has a Cholesky factor ``L`` and ``nf |L^-1|_F^2``, a bound on the
+    2-norm condition number of ``A_s`` from above (``|A_s| <= trace A_s = nf``, ``|A_s^-1| <= |L^-1|_F^2``),
+    is at most :data:`CHOLESKY_MAX_CONDITION`. Uses ``w.L``, ``w.rhs`` and ``w.delta`` as scratch."""
+    nf = w.state[0].nfree
+    for a in range(nf):
+        if not (w.A[a, a] > 0.0 and math.isfinite(w.A[a, a])):
+            return False
+        w.rhs[a] = 1.0 / math.sqrt(w.A[a, a])
+    for a in range(nf):
+        for b in range(a + 1):
+            w.L[a, b] = w.A[a, b] * w.rhs[a] * w.rhs[b]
+    if not cholesky_factor(w.L, nf, w.L):
+        return False
+    total = 0.0
+    for k in range(nf):  # |L^-1|_F^2, column k of L^-1 by forward substitution (zero above row k)
+        for i in range(k, nf):
+            v = 1.0 if i == k else 0.0
+            for j in range(k, i):
+                v -= w.L[i, j] * w.delta[j]
+            v /= w.L[i, i]
+            w.delta[i] = v
+            total += v * v
+    return nf * total <= CHOLESKY_MAX_CONDITION
 
 
 @jit

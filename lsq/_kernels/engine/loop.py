@@ -169,7 +169,10 @@ def _after_gradient(w, opts_f, opts_i):
     if s.nfev >= opts_i[c.O_MAX_NFEV] or s.nit >= opts_i[c.O_MAX_NIT]:
         return state.finish(w, c.STATUS_MAX_NFEV)
     linearize.select_free(w, opts_i[c.O_BOUNDED])
-    descent.factor(w, opts_i[c.O_SOLVER])
+    descent.factor(w, s.solver)
+    if s.solver == c.SOLVER_CHOLESKY and opts_i[c.O_SOLVER] == c.SOLVER_AUTO and not descent.well_conditioned(w):
+        s.solver = c.SOLVER_QR  # for the rest of the fit: the end, where digits are won, stays on one solver
+        descent.factor(w, c.SOLVER_QR)
     if second_order.in_model(w, opts_i[c.O_HESSIAN]):
         second_order.add_to_normal_matrix(w)
     s.phase = c.PHASE_PROPOSE
@@ -195,7 +198,7 @@ def _propose(w, opts_i):
     """Start a trial: the trust-region step, or a solve at the rule's ``lam`` (0 for a Gauss-Newton try)."""
     s = w.state[0]
     s.solve_tries = 0
-    solver = opts_i[c.O_SOLVER]
+    solver = s.solver
     if opts_i[c.O_RULE] == c.RULE_TRUST_REGION and solver != c.SOLVER_EXTERNAL:
         if descent.trust_region_step(w, solver):
             s.phase = c.PHASE_PLACE_STEP
@@ -215,7 +218,7 @@ def _next_solve(w, opts_i):
     Ends with no finite step (status -3) only when even heavy damping gives none.
     """
     s = w.state[0]
-    solver = opts_i[c.O_SOLVER]
+    solver = s.solver
     while s.solve_tries < MAX_SOLVE_TRIES:
         s.solve_tries += 1
         if solver == c.SOLVER_EXTERNAL:
@@ -266,9 +269,9 @@ def _place_step(w, opts_i):
         s.lam = s.trial_lam
     descent.place(w, s.alpha, opts_i[c.O_BOUNDED])
     s.phase = c.PHASE_AFTER_JP
-    if opts_i[c.O_SOLVER] == c.SOLVER_EXTERNAL:
+    if s.solver == c.SOLVER_EXTERNAL:
         return c.TASK_EVAL_JP
-    s.jp_sq = descent.quadratic_term(w, opts_i[c.O_SOLVER])
+    s.jp_sq = descent.quadratic_term(w, s.solver)
     return c.TASK_CONTINUE
 
 

@@ -97,7 +97,7 @@ def final_gauss_newton_step(w, opts_i):
     trial_unevaluated = s.trial_unevaluated
     if s.nfev >= opts_i[O_MAX_NFEV]:
         return finish(w, status)
-    solver = opts_i[O_SOLVER]
+    solver = s.solver
     if s.trial_lam == 0.0 and not trial_unevaluated:
         # the trial just rejected was the Gauss-Newton step itself
         if not_worse_to_rounding(w, s.cost_new, s.actual):

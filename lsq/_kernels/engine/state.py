@@ -17,10 +17,13 @@ from .codes import (
     O_LOSS,
     O_RESTART,
     O_SCALING,
+    O_SOLVER,
     PHASE_AFTER_TRIAL,
     PHASE_DONE,
     PHASE_START,
     SCALING_JAC,
+    SOLVER_AUTO,
+    SOLVER_CHOLESKY,
     STATUS_FTOL,
     STATUS_FTOL_XTOL,
     STATUS_NONE,
@@ -47,6 +50,7 @@ STATE = np.dtype(
         ("final_status", np.int64),  # the status the final Gauss-Newton step stops the fit with
         ("next_restart", np.int64),  # nfev from which the next linearisation restarts the scaling (0: never)
         ("restarts", np.int64),  # restarts of the scaling so far
+        ("solver", np.int64),  # the dense solver of this fit (SOLVER_AUTO: Cholesky until a condition test fails)
         ("cost", np.float64),  # F at x
         ("cost_new", np.float64),  # F at the trial point
         ("lam", np.float64),  # damping parameter (the trust-region rule's Levenberg-Marquardt parameter)
@@ -94,6 +98,7 @@ def reset(w, opts_i):
     s.final_status = STATUS_NONE
     s.next_restart = opts_i[O_RESTART] * (w.x.shape[0] + 1)
     s.restarts = 0
+    s.solver = SOLVER_CHOLESKY if opts_i[O_SOLVER] == SOLVER_AUTO else opts_i[O_SOLVER]
     s.cost = 0.0
     s.cost_new = 0.0
     s.lam = 0.0
