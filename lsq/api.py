@@ -134,7 +134,9 @@ def least_squares(
         ``lam = 1/radius`` moved by Nielsen's rule, as Ceres does). None: ``'trust-region'``, except
         ``'nielsen'`` with the exact Hessian, which may be indefinite where Moré's step assumes ``J^T J``.
     linear_solver : {'auto', 'qr', 'cholesky', 'cg', 'lsmr', 'schur'}
-        QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``; default for dense ``J`` up to 64 parameters),
+        ``'auto'``: for a dense ``J`` up to 64 parameters, Cholesky while the column-scaled ``J^T J`` passes a
+        condition test (its condition number below ``eps**-0.5``), QR for the rest of the fit from the first
+        linearisation where it does not. QR on ``[J; sqrt(lam D)]`` (never forms ``J^T J``),
         Cholesky on ``J^T J + lam D`` (dense ``J`` above 64 parameters; sparse ``J`` up to 300), Jacobi-
         preconditioned conjugate gradients using only ``J v`` and ``J^T u`` (sparse ``J`` above 300
         parameters and ``LinearOperator`` Jacobians), SciPy's LSMR on the damped least-squares form, or the

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
-from ._kernels.covariance import covariance_from_transposed
+from ._kernels.covariance import covariance_by_cholesky
 from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
@@ -23,15 +23,15 @@ NO_BOUNDS = (-np.inf, np.inf)
 """The default ``bounds`` (the everyday call, recognised by identity)."""
 
 
-def conditioning_of(res, fun):
+def conditioning_of(res, fun, conditioning=True):
     """``(J^T J)^+`` at a solution, whether it is rank deficient, the conditioning of the column-scaled
     Jacobian and the linearised minimum of the sum of squares: ``(pcov, rank_deficient, s_unit, V_unit,
-    rss_linear)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them, from ``res.jac``;
+    rss_linear)`` as :func:`lsq._kernels.covariance.covariance_by_cholesky` gives them, from ``res.jac``;
     or, when the fit assembled ``J^T J`` by chunks and never held ``J`` (``res.jac is None``), from
     ``fun.normal_matrix(res.x)`` (eigen-decomposition, the same truncation; ``rss_linear`` is then the sum of
-    squares itself)."""
+    squares itself). Without ``conditioning``, ``s_unit`` and ``V_unit`` may be empty."""
     if res.jac is not None:
-        return _conditioning_from_jacobian(res.jac, res.fun)
+        return _conditioning_from_jacobian(res.jac, res.fun, conditioning)
     A = fun.normal_matrix(res.x)
     lam, V = np.linalg.eigh(A)
     s = np.sqrt(np.clip(lam, 0.0, None))
@@ -46,8 +46,9 @@ def conditioning_of(res, fun):
 
 
 def covariance_from_jacobian(J):
-    """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped;
-    see :mod:`lsq._kernels.covariance`).
+    """``(J^T J)^+`` as a truncated SVD of ``J`` gives it (singular values below ``eps * max(m, n) * s_max``
+    dropped): from the Cholesky factor of ``J^T J`` when that proves ``J`` well conditioned enough that nothing
+    would be dropped, else from the SVD (see :mod:`lsq._kernels.covariance`).
 
     Returns
     -------
@@ -56,13 +57,14 @@ def covariance_from_jacobian(J):
         True when singular values were dropped (the covariance is then a pseudo-inverse).
     """
     J = np.asarray(J, dtype=float)
-    return _conditioning_from_jacobian(J, np.zeros(J.shape[0]))[:2]
+    return _conditioning_from_jacobian(J, np.zeros(J.shape[0]), False)[:2]
 
 
-def _conditioning_from_jacobian(J, r):
-    """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian and residuals."""
-    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T),
-                                      np.ascontiguousarray(r, dtype=float))
+def _conditioning_from_jacobian(J, r, conditioning=True):
+    """:func:`lsq._kernels.covariance.covariance_by_cholesky` of an ``(m, n)`` Jacobian and residuals (the same
+    function the compiled fits call, so every path gives the same bits)."""
+    return covariance_by_cholesky(np.ascontiguousarray(np.asarray(J, dtype=float).T),
+                                  np.ascontiguousarray(r, dtype=float), conditioning)
 
 
 def _n_params(f):
@@ -342,7 +344,7 @@ def _scaled_covariance(res, fun, method, absolute_sigma, linear_loss):
     deficient; the other methods give the pseudo-inverse). The chi-square of a converged least-squares fit
     is that of the linearised minimum (:func:`chisqr_for_covariance`)."""
     n = res.x.size
-    pcov, rank_deficient, _, _, rss_linear = conditioning_of(res, fun)
+    pcov, rank_deficient, _, _, rss_linear = conditioning_of(res, fun, conditioning=False)
     ysize = res.fun.size
     warn_cov = bool(np.isnan(pcov).any()) or (method == "lm" and rank_deficient)
     if warn_cov:

@@ -309,7 +309,7 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
             return None
     else:
         start, _ = _start(model, names, x_arr, y, p0)
-    done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY, estimator=estimator)
+    done = quick_fit(model, x_arr, y, start, sigma, history=HISTORY, estimator=estimator, conditioning=True)
     if done is None:
         return None
     state, (pcov, _, s_unit, V_unit, rss_linear) = done
@@ -340,7 +340,7 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
         cov_free[:, lost] = np.nan
         cov_free[lost, lost] = np.inf
     if all_free:
-        cov, free = cov_free, np.full(n, True)
+        cov, free = cov_free, np.ones(n, dtype=bool)
     else:
         cov = np.zeros((n, n))
         cov[np.ix_(free, free)] = cov_free

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import default_rstep, relative_steps
-from .._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON
+from .._kernels.engine.codes import COVARIANCE_NONE, EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON
 from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
 from ..model import Model, as_points
@@ -144,7 +144,7 @@ class ModelResiduals:
         j_addr = j_cf.address if has_jac else 0
         x, r, Jt, g, hist, state, _ = solve(
             f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
-            rstep, qr, history, chunk, False, self.estimator)
+            rstep, qr, history, chunk, COVARIANCE_NONE, self.estimator)
         return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):

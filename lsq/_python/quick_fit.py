@@ -16,7 +16,13 @@ import numpy as np
 
 from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
-from .._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, SOLVER_NORMAL
+from .._kernels.engine.codes import (
+    COVARIANCE_AND_CONDITIONING,
+    COVARIANCE_ONLY,
+    EPS,
+    ESTIMATOR_LEAST_SQUARES,
+    SOLVER_NORMAL,
+)
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
@@ -55,7 +61,7 @@ def _as_float_array(a, ndim):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUARES):
+def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUARES, conditioning=False):
     """Fit ``model(x, *p)`` to ``y`` (weights ``1/sigma``) with ``least_squares``' defaults, or None.
 
     Parameters
@@ -67,11 +73,14 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         Rows of iteration history kept.
     estimator : int
         ``ESTIMATOR_LEAST_SQUARES``, or ``ESTIMATOR_POISSON`` (``sigma`` must then be None).
+    conditioning : bool
+        Also the singular values and vectors of the column-scaled Jacobian (``fit``'s diagnostics); without,
+        they are empty (:func:`lsq._kernels.covariance.covariance_by_cholesky`).
 
     Returns
     -------
     (FitState, tuple) or None
-        The finished fit and :func:`lsq._kernels.covariance.covariance_from_transposed` at the solution (the
+        The finished fit and :func:`lsq._kernels.covariance.covariance_by_cholesky` at the solution (the
         unscaled covariance ``(J^T J)^-1`` first); None unless ``x`` is ``(m,)`` or
         ``(d, m)``, ``y``, ``p0`` and ``sigma`` are 1-D floats of matching lengths, and the fit ended with a
         success status and a full-rank, finite Jacobian.
@@ -106,7 +115,8 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
     lb, ub = _unbounded(n)
     x, r, Jt, g, hist, state, cov = solve(
         f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
-        SCHEME_2POINT, RSTEP, qr, history, 0, True, estimator)
+        SCHEME_2POINT, RSTEP, qr, history, 0, COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY,
+        estimator)
     if cov[1] or state["status"][0] <= 0:  # rank deficient (or J not finite), or not a success
         return None
     return FitState(x, r, Jt, g, hist, state, lb, ub), cov

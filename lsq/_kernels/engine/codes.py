@@ -91,6 +91,11 @@ passes this, i.e. once ``J``'s scaled condition number may pass ``eps**(-1/4)``:
 fewer than half the digits of a step, which the next linearisation recovers (the fixed point ``J^T r = 0`` is
 computed from ``J`` and ``r`` directly), while above it QR keeps the digits ill-conditioned fits need."""
 
+# What a compiled fit returns besides its result (lsq._kernels.drivers.compiled.solve).
+COVARIANCE_NONE = 0
+COVARIANCE_ONLY = 1  # (J^T J)^+, whether it dropped directions, rss_linear (curve_fit)
+COVARIANCE_AND_CONDITIONING = 2  # and the singular values and vectors of the column-scaled J (fit's diagnostics)
+
 # Losses.
 LOSS_LINEAR = 0
 LOSS_SOFT_L1 = 1

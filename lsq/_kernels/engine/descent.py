@@ -11,7 +11,13 @@ import math
 
 from ..._setup.jit import jit_engine as jit
 from .codes import CHOLESKY_MAX_CONDITION, SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
-from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
+from .linalg import (
+    back_substitute,
+    cholesky_factor,
+    cholesky_solve,
+    householder_triangularize,
+    lower_inverse_column,
+)
 
 TR_LAM_ITERATIONS = 10
 """Newton iterations on the secular equation per trial (MINPACK's ``lmpar``)."""
@@ -79,14 +85,8 @@ def well_conditioned(w):
     if not cholesky_factor(w.L, nf, w.L):
         return False
     total = 0.0
-    for k in range(nf):  # |L^-1|_F^2, column k of L^-1 by forward substitution (zero above row k)
-        for i in range(k, nf):
-            v = 1.0 if i == k else 0.0
-            for j in range(k, i):
-                v -= w.L[i, j] * w.delta[j]
-            v /= w.L[i, i]
-            w.delta[i] = v
-            total += v * v
+    for k in range(nf):
+        total += lower_inverse_column(w.L, nf, k, w.delta)
     return nf * total <= CHOLESKY_MAX_CONDITION
 
 
