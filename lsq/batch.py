@@ -78,18 +78,24 @@ def _as_rows(a, name, k, width):
 
 
 def _points(model, x, k, m):
-    """``x`` as ``(k or 1, d, m)``: shared points ``(m,)``/``(d, m)`` or per-fit ``(k, m)``/``(k, d, m)``."""
+    """``x`` as ``(k or 1, d, m)``: shared points ``(m,)``/``(d, m)`` or per-fit ``(k, m)``/``(k, d, m)``.
+
+    A built-in model declares ``d``; for a user's model, a 2-D ``x`` with ``k`` rows holds the 1-D points of
+    each fit, and with any other number of rows ``d`` shared coordinates (a batch of ``k == d`` fits of
+    ``d``-dimensional shared points gives them as ``(1, d, m)``)."""
     x = np.asarray(x, dtype=float)
-    d = model.x_ndim or 1
-    if x.ndim == 1 or (x.ndim == 2 and d > 1 and x.shape == (d, m)):
+    d = model.x_ndim
+    per_fit_1d = x.ndim == 2 and x.shape == (k, m) and (d or 1) == 1
+    shared_2d = x.ndim == 2 and not per_fit_1d and (x.shape == (d, m) if d else x.shape[-1] == m)
+    if x.ndim == 1 or shared_2d:
         X = as_points(x, "x")[None]
-    elif x.ndim == 2 and d == 1 and x.shape == (k, m):
+    elif per_fit_1d:
         X = x[:, None, :]
-    elif x.ndim == 3 and x.shape[0] == k:
+    elif x.ndim == 3 and x.shape[0] in (1, k):
         X = x
     else:
-        raise ValueError(f"`x` must be shared, shape (m,) or (d, m), or per fit, (k, m) or (k, d, m), with m = {m} "
-                         f"points and k = {k} fits; got {x.shape}.")
+        raise ValueError(f"`x` must be shared, shape (m,), (d, m) or (1, d, m), or per fit, (k, m) or (k, d, m), "
+                         f"with m = {m} points and k = {k} fits; got {x.shape}.")
     if X.shape[-1] != m:
         raise ValueError(f"`x` has {X.shape[-1]} points per fit but `Y` has {m}.")
     return np.ascontiguousarray(X)
@@ -106,8 +112,10 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     model : Model
         A built-in (:mod:`lsq.models`) or ``@lsq.model`` model.
     x : array_like
-        Points, shared by all fits (``(m,)``, or ``(d, m)`` for multi-dimensional models) or per fit
-        (``(k, m)`` or ``(k, d, m)``).
+        Points, shared by all fits (``(m,)``, or ``(d, m)`` or ``(1, d, m)`` for multi-dimensional models) or
+        per fit (``(k, m)`` or ``(k, d, m)``). A user's ``@lsq.model`` takes ``d`` from a shared ``(d, m)``;
+        when ``d`` equals the number of fits ``k``, a ``(k, m)`` ``x`` is read as per-fit 1-D points, so give
+        shared points as ``(1, d, m)``.
     Y : array_like or dask array, shape (k, m)
         One data set per row. A dask array (chunked along fits) returns dask arrays computed block by block,
         on whatever scheduler is active (for example a ``distributed`` cluster).

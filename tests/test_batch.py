@@ -208,3 +208,44 @@ def test_batch_stderr_follows_the_rank_test_of_fit():
     for i in range(4):
         r = lsq.fit(lsq.models.exponential, x, Y[i], p0=[1.0, 1.0, 0.0])
         np.testing.assert_allclose(b.stderr[i], r.errors, rtol=1e-6)
+
+
+@lsq.model
+def _spot(xy, a, x0, y0, s, b):
+    """A user's 2-D gaussian spot (the model does not declare its number of coordinates)."""
+    return a * np.exp(-((xy[0] - x0) ** 2 + (xy[1] - y0) ** 2) / (2 * s * s)) + b
+
+
+def _spots(k, seed=5):
+    ix, iy = np.meshgrid(np.arange(5.0), np.arange(5.0))
+    xy = np.vstack([ix.ravel(), iy.ravel()])  # shared points, shape (2, 25)
+    rng = np.random.default_rng(seed)
+    truth = np.column_stack([rng.uniform(50, 100, k), rng.uniform(1.5, 2.5, k), rng.uniform(1.5, 2.5, k),
+                             rng.uniform(0.8, 1.2, k), rng.uniform(5, 10, k)])
+    Y = np.array([gaussian_2d(xy, t[0], t[1], t[2], t[3], t[4]) for t in truth])
+    return xy, Y + rng.normal(0, 0.5, Y.shape), truth
+
+
+def test_user_model_of_2d_points_takes_shared_points():
+    """A (d, m) x for a user's model is d shared coordinates (d inferred), on the per-fit kernel as on a single
+    fit; the built-in of the same spot takes the same x on the lanes."""
+    xy, Y, truth = _spots(300)
+    p0 = np.array([70.0, 2.0, 2.0, 1.0, 7.0])
+    batch = lsq.curve_fit_batch(_spot, xy, Y, p0=p0)
+    assert batch.success.all()
+    for i in (0, 137, 299):
+        popt, _ = lsq.curve_fit(_spot, xy, Y[i], p0=p0)
+        np.testing.assert_allclose(batch.params[i], popt, rtol=1e-6, atol=1e-9)
+    lanes = lsq.curve_fit_batch(gaussian_2d, xy, Y, p0=p0, kernel="lanes")
+    np.testing.assert_allclose(np.median(np.abs(lanes.params - truth), axis=0),
+                               np.median(np.abs(batch.params - truth), axis=0), rtol=0.05)
+
+
+def test_as_many_fits_as_coordinates_give_shared_points_with_a_leading_axis():
+    xy, Y, _ = _spots(2)
+    p0 = np.array([70.0, 2.0, 2.0, 1.0, 7.0])
+    with pytest.raises(TypeError, match="could not be compiled"):
+        lsq.curve_fit_batch(_spot, xy, Y, p0=p0)  # (2, 25) with 2 fits: the 1-D points of each fit
+    shared = lsq.curve_fit_batch(_spot, xy[None], Y, p0=p0)
+    single = lsq.curve_fit(_spot, xy, Y[1], p0=p0)[0]
+    np.testing.assert_allclose(shared.params[1], single, rtol=1e-6, atol=1e-9)
