@@ -7,7 +7,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cholesky, qr, solve_triangular
 from scipy.optimize import Bounds, OptimizeWarning
 
-from ._kernels.covariance import covariance_by_cholesky
+from ._kernels.covariance import covariance_from_transposed
 from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
@@ -26,7 +26,7 @@ NO_BOUNDS = (-np.inf, np.inf)
 def conditioning_of(res, fun, conditioning=True):
     """``(J^T J)^+`` at a solution, whether it is rank deficient, the conditioning of the column-scaled
     Jacobian and the linearised minimum of the sum of squares: ``(pcov, rank_deficient, s_unit, V_unit,
-    rss_linear)`` as :func:`lsq._kernels.covariance.covariance_by_cholesky` gives them, from ``res.jac``;
+    rss_linear)`` as :func:`lsq._kernels.covariance.covariance_from_transposed` gives them, from ``res.jac``;
     or, when the fit assembled ``J^T J`` by chunks and never held ``J`` (``res.jac is None``), from
     ``fun.normal_matrix(res.x)`` (eigen-decomposition, the same truncation; ``rss_linear`` is then the sum of
     squares itself). Without ``conditioning``, ``s_unit`` and ``V_unit`` may be empty."""
@@ -46,9 +46,8 @@ def conditioning_of(res, fun, conditioning=True):
 
 
 def covariance_from_jacobian(J):
-    """``(J^T J)^+`` as a truncated SVD of ``J`` gives it (singular values below ``eps * max(m, n) * s_max``
-    dropped): from the Cholesky factor of ``J^T J`` when that proves ``J`` well conditioned enough that nothing
-    would be dropped, else from the SVD (see :mod:`lsq._kernels.covariance`).
+    """``(J^T J)^+`` from a truncated SVD of ``J`` (singular values below ``eps * max(m, n) * s_max`` dropped;
+    see :mod:`lsq._kernels.covariance`).
 
     Returns
     -------
@@ -61,10 +60,9 @@ def covariance_from_jacobian(J):
 
 
 def _conditioning_from_jacobian(J, r, conditioning=True):
-    """:func:`lsq._kernels.covariance.covariance_by_cholesky` of an ``(m, n)`` Jacobian and residuals (the same
-    function the compiled fits call, so every path gives the same bits)."""
-    return covariance_by_cholesky(np.ascontiguousarray(np.asarray(J, dtype=float).T),
-                                  np.ascontiguousarray(r, dtype=float), conditioning)
+    """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian and residuals."""
+    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T),
+                                      np.ascontiguousarray(r, dtype=float), conditioning)
 
 
 def _n_params(f):

@@ -1,5 +1,6 @@
 """``lsq.fit``: a model fit with named parameters, fixed parameters and per-name bounds -> :class:`FitResult`."""
 
+import functools
 import inspect
 
 import numpy as np
@@ -340,7 +341,7 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
         cov_free[:, lost] = np.nan
         cov_free[lost, lost] = np.inf
     if all_free:
-        cov, free = cov_free, np.ones(n, dtype=bool)
+        cov, free = cov_free, _all_free(n)
     else:
         cov = np.zeros((n, n))
         cov[np.ix_(free, free)] = cov_free
@@ -352,6 +353,14 @@ def _finish(model, names, free, start, values, pcov, conditioning, chisqr, x, y,
                                           lost, cov_free, start if all_free else start[free],
                                           values if all_free else values[free], at_bound))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _all_free(n):
+    """The mask of ``n`` free parameters, read-only and shared by every fit that holds none."""
+    free = np.ones(n, dtype=bool)
+    free.flags.writeable = False
+    return free
 
 
 class _Diagnose:

@@ -239,7 +239,7 @@ def test_covariance_by_qr_and_jacobi_matches_a_truncated_svd():
         _, s, VT = np.linalg.svd(J, full_matrices=False)
         expected = (VT.T / s**2) @ VT
         r = rng.standard_normal(m)
-        got, dropped, s_unit, V_unit, rss_linear = covariance_from_transposed(np.ascontiguousarray(J.T), r)
+        got, dropped, s_unit, V_unit, rss_linear = covariance_from_transposed(np.ascontiguousarray(J.T), r, True)
         assert not dropped
         # the residuals' part outside the range of J: what least squares on (J, r) leaves
         left = r - J @ np.linalg.lstsq(J, r, rcond=None)[0]
@@ -254,11 +254,11 @@ def test_covariance_by_qr_and_jacobi_matches_a_truncated_svd():
     # a repeated column: one direction is dropped and the rest is the pseudo-inverse
     J = rng.standard_normal((30, 3))
     J[:, 2] = J[:, 1]
-    got, dropped, s_unit, V_unit, _ = covariance_from_transposed(np.ascontiguousarray(J.T), np.zeros(30))
+    got, dropped, s_unit, V_unit, _ = covariance_from_transposed(np.ascontiguousarray(J.T), np.zeros(30), True)
     assert dropped
     np.testing.assert_allclose(got, np.linalg.pinv(J.T @ J), rtol=1e-8, atol=1e-12)
     null = V_unit[np.argmin(s_unit)]  # the repeated column: equal and opposite on variables 1 and 2
     np.testing.assert_allclose(np.abs(null), [0, 2**-0.5, 2**-0.5], atol=1e-8)
     J[0, 0] = np.nan
-    got, dropped, s_unit, _, rss = covariance_from_transposed(np.ascontiguousarray(J.T), np.zeros(30))
+    got, dropped, s_unit, _, rss = covariance_from_transposed(np.ascontiguousarray(J.T), np.zeros(30), True)
     assert dropped and np.isnan(got).all() and np.isnan(s_unit).all() and np.isnan(rss)

@@ -6,10 +6,6 @@ the singular value decomposition of the small ``R`` by one-sided Jacobi rotation
 relative accuracy. Small directions are dropped as a truncated SVD drops them (below
 ``eps * max(m, n) * s_max``). All of it in a few microseconds for a 100 x 4 Jacobian, where LAPACK's SVD
 called through numba took six.
-
-Most fits are well conditioned: :func:`covariance_by_cholesky`, which every fit calls, first factors the
-column-scaled ``J^T J`` and, when that proves nothing would be dropped, takes the inverse from the factor
-(a fraction of the cost); only the others go on to the SVD.
 """
 
 import math
@@ -17,8 +13,8 @@ import math
 import numpy as np
 
 from .._setup.jit import jit
-from .engine.codes import CHOLESKY_MAX_CONDITION, EPS
-from .engine.linalg import accumulate, cholesky_factor, dot, householder_triangularize, lower_inverse_column
+from .engine.codes import EPS
+from .engine.linalg import accumulate, householder_triangularize
 
 JACOBI_SWEEPS = 30
 """Most sweeps of one-sided Jacobi rotations (a handful reach rounding for the sizes fits have)."""
@@ -63,10 +59,11 @@ def jacobi_svd(B):
 
 
 @jit
-def covariance_from_transposed(Jt, r):
+def covariance_from_transposed(Jt, r, conditioning):
     """``(J^T J)^+`` for ``J = Jt.T`` (the engine stores ``J`` by parameter, ``(n, m)``), the conditioning
     of ``J`` with its columns scaled to unit length, and the sum of squares of the residuals ``r`` left
-    once their component in the range of ``J`` is removed.
+    once their component in the range of ``J`` is removed. Without ``conditioning``, ``s_unit`` and ``V_unit``
+    are left empty (one Jacobi SVD fewer: ``curve_fit`` needs only the covariance).
 
     Returns
     -------
@@ -90,90 +87,18 @@ def covariance_from_transposed(Jt, r):
             if not math.isfinite(Jt[j, i]):
                 return np.full((n, n), np.nan), True, np.full(n, np.nan), np.full((n, n), np.nan), np.nan
     B, rss_linear = _triangular_factor(Jt, r)
-    unit = B.copy()
-    for j in range(n):
-        norm = math.sqrt(accumulate(0.0, B[j], B[j], n))
-        if norm > 0.0:
-            for i in range(n):
-                unit[j, i] /= norm
-    s_unit, V_unit = jacobi_svd(unit)
+    s_unit, V_unit = np.zeros(0), np.zeros((0, 0))
+    if conditioning:
+        unit = B.copy()
+        for j in range(n):
+            norm = math.sqrt(accumulate(0.0, B[j], B[j], n))
+            if norm > 0.0:
+                for i in range(n):
+                    unit[j, i] /= norm
+        s_unit, V_unit = jacobi_svd(unit)
     sv, V = jacobi_svd(B)
     pcov, dropped = _pseudo_inverse(sv, V, EPS * max(m, n))
     return pcov, dropped, s_unit, V_unit, rss_linear
-
-
-@jit
-def covariance_by_cholesky(Jt, r, conditioning):
-    """What :func:`covariance_from_transposed` returns, from the Cholesky factor of ``J^T J`` when that shows ``J``
-    well conditioned, else from :func:`covariance_from_transposed` itself. Without ``conditioning``, ``s_unit``
-    and ``V_unit`` are left empty.
-
-    Well conditioned means the engine's test (``n |L^-1|_F^2 <= CHOLESKY_MAX_CONDITION`` for the column-scaled
-    ``J^T J``) and a bound on the condition number of ``J`` itself (the scaled one times the ratio of the
-    column norms) below ``1 / (eps * max(m, n))``, so the truncated SVD would drop nothing and ``(J^T J)^+`` is
-    the inverse, which the factor gives at a fraction of the cost (a 100 x 4 Jacobian: no Householder QR of
-    ``[J | r]``, one Jacobi SVD of the ``n x n`` factor instead of two). ``rss_linear`` is then
-    ``|r|^2 - g^T (J^T J)^-1 g`` (``g = J^T r``), unless that cancels below ``sqrt(eps) |r|^2``; ``s_unit`` and
-    ``V_unit`` are those of the scaled factor, which has the singular values and right singular vectors of the
-    column-scaled ``J``.
-    """
-    n, m = Jt.shape
-    c = np.empty(n)
-    L = np.empty((n, n))
-    Linv = np.zeros((n, n))
-    bound = _scaled_inverse_factor(Jt, c, L, Linv)
-    if not (bound <= CHOLESKY_MAX_CONDITION and math.sqrt(bound) * (c.max() / c.min()) < 1.0 / (EPS * max(m, n))):
-        return covariance_from_transposed(Jt, r)
-    rr = dot(r, r, m)
-    y = np.empty(n)
-    for k in range(n):
-        y[k] = dot(Jt[k], r, m) / c[k]  # D^-1 g
-    explained = 0.0  # |L^-1 D^-1 g|^2 = g^T (J^T J)^-1 g
-    for i in range(n):
-        explained += dot(Linv[i], y, i + 1) ** 2
-    rss_linear = rr - explained
-    if not rss_linear >= math.sqrt(EPS) * rr:
-        return covariance_from_transposed(Jt, r)
-    pcov = np.empty((n, n))
-    for a in range(n):
-        for b in range(a + 1):  # (L^-T L^-1)[a, b] sums Linv[i, a] Linv[i, b] over i >= a
-            t = 0.0
-            for i in range(a, n):
-                t += Linv[i, a] * Linv[i, b]
-            pcov[a, b] = t / (c[a] * c[b])
-            pcov[b, a] = pcov[a, b]
-    if not conditioning:
-        return pcov, False, np.zeros(0), np.zeros((0, 0)), rss_linear
-    B = np.zeros((n, n))  # the scaled R = L^T by columns: column j of L^T is row j of L
-    for j in range(n):
-        for i in range(j + 1):
-            B[j, i] = L[j, i]
-    s_unit, V_unit = jacobi_svd(B)
-    return pcov, False, s_unit, V_unit, rss_linear
-
-
-@jit
-def _scaled_inverse_factor(Jt, c, L, Linv):
-    """The column norms of ``J`` into ``c``, the Cholesky factor of the column-scaled ``J^T J`` into the lower
-    triangle of ``L`` and its inverse into ``Linv`` (lower triangular); returns ``n |L^-1|_F^2``, or inf when a
-    column is zero or not finite or the scaled ``J^T J`` is not numerically positive definite."""
-    n, m = Jt.shape
-    for j in range(n):
-        c[j] = math.sqrt(dot(Jt[j], Jt[j], m))
-        if not (c[j] > 0.0 and math.isfinite(c[j])):
-            return np.inf
-    for a in range(n):
-        for b in range(a + 1):
-            L[a, b] = dot(Jt[a], Jt[b], m) / (c[a] * c[b])
-    if not cholesky_factor(L, n, L):
-        return np.inf
-    col = np.empty(n)
-    total = 0.0
-    for k in range(n):
-        total += lower_inverse_column(L, n, k, col)
-        for i in range(k, n):
-            Linv[i, k] = col[i]
-    return n * total
 
 
 @jit

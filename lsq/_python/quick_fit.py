@@ -75,12 +75,12 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         ``ESTIMATOR_LEAST_SQUARES``, or ``ESTIMATOR_POISSON`` (``sigma`` must then be None).
     conditioning : bool
         Also the singular values and vectors of the column-scaled Jacobian (``fit``'s diagnostics); without,
-        they are empty (:func:`lsq._kernels.covariance.covariance_by_cholesky`).
+        they are empty (:func:`lsq._kernels.covariance.covariance_from_transposed`).
 
     Returns
     -------
     (FitState, tuple) or None
-        The finished fit and :func:`lsq._kernels.covariance.covariance_by_cholesky` at the solution (the
+        The finished fit and :func:`lsq._kernels.covariance.covariance_from_transposed` at the solution (the
         unscaled covariance ``(J^T J)^-1`` first); None unless ``x`` is ``(m,)`` or
         ``(d, m)``, ``y``, ``p0`` and ``sigma`` are 1-D floats of matching lengths, and the fit ended with a
         success status and a full-rank, finite Jacobian.

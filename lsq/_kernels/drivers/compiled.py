@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 
 from ..._setup.jit import jit, jit_engine, jit_inline
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
-from ..covariance import covariance_by_cholesky
+from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     COVARIANCE_AND_CONDITIONING,
     COVARIANCE_NONE,
@@ -326,14 +326,6 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
             return
 
 
-@jit_engine
-def run_fit(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator):
-    """:func:`run_compiled` as a function of its own, compiled without numba's reference counting: inlined into
-    :func:`solve` (which allocates, so counts references), every use of the workspace's arrays in the loop
-    took and released a reference, about two microseconds of a small fit."""
-    run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
-
-
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
           history, chunk, covariance, estimator):
@@ -344,8 +336,9 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
     floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
     ``covariance`` ``COVARIANCE_AND_CONDITIONING`` or ``COVARIANCE_ONLY`` (and ``chunk == 0``), the last item is
-    :func:`lsq._kernels.covariance.covariance_by_cholesky` of the final Jacobian (for ``ESTIMATOR_POISSON``, of
-    ``d mu / sqrt(mu)``: the inverse Fisher information), else empty arrays.
+    :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian (for ``ESTIMATOR_POISSON``,
+    of ``d mu / sqrt(mu)``: the inverse Fisher information; ``s_unit`` and ``V_unit`` left empty with
+    ``COVARIANCE_ONLY``), else empty arrays.
     Data that are not usable (:func:`data_usable`) end the call at once with ``STATUS_BAD_INPUT``. With
     ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution
     can be had from :func:`normal_matrix`.
@@ -367,14 +360,14 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
     if not data_usable(X, y, wts, estimator):
         w.state[0].status = STATUS_BAD_INPUT
     else:
-        run_fit(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
+        run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
         if covariance != COVARIANCE_NONE and chunk == 0:
             Jc = w.Jt
             if estimator == ESTIMATOR_POISSON:
                 Jc = w.Jt.copy()
                 fisher_rows(model_at(model_addr), X, y, w.x, Jc, s.f1)
             return (w.x, w.r, w.Jt, w.g, w.hist, w.state,
-                    covariance_by_cholesky(Jc, w.r, covariance == COVARIANCE_AND_CONDITIONING))
+                    covariance_from_transposed(Jc, w.r, covariance == COVARIANCE_AND_CONDITIONING))
     return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
 
 

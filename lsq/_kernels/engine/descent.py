@@ -10,14 +10,9 @@ that the trust-region search reuses for the derivative of the step length.
 import math
 
 from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_inline
 from .codes import CHOLESKY_MAX_CONDITION, SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
-from .linalg import (
-    back_substitute,
-    cholesky_factor,
-    cholesky_solve,
-    householder_triangularize,
-    lower_inverse_column,
-)
+from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 
 TR_LAM_ITERATIONS = 10
 """Newton iterations on the secular equation per trial (MINPACK's ``lmpar``)."""
@@ -68,7 +63,7 @@ def factor(w, solver):
         householder_triangularize(w.QJ, m, nf, nf + 1)
 
 
-@jit
+@jit_inline
 def well_conditioned(w):
     """Whether ``A = J^T J`` on the free variables (formed by :func:`factor`) may stay on Cholesky: the
     column-scaled ``A_s`` (unit diagonal) has a Cholesky factor ``L`` and ``nf |L^-1|_F^2``, a bound on the
@@ -85,8 +80,14 @@ def well_conditioned(w):
     if not cholesky_factor(w.L, nf, w.L):
         return False
     total = 0.0
-    for k in range(nf):
-        total += lower_inverse_column(w.L, nf, k, w.delta)
+    for k in range(nf):  # |L^-1|_F^2, column k of L^-1 by forward substitution (zero above row k)
+        for i in range(k, nf):
+            v = 1.0 if i == k else 0.0
+            for j in range(k, i):
+                v -= w.L[i, j] * w.delta[j]
+            v /= w.L[i, i]
+            w.delta[i] = v
+            total += v * v
     return nf * total <= CHOLESKY_MAX_CONDITION
 
 

@@ -24,31 +24,6 @@ def accumulate(total, a, b, n):
 
 
 @jit
-def dot(a, b, n):
-    """``a[:n] . b[:n]`` in eight running sums, over ``i % 8``, added pairwise at the end, then the tail: a fixed
-    order, so the same bits on every CPU (numba compiles without reassociation), and eight independent chains
-    of additions instead of one, which a long sum otherwise waits on (an addition's latency, about 4 cycles,
-    per term): about three times faster than :func:`accumulate`. The engine's own sums keep
-    :func:`accumulate`'s order (a fit's path depends on their last bits); the covariance at the solution uses
-    this one."""
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    k = n - n % 8
-    for i in range(0, k, 8):
-        s0 += a[i] * b[i]
-        s1 += a[i + 1] * b[i + 1]
-        s2 += a[i + 2] * b[i + 2]
-        s3 += a[i + 3] * b[i + 3]
-        s4 += a[i + 4] * b[i + 4]
-        s5 += a[i + 5] * b[i + 5]
-        s6 += a[i + 6] * b[i + 6]
-        s7 += a[i + 7] * b[i + 7]
-    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for i in range(k, n):
-        total += a[i] * b[i]
-    return total
-
-
-@jit
 def subtract_scaled(t, x, y, n):
     """``y[:n] -= t * x[:n]``."""
     for i in range(n):
@@ -150,21 +125,6 @@ def cholesky_factor(M, n, L):
                 t -= L[i, k] * L[j, k]
             L[i, j] = t / ljj
     return True
-
-
-@jit
-def lower_inverse_column(L, n, k, out):
-    """Column ``k`` of ``L[:n, :n]^-1`` (``L`` lower triangular) into ``out[k:n]`` (its entries above ``k`` are
-    zero); returns the column's squared norm."""
-    t = 0.0
-    for i in range(k, n):
-        v = 1.0 if i == k else 0.0
-        for j in range(k, i):
-            v -= L[i, j] * out[j]
-        v /= L[i, i]
-        out[i] = v
-        t += v * v
-    return t
 
 
 @jit
