@@ -45,15 +45,6 @@ def _exp_compiled(x):
 
         return scalar
     if isinstance(x, nb_types.Array) and _real64(x.dtype):
-        if x.ndim == 1:
-            def vector(x):
-                out = np.empty(x.shape[0])
-                for i in range(x.shape[0]):
-                    out[i] = _vexp(float(x[i]))
-                return out
-
-            return vector
-
         def array(x):
             flat = x.ravel()
             out = np.empty(flat.shape[0])
