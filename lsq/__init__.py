@@ -9,7 +9,7 @@ from .batch import BatchResult, curve_fit_batch
 from .curve_fit import curve_fit
 from .fit import fit
 from .fit_result import FitResult
-from .model import Model, model
+from .model import JetFallbackWarning, Model, model
 from .selection import (
     SearchResult,
     cross_validate,
@@ -20,7 +20,7 @@ from .selection import (
     train_val_test_split,
 )
 
-__all__ = ["least_squares", "model", "Model", "models", "curve_fit_batch", "BatchResult", "curve_fit",
-           "fit", "FitResult", "schedules", "train_test_split", "train_val_test_split", "kfold",
+__all__ = ["least_squares", "model", "Model", "JetFallbackWarning", "models", "curve_fit_batch", "BatchResult",
+           "curve_fit", "fit", "FitResult", "schedules", "train_test_split", "train_val_test_split", "kfold",
            "cross_validate", "grid_search", "random_search", "SearchResult", "plot"]
 __version__ = "0.1.0"

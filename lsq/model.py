@@ -20,7 +20,14 @@ from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 from ._kernels.engine.codes import EPS
 
-__all__ = ["Model", "model"]
+__all__ = ["JetFallbackWarning", "Model", "model"]
+
+JACOBIAN_MODES = ("auto", "2-point")
+"""The ``jac=`` strings of :func:`model`: exact derivatives by jets, or finite differences."""
+
+
+class JetFallbackWarning(UserWarning):
+    """A ``jac='auto'`` model whose function cannot run on jets: its fits use finite differences."""
 
 
 _CFUNCS = {}
@@ -88,10 +95,12 @@ class Model:
     ``m(prefix="p1_")`` is ``m`` with prefixed parameter names.
     """
 
-    def __init__(self, func=None, *, name=None, param_names=None, jac=None, guess=None, kernels=None,
+    def __init__(self, func=None, *, name=None, param_names=None, jac="auto", guess=None, kernels=None,
                  x_ndim=None, baseline=None, background=False, lanes=None, exact_exp=False):
         self.py_func = func
         self.exact_exp = bool(exact_exp)
+        if not (jac is None or callable(jac) or jac in JACOBIAN_MODES):
+            raise ValueError(f"`jac` must be 'auto', '2-point' or a function jac(x, p1, ..., pn), got {jac!r}.")
         if func is not None:
             self.name = name or getattr(func, "__name__", "model")
             self.param_names = tuple(param_names) if param_names else _parameter_names(func)
@@ -104,12 +113,14 @@ class Model:
         self.background = background
         self._guess_names = self.param_names  # the names a user guess's dict uses (before any prefix)
         self._user_jac = None
+        self.jac = "auto" if jac is None else ("analytic" if callable(jac) else jac)
+        self._jets_failed = None  # why the function could not run on jets (jac='auto' then differences)
         self._user_guess = guess
         self._kernel_funcs = kernels  # built-ins: module-level (f, jac, guess) kernels of the fixed signatures
         self._lanes_func = lanes  # built-ins: values and Jacobian for many fits at once (lsq.models._lanes)
         self._cfuncs = {}
         self._jitted = None
-        if jac is not None:
+        if callable(jac):
             self.analytic_jacobian(jac)
         self.__doc__ = getattr(func, "__doc__", None) if func is not None else self.__doc__
 
@@ -138,6 +149,7 @@ class Model:
                 f"the model takes {self.n_params}."
             )
         self._user_jac = func
+        self.jac = "analytic"
         self._cfuncs.clear()
         return self
 
@@ -148,7 +160,11 @@ class Model:
 
     @property
     def has_jacobian(self):
-        return self._kernel_funcs is not None or self._user_jac is not None
+        """Whether fits get an exact Jacobian: a built-in's or the user's, or the jets of ``jac='auto'`` (unless
+        the function could not run on them, which is known once the model has been compiled)."""
+        if self._kernel_funcs is not None or self._user_jac is not None:
+            return True
+        return self.py_func is not None and self.jac == "auto" and self._jets_failed is None
 
     @property
     def has_guess(self):
@@ -213,9 +229,11 @@ class Model:
         X = as_points(x)
         p = self._scalars(params)
         if self.has_jacobian:
-            out = np.empty((self.n_params, X.shape[1]))
-            call_jac(self.kernels(X.shape[0])[1].address, X, p, out)
-            return np.ascontiguousarray(out.T)
+            _, jac, has_jac = self.kernels(X.shape[0])
+            if has_jac:
+                out = np.empty((self.n_params, X.shape[1]))
+                call_jac(jac.address, X, p, out)
+                return np.ascontiguousarray(out.T)
         return central_difference_jacobian(self, x, p)
 
     def guess(self, x, y):
@@ -317,7 +335,8 @@ class Model:
                  f"        out[i] = r[i] if ok else np.nan\n")
         fc = _compile_wrapper(src_f, "_model_values", {"_user": self._jitted}, MODEL_SIG, self.name)
         if self._user_jac is None:
-            return fc, None, False
+            jc = self._jet_cfunc(xarg) if self.jac == "auto" and self._jets_failed is None else None
+            return fc, jc, jc is not None
         src_j = (f"def _model_jacobian(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
                  f"    ok = r.shape[0] == out.shape[1] and r.shape[1] == out.shape[0]\n"
@@ -327,6 +346,29 @@ class Model:
         jc = _compile_wrapper(src_j, "_model_jacobian", {"_user": _njit_user(self._compiled_source(self._user_jac))},
                               JAC_SIG, self.name)
         return fc, jc, True
+
+    def _jet_cfunc(self, xarg):
+        """The Jacobian of ``jac='auto'``: the function compiled with jet parameters (:mod:`lsq._kernels.jets`),
+        or None, with a warning, when it cannot run on them (the model then uses finite differences)."""
+        from ._kernels import jet_math, jets
+
+        kernel = _cached_cfunc(jet_math.apply, jet_math.KERNEL_SIG)
+        seeds = ", ".join(f"seed(p, {j}, K)" for j in range(self.n_params))
+        src = (f"def _model_jacobian(X, p, out):\n"
+               f"    r = _user({xarg}, {seeds})\n"
+               f"    store_jacobian(r, out, K)\n")
+        namespace = {"_user": self._jitted, "seed": jets.seed, "store_jacobian": jets.store_jacobian,
+                     "K": kernel.address}
+        try:
+            return _compile_wrapper(src, "_model_jacobian", namespace, JAC_SIG, self.name)
+        except TypeError as exc:
+            self._jets_failed = _jet_failure(exc.__cause__ or exc)
+            warnings.warn(
+                f"model `{self.name}`: jac='auto' cannot evaluate the function with jets (dual numbers), so its "
+                f"Jacobian is assembled by finite differences; give jac= or write the function with the "
+                f"operations listed under 'Exact derivatives' in the fitting guide. numba said: "
+                f"{self._jets_failed}", JetFallbackWarning, stacklevel=4)
+            return None
 
     def _compiled_source(self, func):
         """The function numba compiles for ``func``: with the vectorisable ``exp``
@@ -372,6 +414,23 @@ def _njit_user(func):
             return njit(error_model="numpy")(func)
 
 
+def _jet_failure(exc):
+    """What numba could not type in a function run on jets, and where: ``setitem(array(float64, 1d, C), int64,
+    Jet(ndim=0)) at model.py line 7: out[i] = a * x[i] + b``."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    what = next((line[4:] for line in lines if line.startswith(">>> ")), None)
+    if what is None:
+        what = next((line for line in lines if line and not line.startswith(("Failed in", "During:"))), lines[0])
+    for k, line in enumerate(lines):
+        place = re.match(r'File "([^"<]+)", line (\d+)', line)
+        if place:
+            block = lines[k + 1:]
+            mark = next((j for j, c in enumerate(block) if c == "^"), None)
+            code = block[mark - 1] if mark else ""
+            return f"{what} at {place.group(1)} line {place.group(2)}: {code}"
+    return what
+
+
 def _compile_wrapper(src, name, namespace, sig, model_name, module=None):
     """The cfunc ``name`` of signature ``sig`` from generated ``src``: cached on disk when ``module`` (the
     :func:`lsq._generated.generated_module` holding it) is given, else executed in ``namespace`` for this
@@ -396,7 +455,7 @@ def _compile_wrapper(src, name, namespace, sig, model_name, module=None):
         ) from exc
 
 
-def model(func=None, *, jac=None, guess=None, name=None, exact_exp=False):
+def model(func=None, *, jac="auto", guess=None, name=None, exact_exp=False):
     """Decorator: make ``f(x, p1, ..., pn)`` a compiled :class:`Model`.
 
     Parameters
@@ -404,9 +463,12 @@ def model(func=None, *, jac=None, guess=None, name=None, exact_exp=False):
     func : callable
         ``f(x, p1, ..., pn) -> (m,)`` written with NumPy operations; ``x`` is ``(m,)`` or ``(d, m)``.
         Parameter names come from the signature.
-    jac : callable, optional
-        Analytic Jacobian ``jac(x, p1, ..., pn) -> (m, n)``. Without one, fits assemble the Jacobian by
-        finite differences in compiled code.
+    jac : {'auto', '2-point'} or callable, optional
+        How fits get the Jacobian. ``'auto'`` (default): exact derivatives, by compiling the function a second
+        time with jets (forward-mode dual numbers, :mod:`lsq._kernels.jets`) for parameters, so one call gives
+        the values and every derivative; a function that uses something jets do not support falls back to
+        finite differences with a :class:`JetFallbackWarning` naming it. ``'2-point'``: finite differences in
+        compiled code. A callable: the analytic Jacobian ``jac(x, p1, ..., pn) -> (m, n)``.
     guess : callable, optional
         ``guess(x, y) -> params`` (sequence or dict), used when no ``p0`` is given.
     name : str, optional

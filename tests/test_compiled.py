@@ -9,7 +9,7 @@ from lsq.datasets import load_nist, nist_names
 from lsq.model import as_points
 
 
-@lsq.model
+@lsq.model(jac="2-point")  # this module tests compiled finite differences; jets: test_jets.py
 def decay(x, a, k, c):
     return a * np.exp(-k * x) + c
 

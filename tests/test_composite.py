@@ -61,7 +61,7 @@ def test_three_gaussians_and_a_background_fit_a_spectrum_to_the_known_parameters
 
 
 def test_user_models_compose_with_and_without_an_analytic_jacobian():
-    @lsq.model
+    @lsq.model(jac="2-point")
     def decay(x, a, tau):
         return a * np.exp(-x / tau)
 
@@ -71,6 +71,7 @@ def test_user_models_compose_with_and_without_an_analytic_jacobian():
 
     both = decay + ramp
     assert not both.has_jacobian and both.param_names == ("a", "tau", "k", "c")
+    assert (lsq.model(decay.py_func) + ramp).has_jacobian  # jac='auto': exact derivatives by jets
     x = np.linspace(0, 5, 80)
     y = decay(x, 3.0, 1.3) + ramp(x, 0.2, 0.5)
     r = lsq.fit(both, x, y, p0=[2, 1, 0, 0])

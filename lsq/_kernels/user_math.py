@@ -54,6 +54,11 @@ def _exp_compiled(x):
 
         return array
 
+    from .jets import JetType, vector_exp
+
+    if isinstance(x, JetType):
+        return lambda x: vector_exp(x)
+
     def other(x):  # float32 and complex keep NumPy's exp (and their dtype)
         return np.exp(x)
 

@@ -57,7 +57,7 @@ GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[
 
 
 
-def _function_at(ftype):
+def function_at(ftype):
     """An intrinsic turning an integer address into a first-class function of type ``ftype``."""
 
     @intrinsic
@@ -74,9 +74,9 @@ def _function_at(ftype):
     return function_at
 
 
-model_at = _function_at(types.FunctionType(MODEL_SIG))
+model_at = function_at(types.FunctionType(MODEL_SIG))
 """``model_at(address)``: the compiled model (or guess rule) at a ``cfunc`` address."""
-jacobian_at = _function_at(types.FunctionType(JAC_SIG))
+jacobian_at = function_at(types.FunctionType(JAC_SIG))
 """``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
 
 

@@ -33,12 +33,12 @@ from ..lanes.engine import (
     start_lane,
 )
 from .batch import _bad_input, chi_square_scale, fit_one, start_point
-from .compiled import _function_at, model_at
+from .compiled import function_at, model_at
 
 LANES_SIG = types.void(types.float64[:, :, ::1], types.float64[:, ::1], types.float64[:, ::1],
                        types.float64[:, :, ::1])
 """Signature of a model's lanes kernel ``lanes(X, P, F, J)`` (see :mod:`lsq.models._lanes`)."""
-lanes_at = _function_at(types.FunctionType(LANES_SIG))
+lanes_at = function_at(types.FunctionType(LANES_SIG))
 """``lanes_at(address)``: the compiled lanes kernel at a ``cfunc`` address."""
 
 

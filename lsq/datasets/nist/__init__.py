@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _models
+from .formulas import FORMULAS
 
 _DIR = Path(__file__).parent
 
@@ -40,6 +41,8 @@ class NistProblem:
     dof: int
     model: object = field(repr=False)
     jacobian: object = field(repr=False)
+    formula: object = field(repr=False)
+    """The model as a ``curve_fit`` function ``f(x, b1, ..., bp)`` (:mod:`.formulas`), for ``lsq.model``."""
 
     @property
     def n_params(self):
@@ -113,4 +116,4 @@ def load_nist(name):
     return NistProblem(name=name, level=level, x=np.ascontiguousarray(x), y=y, start1=params[:, 0].copy(),
                        start2=params[:, 1].copy(), certified=params[:, 2].copy(),
                        certified_std=params[:, 3].copy(), certified_rss=rss, dof=dof, model=model,
-                       jacobian=jac)
+                       jacobian=jac, formula=FORMULAS[name])

@@ -1,0 +1,303 @@
+"""Jets: forward-mode dual numbers for numba, so a user's ``@lsq.model`` gives its exact Jacobian.
+
+A jet is a value and its derivatives with respect to the ``n`` fit parameters (Ceres' ``Jet``), carried through
+every operation by the derivative rules. The model's function is compiled a second time with jet parameters
+(:func:`seed`): ``x - mu`` is then an array jet whose derivative rows are the columns of the Jacobian of
+``x - mu``, and the function's result is the model's values and its whole Jacobian, in one pass.
+
+Two numba types: :data:`jet_scalar` (a parameter, or arithmetic on parameters) and :data:`jet_array` (anything
+that involves ``x``). Both hold one C-ordered ``(n + 1, P)`` array (see :mod:`lsq._kernels.jet_math`, whose
+cached kernels do all the arithmetic); the type says only whether the jet stands for a float or an array, so
+that comparisons, ``math`` functions and ``np.where`` type as they do on floats and arrays.
+
+Supported on jets: ``+ - * / **`` (and their in-place forms), unary ``-``/``+``, ``abs``, comparisons (on the
+values), ``np.exp log log10 sqrt sin cos tan arctan tanh sinh cosh arcsin arccos expm1 log1p abs absolute square
+power where sum``, and ``math.exp log log10 sqrt sin cos tan atan tanh sinh cosh asin acos expm1 log1p fabs erf``
+on scalar jets. Anything else (a loop that stores into a float array, an unsupported function) fails to type,
+and the model falls back to finite differences (:mod:`lsq.model`).
+"""
+
+import math
+import operator
+
+import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, make_attribute_wrapper, models, overload, register_model
+
+from .._setup.jit import jit
+from . import jet_math as jm
+from .drivers.compiled import function_at
+
+kernel_at = function_at(types.FunctionType(jm.KERNEL_SIG))
+"""``kernel_at(address)``: :func:`lsq._kernels.jet_math.apply` at its ``cfunc`` address. Every jet carries
+the address (``k``) and calls the arithmetic through it, so a model's compiled function links none of it:
+compiling a new model costs its own lines only."""
+
+
+class JetType(types.Type):
+    """A jet standing for a float (``ndim == 0``) or a 1-D array of values at points (``ndim == 1``)."""
+
+    def __init__(self, ndim):
+        self.ndim = ndim
+        super().__init__(name=f"Jet(ndim={ndim})")
+
+
+jet_scalar = JetType(0)
+jet_array = JetType(1)
+_DATA = types.float64[:, ::1]
+
+
+@register_model(JetType)
+class _JetModel(models.StructModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, [("d", _DATA), ("k", types.int64)])
+
+
+make_attribute_wrapper(JetType, "d", "d")
+make_attribute_wrapper(JetType, "k", "k")
+
+
+def _maker(jet_type):
+    @intrinsic
+    def make(typingctx, d, k):
+        def codegen(context, builder, signature, args):
+            jet = cgutils.create_struct_proxy(jet_type)(context, builder)
+            jet.d = args[0]
+            jet.k = args[1]
+            context.nrt.incref(builder, signature.args[0], args[0])
+            return jet._getvalue()
+
+        return jet_type(_DATA, types.int64), codegen
+
+    return make
+
+
+make_scalar = _maker(jet_scalar)
+make_array = _maker(jet_array)
+
+
+@jit
+def binary_data(code, A, B, k):
+    """The data of ``a op b`` from the operands' data (compiled once for every model, and cached)."""
+    pa, pb = A.shape[1], B.shape[1]
+    out = np.empty((max(A.shape[0], B.shape[0]), pb if pa == 1 else pa))
+    kernel_at(k)(code, A, B, A, out)
+    return out
+
+
+@jit
+def unary_data(code, A, k):
+    """The data of ``f(a)`` from the operand's data (compiled once for every model, and cached)."""
+    out = np.empty_like(A)
+    kernel_at(k)(code, A, A, A, out)
+    return out
+
+
+def _is_jet(t):
+    return isinstance(t, JetType)
+
+
+def _is_real(t):
+    return isinstance(t, (types.Float, types.Integer, types.Boolean))
+
+
+def _is_operand(t):
+    """What a jet combines with: jets, real scalars, and 1-D real arrays (values at the points)."""
+    return _is_jet(t) or _is_real(t) or (isinstance(t, types.Array) and t.ndim == 1 and _is_real(t.dtype))
+
+
+def _result_maker(*ts):
+    """The constructor of the result's type: an array jet when any operand is an array."""
+    array = any((_is_jet(t) and t.ndim == 1) or isinstance(t, types.Array) for t in ts)
+    return make_array if array else make_scalar
+
+
+def data(x):
+    """The ``(rows, P)`` jet data of ``x`` (a constant has one row)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(data)
+def _data(x):
+    if _is_jet(x):
+        return lambda x: x.d
+    if _is_real(x):
+        return lambda x: np.full((1, 1), float(x))
+    if isinstance(x, types.Array) and x.ndim == 1 and isinstance(x.dtype, types.Boolean):
+        return lambda x: x.astype(np.float64).reshape((1, x.shape[0]))
+    if isinstance(x, types.Array) and x.ndim == 1:
+        if x.dtype == types.float64:
+            return lambda x: np.ascontiguousarray(x).reshape((1, x.shape[0]))
+        return lambda x: x.astype(np.float64).reshape((1, x.shape[0]))
+    return None
+
+
+def address(a, b):
+    """The kernel address a jet among ``a``, ``b`` carries."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(address)
+def _address(a, b):
+    if _is_jet(a):
+        return lambda a, b: a.k
+    return lambda a, b: b.k
+
+
+def value(x):
+    """The value(s) of a jet (a float or a 1-D array), or ``x`` itself."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(value)
+def _value(x):
+    if _is_jet(x) and x.ndim == 0:
+        return lambda x: x.d[0, 0]
+    if _is_jet(x):
+        return lambda x: x.d[0]
+    return lambda x: x
+
+
+def _register_binary(functions, code):
+    for fn in functions:
+        @overload(fn)
+        def _binary(a, b):
+            if not ((_is_jet(a) or _is_jet(b)) and _is_operand(a) and _is_operand(b)):
+                return None
+            make = _result_maker(a, b)
+
+            def impl(a, b):
+                k = address(a, b)
+                return make(binary_data(np.int64(code), data(a), data(b), k), k)
+
+            return impl
+
+
+def _register_unary(functions, code, scalar_only=False):
+    for fn in functions:
+        @overload(fn)
+        def _unary(a):
+            if not _is_jet(a) or (scalar_only and a.ndim != 0):
+                return None
+            make = _result_maker(a)
+
+            def impl(a):
+                return make(unary_data(np.int64(code), a.d, a.k), a.k)
+
+            return impl
+
+
+def _register_comparison(fn):
+    @overload(fn)
+    def _compare(a, b):
+        if not ((_is_jet(a) or _is_jet(b)) and _is_operand(a) and _is_operand(b)):
+            return None
+        return lambda a, b: fn(value(a), value(b))
+
+
+_register_binary((operator.add, operator.iadd, np.add), jm.ADD)
+_register_binary((operator.sub, operator.isub, np.subtract), jm.SUB)
+_register_binary((operator.mul, operator.imul, np.multiply), jm.MUL)
+_register_binary((operator.truediv, operator.itruediv, np.divide, np.true_divide), jm.DIV)
+_register_binary((operator.pow, operator.ipow, np.power), jm.POW)
+_register_unary((operator.neg, np.negative), jm.NEG)
+_register_unary((abs, np.abs, np.absolute), jm.ABS)
+_register_unary((math.fabs,), jm.ABS, scalar_only=True)
+_register_unary((np.square,), jm.SQUARE)
+for _np_fn, _math_fn, _code in (
+    (np.exp, math.exp, jm.EXP_LIBM), (np.log, math.log, jm.LOG), (np.log10, math.log10, jm.LOG10),
+    (np.sqrt, math.sqrt, jm.SQRT), (np.sin, math.sin, jm.SIN), (np.cos, math.cos, jm.COS),
+    (np.tan, math.tan, jm.TAN), (np.arctan, math.atan, jm.ARCTAN), (np.tanh, math.tanh, jm.TANH),
+    (np.sinh, math.sinh, jm.SINH), (np.cosh, math.cosh, jm.COSH), (np.arcsin, math.asin, jm.ARCSIN),
+    (np.arccos, math.acos, jm.ARCCOS), (np.expm1, math.expm1, jm.EXPM1), (np.log1p, math.log1p, jm.LOG1P),
+):
+    _register_unary((_np_fn,), _code)
+    _register_unary((_math_fn,), _code, scalar_only=True)
+_register_unary((math.erf,), jm.ERF, scalar_only=True)
+for _fn in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne):
+    _register_comparison(_fn)
+
+
+@overload(operator.pos)
+def _positive(a):
+    if _is_jet(a):
+        return lambda a: a
+    return None
+
+
+@overload(np.where)
+def _where(cond, a, b):
+    if not ((_is_jet(a) or _is_jet(b)) and _is_operand(a) and _is_operand(b)):
+        return None
+    make = _result_maker(cond, a, b)
+
+    def impl(cond, a, b):
+        A, B, C, k = data(a), data(b), data(cond), address(a, b)
+        P = max(A.shape[1], B.shape[1], C.shape[1])
+        out = np.empty((max(A.shape[0], B.shape[0]), P))
+        kernel_at(k)(jm.SELECT, A, B, C, out)
+        return make(out, k)
+
+    return impl
+
+
+@overload(np.sum)
+def _sum(a):
+    if _is_jet(a):
+        def impl(a):
+            out = np.empty((a.d.shape[0], 1))
+            kernel_at(a.k)(jm.TOTAL, a.d, a.d, a.d, out)
+            return make_scalar(out, a.k)
+
+        return impl
+    return None
+
+
+def vector_exp(a):
+    """``exp`` of a jet by :func:`lsq._kernels.lanes.vexp.exp` (what a model's ``exp`` is unless ``exact_exp``)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(vector_exp)
+def _vector_exp(a):
+    make = _result_maker(a)
+
+    def impl(a):
+        return make(unary_data(np.int64(jm.EXP), a.d, a.k), a.k)
+
+    return impl
+
+
+def seed(p, j, k):
+    """The scalar jet of parameter ``j`` at ``p``, computing through the kernel at address ``k`` (compiled
+    only)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(seed)
+def _seed(p, j, k):
+    def impl(p, j, k):
+        d = np.zeros((p.shape[0] + 1, 1))
+        d[0, 0] = p[j]
+        d[j + 1, 0] = 1.0
+        return make_scalar(d, k)
+
+    return impl
+
+
+def store_jacobian(r, out, k):
+    """The derivatives of a model's result ``r`` into ``out`` ``(n, m)``: a jet's derivative rows, zeros for a
+    result that does not depend on the parameters (compiled only)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(store_jacobian)
+def _store_jacobian(r, out, k):
+    if _is_jet(r) or _is_real(r) or isinstance(r, types.Array):
+        def impl(r, out, k):
+            A = data(r)
+            kernel_at(k)(jm.STORE, A, A, A, out)
+
+        return impl
+    return None
