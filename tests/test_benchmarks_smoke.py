@@ -10,7 +10,7 @@ def test_full_benchmark_writes_report_and_plots(tmp_path, capsys):
         assert f"| {solver} |" in report
     assert "Damping rules: NIST and the classic problems" in report
     for row in ("SciPy curve_fit, plain Python f | ", "lsq curve_fit, plain Python f | ",
-                "lsq curve_fit, @lsq.model (no Jacobian) | ", "lsq fit, built-in gaussian | "):
+                "lsq curve_fit, @lsq.model (jets, jac='auto') | ", "lsq fit, built-in gaussian | "):
         assert row in report
     assert "NIST certified standard deviations through curve_fit" in report and "std errors with LRE >= 4" in report
     assert "target: LRE >= 4, Lanczos1 >= 3" in report

@@ -1,13 +1,17 @@
-"""The arithmetic of :mod:`lsq._kernels.jets` on plain arrays: one compiled kernel per kind of operation.
+"""The arithmetic of :mod:`lsq._kernels.jets` on plain arrays, in one compiled function, :func:`apply`.
 
-A jet's data is a C-ordered ``(rows, P)`` array: row 0 holds the values at ``P`` points, rows ``1..n`` their
-derivatives with respect to the ``n`` parameters. A constant (a float, or ``x``) is a ``(1, P)`` array, whose
-derivative rows are zero and never stored. ``P`` is 1 for a scalar and broadcasts against any other ``P``.
+A jet's data is a C-ordered ``(n + 4, P)`` array: row 0 holds the values at ``P`` points, rows ``1..n`` their
+derivatives with respect to the ``n`` parameters, of which only rows ``lo <= k < hi`` are in use (the others
+are zero and never read or written: a parameter's seed uses one row, and ``x - mu`` stays one row until it
+meets another parameter), and the last three rows are the scratch of the operation that made it (the partial
+derivatives, and the values of an operand that broadcasts, so that an operation allocates only its result and
+every loop runs over contiguous values). A constant (a float, or ``x``) is a ``(1, P)``
+array with ``lo == hi``. ``P`` is 1 for a scalar and broadcasts against any other ``P``.
 
-Every operation is one of three kernels, :func:`unary`, :func:`binary` and :func:`select`, with the operation a
-run-time code: they are compiled once, cached on disk, and shared by every model, so a new model compiles only
-its own function and the thin typing layer of :mod:`lsq._kernels.jets`. Each kernel computes the values and
-the partial derivatives of the operation point by point, then the chain rule row by row,
+:func:`apply` takes the operation as a run-time code packed with the operands' row ranges (:func:`pack`): it is
+compiled once, cached on disk, and called through its address by every model, so a new model compiles only its
+own function and the thin typing layer of :mod:`lsq._kernels.jets`. Each operation computes the values and the
+partial derivatives point by point, then the chain rule row by row,
 ``d out = (d op / d a) d a + (d op / d b) d b``.
 """
 
@@ -27,6 +31,8 @@ ADD, SUB, MUL, DIV, POW = range(5)
 numba's)."""
 SELECT, TOTAL, STORE = 40, 41, 42
 """Codes of :func:`select`, :func:`total` and :func:`store_jacobian`."""
+ROW_LIMIT = 1024
+"""Row ranges are packed in 10 bits each (:func:`pack`): a jet model has at most 1022 parameters."""
 
 KERNEL_SIG = types.void(types.int64, types.float64[:, ::1], types.float64[:, ::1], types.float64[:, ::1],
                         types.float64[:, ::1])
@@ -34,6 +40,22 @@ KERNEL_SIG = types.void(types.int64, types.float64[:, ::1], types.float64[:, ::1
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 LN10 = math.log(10.0)
+
+
+@jit_inline
+def pack(op, alo, ahi, blo, bhi):
+    """One int64 of an operation code and two row ranges (each bound below ``ROW_LIMIT``)."""
+    return op + 64 * (alo + ROW_LIMIT * (ahi + ROW_LIMIT * (blo + ROW_LIMIT * bhi)))
+
+
+@jit_inline
+def union(alo, ahi, blo, bhi):
+    """The row range of a result from its operands' (an empty range, ``lo == hi``, takes no part)."""
+    if alo == ahi:
+        return blo, bhi
+    if blo == bhi:
+        return alo, ahi
+    return min(alo, blo), max(ahi, bhi)
 
 
 @jit_inline
@@ -48,29 +70,52 @@ def _fits(p, P):
 
 
 @jit_inline
-def _chain(A, B, da, db, out):
-    """Rows ``1..`` of ``out``: ``da * A[k] + db * B[k]`` (an operand of one row is a constant; one point
-    broadcasts)."""
-    ra, rb = A.shape[0], B.shape[0]
+def _scaled_row(out, k, A, c):
+    """Row ``k`` of ``out``: ``c * A[k]`` (``A`` of one point broadcasts)."""
     P = out.shape[1]
-    sa, sb = _stride(A.shape[1], P), _stride(B.shape[1], P)
-    for k in range(1, out.shape[0]):
-        if ra > 1 and rb > 1:
-            for q in range(P):
-                out[k, q] = da[q] * A[k, q * sa] + db[q] * B[k, q * sb]
-        elif ra > 1:
-            for q in range(P):
-                out[k, q] = da[q] * A[k, q * sa]
-        else:
-            for q in range(P):
-                out[k, q] = db[q] * B[k, q * sb]
+    if A.shape[1] == P:
+        for q in range(P):
+            out[k, q] = c[q] * A[k, q]
+    else:
+        ak = A[k, 0]
+        for q in range(P):
+            out[k, q] = c[q] * ak
 
 
 @jit_inline
-def _power_const(A, e, out, da):
+def _chain_row(out, k, A, B, da, db, ina, inb):
+    """Row ``k`` of ``out``: ``da * A[k] + db * B[k]``, each term where its operand uses row ``k``; the
+    broadcast cases in loops of their own, so that each vectorises."""
+    P = out.shape[1]
+    fa, fb = A.shape[1] == P, B.shape[1] == P
+    if ina and inb:
+        if fa and fb:
+            for q in range(P):
+                out[k, q] = da[q] * A[k, q] + db[q] * B[k, q]
+        elif fa:
+            bk = B[k, 0]
+            for q in range(P):
+                out[k, q] = da[q] * A[k, q] + db[q] * bk
+        elif fb:
+            ak = A[k, 0]
+            for q in range(P):
+                out[k, q] = da[q] * ak + db[q] * B[k, q]
+        else:
+            out[k, 0] = da[0] * A[k, 0] + db[0] * B[k, 0]
+    elif ina:
+        _scaled_row(out, k, A, da)
+    elif inb:
+        _scaled_row(out, k, B, db)
+    else:
+        for q in range(P):
+            out[k, q] = 0.0
+
+
+@jit_inline
+def _power_const(a0, e, out, da):
     """Values and ``d/da`` of ``a ** e`` for a constant ``e``; the small integer powers by multiplication."""
     for q in range(out.shape[1]):
-        a = A[0, q]
+        a = a0[q]
         if e == 2.0:
             v, g = a * a, 2.0 * a
         elif e == 3.0:
@@ -96,46 +141,69 @@ def _power_const(A, e, out, da):
 
 
 @jit_inline
-def binary(A, B, op, out, da, db):
-    """``out = a op b`` for jet data ``A``, ``B`` (see the module); ``op`` one of ``ADD SUB MUL DIV POW``;
-    ``da``, ``db`` scratch of one value per point."""
+def _binary_values(a0, b0, op, constant_b, with_b, out, da, db):
+    """Row 0 of ``a op b`` from the value rows ``a0``, ``b0`` (one value per point), and the partial
+    derivatives ``da``, ``db`` at each point."""
     P = out.shape[1]
-    sa, sb = _stride(A.shape[1], P), _stride(B.shape[1], P)
-    if op == POW and B.shape[0] == 1 and B.shape[1] == 1 and sa == 1:
-        _power_const(A, B[0, 0], out, da)
+    if op == POW and constant_b:
+        _power_const(a0, b0[0], out, da)
     elif op == ADD:
         for q in range(P):
-            out[0, q] = A[0, q * sa] + B[0, q * sb]
+            out[0, q] = a0[q] + b0[q]
             da[q] = 1.0
             db[q] = 1.0
     elif op == SUB:
         for q in range(P):
-            out[0, q] = A[0, q * sa] - B[0, q * sb]
+            out[0, q] = a0[q] - b0[q]
             da[q] = 1.0
             db[q] = -1.0
     elif op == MUL:
         for q in range(P):
-            a, b = A[0, q * sa], B[0, q * sb]
+            a, b = a0[q], b0[q]
             out[0, q] = a * b
             da[q] = b
             db[q] = a
     elif op == DIV:
         for q in range(P):
-            a, b = A[0, q * sa], B[0, q * sb]
+            a, b = a0[q], b0[q]
             inv = 1.0 / b
             v = a * inv
             out[0, q] = v
             da[q] = inv
             db[q] = -v * inv
     else:
-        with_b = B.shape[0] > 1
         for q in range(P):
-            a, b = A[0, q * sa], B[0, q * sb]
+            a, b = a0[q], b0[q]
             v = a ** b
             out[0, q] = v
             da[q] = b * a ** (b - 1.0)
             db[q] = v * math.log(a) if with_b else 0.0
-    _chain(A, B, da, db, out)
+
+
+@jit_inline
+def _value_row(A, wide):
+    """``A``'s values at every point: its row 0, or its one value copied along ``wide``."""
+    if A.shape[1] == wide.shape[0]:
+        return A[0]
+    v = A[0, 0]
+    for q in range(wide.shape[0]):
+        wide[q] = v
+    return wide
+
+
+@jit_inline
+def binary(A, B, op, alo, ahi, blo, bhi, out):
+    """``out = a op b`` for jet data ``A``, ``B`` with rows ``[alo, ahi)``, ``[blo, bhi)`` in use; ``op`` one of
+    ``ADD SUB MUL DIV POW``. The last three rows of ``out`` are its scratch: the partial derivatives and the
+    values of an operand that broadcasts."""
+    R = out.shape[0]
+    da, db, wide = out[R - 3], out[R - 2], out[R - 1]
+    constant_b = B.shape[0] == 1 and B.shape[1] == 1
+    b0 = B[0] if constant_b and op == POW else _value_row(B, wide)
+    _binary_values(_value_row(A, wide), b0, op, constant_b, B.shape[0] > 1, out, da, db)
+    lo, hi = union(alo, ahi, blo, bhi)
+    for k in range(lo, hi):
+        _chain_row(out, k, A, B, da, db, alo <= k < ahi, blo <= k < bhi)
 
 
 @jit_inline
@@ -185,9 +253,10 @@ def _rule_trig(op, a):
 
 
 @jit_inline
-def unary(A, op, out, g):
-    """``out = f(a)`` for jet data ``A``; ``op`` one of the unary codes of the module; ``g`` scratch."""
-    rows, P = A.shape
+def unary(A, op, lo, hi, out, g):
+    """``out = f(a)`` for jet data ``A`` with rows ``[lo, hi)`` in use; ``op`` one of the unary codes of the
+    module; ``g`` scratch."""
+    P = A.shape[1]
     if op == EXP:
         for q in range(P):
             v = vector_exp(A[0, q])
@@ -208,62 +277,76 @@ def unary(A, op, out, g):
     else:
         for q in range(P):
             out[0, q], g[q] = _rule_trig(op, A[0, q])
-    for k in range(1, rows):
+    for k in range(lo, hi):
         for q in range(P):
             out[k, q] = g[q] * A[k, q]
 
 
 @jit_inline
-def select(C, A, B, out):
+def select(C, A, B, alo, ahi, blo, bhi, out):
     """``out = where(c, a, b)`` point by point, for a condition ``C`` ``(1, P or 1)`` (nonzero is true)."""
     P = out.shape[1]
     sa, sb, sc = _stride(A.shape[1], P), _stride(B.shape[1], P), _stride(C.shape[1], P)
-    out[:] = 0.0
+    lo, hi = union(alo, ahi, blo, bhi)
     for q in range(P):
         if C[0, q * sc] != 0.0:
-            for k in range(A.shape[0]):
-                out[k, q] = A[k, q * sa]
+            out[0, q] = A[0, q * sa]
+            for k in range(lo, hi):
+                out[k, q] = A[k, q * sa] if alo <= k < ahi else 0.0
         else:
-            for k in range(B.shape[0]):
-                out[k, q] = B[k, q * sb]
+            out[0, q] = B[0, q * sb]
+            for k in range(lo, hi):
+                out[k, q] = B[k, q * sb] if blo <= k < bhi else 0.0
 
 
 @jit_inline
-def total(A, out):
-    """``out`` ``(rows, 1)``: the sum over points."""
+def total(A, lo, hi, out):
+    """``out`` ``(rows, 1)``: the sum over points of the values and of rows ``[lo, hi)``."""
     for k in range(A.shape[0]):
         s = 0.0
-        for q in range(A.shape[1]):
-            s += A[k, q]
+        if k == 0 or lo <= k < hi:
+            for q in range(A.shape[1]):
+                s += A[k, q]
         out[k, 0] = s
 
 
 @jit_inline
-def store_jacobian(A, out):
+def store_jacobian(A, lo, hi, out):
     """The derivative rows of jet data ``A`` into ``out`` ``(n, m)`` (a scalar or a constant broadcasts)."""
     m = out.shape[1]
-    s = _stride(A.shape[1], m)
     for j in range(out.shape[0]):
-        for i in range(m):
-            out[j, i] = A[j + 1, i * s] if A.shape[0] > 1 else 0.0
+        if not lo <= j + 1 < hi:
+            for i in range(m):
+                out[j, i] = 0.0
+        elif A.shape[1] == m:
+            for i in range(m):
+                out[j, i] = A[j + 1, i]
+        else:
+            v = A[j + 1, 0]
+            for i in range(m):
+                out[j, i] = v
 
 
-def apply(op, A, B, C, out):
-    """Jet operation ``op`` into ``out``: ``binary(A, B)``, ``unary(A)``, ``select(C, A, B)``, ``total(A)`` or
-    ``store_jacobian(A)``. Operands whose point counts do not broadcast to ``out``'s give NaN (the model's
-    values fail the same way)."""
+def apply(code, A, B, C, out):
+    """The jet operation of ``code`` (:func:`pack`) into ``out``: ``binary(A, B)``, ``unary(A)``,
+    ``select(C, A, B)``, ``total(A)`` or ``store_jacobian(A)``. Operands whose point counts do not broadcast
+    to ``out``'s give NaN (the model's values fail the same way)."""
+    op = code % 64
+    ranges = code // 64
+    alo = ranges % ROW_LIMIT
+    ahi = (ranges // ROW_LIMIT) % ROW_LIMIT
+    blo = (ranges // ROW_LIMIT ** 2) % ROW_LIMIT
+    bhi = ranges // ROW_LIMIT ** 3
     P = out.shape[1]
-    if op != TOTAL and not (_fits(A.shape[1], P) and _fits(B.shape[1], P) and _fits(C.shape[1], P)) or (
-            op == STORE and A.shape[0] != 1 and A.shape[0] != out.shape[0] + 1):
+    if op != TOTAL and not (_fits(A.shape[1], P) and _fits(B.shape[1], P) and _fits(C.shape[1], P)):
         out[:] = np.nan
     elif op < NEG:
-        scratch = np.empty((2, P))
-        binary(A, B, op, out, scratch[0], scratch[1])
+        binary(A, B, op, alo, ahi, blo, bhi, out)
     elif op < SELECT:
-        unary(A, op, out, np.empty(P))
+        unary(A, op, alo, ahi, out, out[out.shape[0] - 1])
     elif op == SELECT:
-        select(C, A, B, out)
+        select(C, A, B, alo, ahi, blo, bhi, out)
     elif op == TOTAL:
-        total(A, out)
+        total(A, alo, ahi, out)
     else:
-        store_jacobian(A, out)
+        store_jacobian(A, alo, ahi, out)

@@ -17,8 +17,10 @@ on scalar jets. Anything else (a loop that stores into a float array, an unsuppo
 and the model falls back to finite differences (:mod:`lsq.model`).
 """
 
+import hashlib
 import math
 import operator
+from pathlib import Path
 
 import numpy as np
 from numba import types
@@ -35,12 +37,26 @@ the address (``k``) and calls the arithmetic through it, so a model's compiled f
 compiling a new model costs its own lines only."""
 
 
+def _source_digest():
+    """A digest of this module's and :mod:`.jet_math`'s source. numba keys a cached function by its argument
+    types' names and invalidates it only when the function's own file changes: a user's model compiled on
+    jets links this arithmetic and lays out the jet struct as it was, so the digest in the type's name keeps a
+    cache written by another version of lsq from being loaded (it would read the struct wrongly)."""
+    digest = hashlib.sha1()
+    for path in (Path(__file__), Path(jm.__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+DIGEST = _source_digest()
+
+
 class JetType(types.Type):
     """A jet standing for a float (``ndim == 0``) or a 1-D array of values at points (``ndim == 1``)."""
 
     def __init__(self, ndim):
         self.ndim = ndim
-        super().__init__(name=f"Jet(ndim={ndim})")
+        super().__init__(name=f"Jet(ndim={ndim}, lsq {DIGEST})")
 
 
 jet_scalar = JetType(0)
@@ -51,24 +67,24 @@ _DATA = types.float64[:, ::1]
 @register_model(JetType)
 class _JetModel(models.StructModel):
     def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, [("d", _DATA), ("k", types.int64)])
+        members = [("d", _DATA), ("k", types.int64), ("lo", types.int64), ("hi", types.int64)]
+        super().__init__(dmm, fe_type, members)
 
 
-make_attribute_wrapper(JetType, "d", "d")
-make_attribute_wrapper(JetType, "k", "k")
+for _field in ("d", "k", "lo", "hi"):
+    make_attribute_wrapper(JetType, _field, _field)
 
 
 def _maker(jet_type):
     @intrinsic
-    def make(typingctx, d, k):
+    def make(typingctx, d, k, lo, hi):
         def codegen(context, builder, signature, args):
             jet = cgutils.create_struct_proxy(jet_type)(context, builder)
-            jet.d = args[0]
-            jet.k = args[1]
+            jet.d, jet.k, jet.lo, jet.hi = args
             context.nrt.incref(builder, signature.args[0], args[0])
             return jet._getvalue()
 
-        return jet_type(_DATA, types.int64), codegen
+        return jet_type(_DATA, types.int64, types.int64, types.int64), codegen
 
     return make
 
@@ -78,19 +94,23 @@ make_array = _maker(jet_array)
 
 
 @jit
-def binary_data(code, A, B, k):
-    """The data of ``a op b`` from the operands' data (compiled once for every model, and cached)."""
+def binary_data(op, a, b, k):
+    """``(data, lo, hi)`` of ``a op b`` from the operands' ``(data, lo, hi)`` (compiled once for every model,
+    and cached)."""
+    A, alo, ahi = a
+    B, blo, bhi = b
     pa, pb = A.shape[1], B.shape[1]
     out = np.empty((max(A.shape[0], B.shape[0]), pb if pa == 1 else pa))
-    kernel_at(k)(code, A, B, A, out)
-    return out
+    kernel_at(k)(jm.pack(op, alo, ahi, blo, bhi), A, B, A, out)
+    lo, hi = jm.union(alo, ahi, blo, bhi)
+    return out, lo, hi
 
 
 @jit
-def unary_data(code, A, k):
-    """The data of ``f(a)`` from the operand's data (compiled once for every model, and cached)."""
+def unary_data(op, A, lo, hi, k):
+    """The data of ``f(a)`` from the operand's (compiled once for every model, and cached)."""
     out = np.empty_like(A)
-    kernel_at(k)(code, A, A, A, out)
+    kernel_at(k)(jm.pack(op, lo, hi, 0, 0), A, A, A, out)
     return out
 
 
@@ -113,23 +133,24 @@ def _result_maker(*ts):
     return make_array if array else make_scalar
 
 
-def data(x):
-    """The ``(rows, P)`` jet data of ``x`` (a constant has one row)."""
+def operand(x):
+    """``(data, lo, hi)`` of ``x``: its ``(rows, P)`` jet data and the derivative rows in use (a constant has
+    one row and none in use)."""
     raise NotImplementedError("compiled only")
 
 
-@overload(data)
-def _data(x):
+@overload(operand)
+def _operand(x):
     if _is_jet(x):
-        return lambda x: x.d
+        return lambda x: (x.d, x.lo, x.hi)
     if _is_real(x):
-        return lambda x: np.full((1, 1), float(x))
+        return lambda x: (np.full((1, 1), float(x)), 1, 1)
     if isinstance(x, types.Array) and x.ndim == 1 and isinstance(x.dtype, types.Boolean):
-        return lambda x: x.astype(np.float64).reshape((1, x.shape[0]))
+        return lambda x: (x.astype(np.float64).reshape((1, x.shape[0])), 1, 1)
     if isinstance(x, types.Array) and x.ndim == 1:
         if x.dtype == types.float64:
-            return lambda x: np.ascontiguousarray(x).reshape((1, x.shape[0]))
-        return lambda x: x.astype(np.float64).reshape((1, x.shape[0]))
+            return lambda x: (np.ascontiguousarray(x).reshape((1, x.shape[0])), 1, 1)
+        return lambda x: (x.astype(np.float64).reshape((1, x.shape[0])), 1, 1)
     return None
 
 
@@ -169,7 +190,8 @@ def _register_binary(functions, code):
 
             def impl(a, b):
                 k = address(a, b)
-                return make(binary_data(np.int64(code), data(a), data(b), k), k)
+                d, lo, hi = binary_data(np.int64(code), operand(a), operand(b), k)
+                return make(d, k, lo, hi)
 
             return impl
 
@@ -183,7 +205,7 @@ def _register_unary(functions, code, scalar_only=False):
             make = _result_maker(a)
 
             def impl(a):
-                return make(unary_data(np.int64(code), a.d, a.k), a.k)
+                return make(unary_data(np.int64(code), a.d, a.lo, a.hi, a.k), a.k, a.lo, a.hi)
 
             return impl
 
@@ -233,11 +255,11 @@ def _where(cond, a, b):
     make = _result_maker(cond, a, b)
 
     def impl(cond, a, b):
-        A, B, C, k = data(a), data(b), data(cond), address(a, b)
-        P = max(A.shape[1], B.shape[1], C.shape[1])
-        out = np.empty((max(A.shape[0], B.shape[0]), P))
-        kernel_at(k)(jm.SELECT, A, B, C, out)
-        return make(out, k)
+        (A, alo, ahi), (B, blo, bhi), (C, _, _), k = operand(a), operand(b), operand(cond), address(a, b)
+        out = np.empty((max(A.shape[0], B.shape[0]), max(A.shape[1], B.shape[1], C.shape[1])))
+        kernel_at(k)(jm.pack(jm.SELECT, alo, ahi, blo, bhi), A, B, C, out)
+        lo, hi = jm.union(alo, ahi, blo, bhi)
+        return make(out, k, lo, hi)
 
     return impl
 
@@ -247,8 +269,8 @@ def _sum(a):
     if _is_jet(a):
         def impl(a):
             out = np.empty((a.d.shape[0], 1))
-            kernel_at(a.k)(jm.TOTAL, a.d, a.d, a.d, out)
-            return make_scalar(out, a.k)
+            kernel_at(a.k)(jm.pack(jm.TOTAL, a.lo, a.hi, 0, 0), a.d, a.d, a.d, out)
+            return make_scalar(out, a.k, a.lo, a.hi)
 
         return impl
     return None
@@ -264,7 +286,7 @@ def _vector_exp(a):
     make = _result_maker(a)
 
     def impl(a):
-        return make(unary_data(np.int64(jm.EXP), a.d, a.k), a.k)
+        return make(unary_data(np.int64(jm.EXP), a.d, a.lo, a.hi, a.k), a.k, a.lo, a.hi)
 
     return impl
 
@@ -278,10 +300,10 @@ def seed(p, j, k):
 @overload(seed)
 def _seed(p, j, k):
     def impl(p, j, k):
-        d = np.zeros((p.shape[0] + 1, 1))
+        d = np.empty((p.shape[0] + 4, 1))  # values, n derivatives, 3 rows of scratch (see jet_math)
         d[0, 0] = p[j]
         d[j + 1, 0] = 1.0
-        return make_scalar(d, k)
+        return make_scalar(d, k, j + 1, j + 2)
 
     return impl
 
@@ -296,8 +318,8 @@ def store_jacobian(r, out, k):
 def _store_jacobian(r, out, k):
     if _is_jet(r) or _is_real(r) or isinstance(r, types.Array):
         def impl(r, out, k):
-            A = data(r)
-            kernel_at(k)(jm.STORE, A, A, A, out)
+            A, lo, hi = operand(r)
+            kernel_at(k)(jm.pack(jm.STORE, lo, hi, 0, 0), A, A, A, out)
 
         return impl
     return None
