@@ -350,15 +350,15 @@ class Model:
     def _jet_cfunc(self, xarg):
         """The Jacobian of ``jac='auto'``: the function compiled with jet parameters (:mod:`lsq._kernels.jets`),
         or None, with a warning, when it cannot run on them (the model then uses finite differences)."""
-        from ._kernels import jet_math, jets
+        from ._kernels import jets
 
-        kernel = _cached_cfunc(jet_math.apply, jet_math.KERNEL_SIG)
-        seeds = ", ".join(f"seed(p, {j}, K)" for j in range(self.n_params))
+        params = ", ".join(f"seed(S, {j}, K)" for j in range(self.n_params))
         src = (f"def _model_jacobian(X, p, out):\n"
-               f"    r = _user({xarg}, {seeds})\n"
+               f"    S = seeds(p)\n"
+               f"    r = _user({xarg}, {params})\n"
                f"    store_jacobian(r, out, K)\n")
-        namespace = {"_user": self._jitted, "seed": jets.seed, "store_jacobian": jets.store_jacobian,
-                     "K": kernel.address}
+        namespace = {"_user": self._jitted, "seeds": jets.seeds, "seed": jets.seed,
+                     "store_jacobian": jets.store_jacobian, "K": jets.kernel_address()}
         try:
             return _compile_wrapper(src, "_model_jacobian", namespace, JAC_SIG, self.name)
         except TypeError as exc:

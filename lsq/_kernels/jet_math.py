@@ -142,27 +142,21 @@ def _power_const(a0, e, out, da):
 
 @jit_inline
 def _binary_values(a0, b0, op, constant_b, with_b, out, da, db):
-    """Row 0 of ``a op b`` from the value rows ``a0``, ``b0`` (one value per point), and the partial
-    derivatives ``da``, ``db`` at each point."""
+    """Row 0 of ``a op b`` from the value rows ``a0``, ``b0`` (one value per point), and, for ``DIV`` and
+    ``POW``, the partial derivatives ``da``, ``db`` at each point (those of ``ADD SUB MUL`` are 1, -1 and the
+    value rows themselves)."""
     P = out.shape[1]
     if op == POW and constant_b:
         _power_const(a0, b0[0], out, da)
     elif op == ADD:
         for q in range(P):
             out[0, q] = a0[q] + b0[q]
-            da[q] = 1.0
-            db[q] = 1.0
     elif op == SUB:
         for q in range(P):
             out[0, q] = a0[q] - b0[q]
-            da[q] = 1.0
-            db[q] = -1.0
     elif op == MUL:
         for q in range(P):
-            a, b = a0[q], b0[q]
-            out[0, q] = a * b
-            da[q] = b
-            db[q] = a
+            out[0, q] = a0[q] * b0[q]
     elif op == DIV:
         for q in range(P):
             a, b = a0[q], b0[q]
@@ -192,6 +186,35 @@ def _value_row(A, wide):
 
 
 @jit_inline
+def _sum_row(out, k, A, B, sign, ina, inb):
+    """Row ``k`` of ``out``: ``A[k] + sign * B[k]``, each term where its operand uses row ``k``."""
+    P = out.shape[1]
+    fa, fb = A.shape[1] == P, B.shape[1] == P
+    if ina and inb and fa and fb:
+        for q in range(P):
+            out[k, q] = A[k, q] + sign * B[k, q]
+    elif ina and inb:
+        c = A[k, 0] if fb else B[k, 0] * sign
+        F = B if fb else A
+        s = sign if fb else 1.0
+        for q in range(P):
+            out[k, q] = s * F[k, q] + c
+    elif ina or inb:
+        F = A if ina else B
+        s = 1.0 if ina else sign
+        if F.shape[1] == P:
+            for q in range(P):
+                out[k, q] = s * F[k, q]
+        else:
+            c = s * F[k, 0]
+            for q in range(P):
+                out[k, q] = c
+    else:
+        for q in range(P):
+            out[k, q] = 0.0
+
+
+@jit_inline
 def binary(A, B, op, alo, ahi, blo, bhi, out):
     """``out = a op b`` for jet data ``A``, ``B`` with rows ``[alo, ahi)``, ``[blo, bhi)`` in use; ``op`` one of
     ``ADD SUB MUL DIV POW``. The last three rows of ``out`` are its scratch: the partial derivatives and the
@@ -199,11 +222,18 @@ def binary(A, B, op, alo, ahi, blo, bhi, out):
     R = out.shape[0]
     da, db, wide = out[R - 3], out[R - 2], out[R - 1]
     constant_b = B.shape[0] == 1 and B.shape[1] == 1
+    a0 = _value_row(A, wide)
     b0 = B[0] if constant_b and op == POW else _value_row(B, wide)
-    _binary_values(_value_row(A, wide), b0, op, constant_b, B.shape[0] > 1, out, da, db)
+    _binary_values(a0, b0, op, constant_b, B.shape[0] > 1, out, da, db)
     lo, hi = union(alo, ahi, blo, bhi)
     for k in range(lo, hi):
-        _chain_row(out, k, A, B, da, db, alo <= k < ahi, blo <= k < bhi)
+        ina, inb = alo <= k < ahi, blo <= k < bhi
+        if op == ADD or op == SUB:
+            _sum_row(out, k, A, B, 1.0 if op == ADD else -1.0, ina, inb)
+        elif op == MUL:
+            _chain_row(out, k, A, B, b0, a0, ina, inb)
+        else:
+            _chain_row(out, k, A, B, da, db, ina, inb)
 
 
 @jit_inline
@@ -253,24 +283,35 @@ def _rule_trig(op, a):
 
 
 @jit_inline
+def _unary_without_scratch(A, op, lo, hi, out):
+    """``exp`` (whose derivative is its value) and ``-``, which need no row of derivatives."""
+    P = A.shape[1]
+    if op == EXP:
+        for q in range(P):
+            out[0, q] = vector_exp(A[0, q])
+        for k in range(lo, hi):
+            for q in range(P):
+                out[k, q] = out[0, q] * A[k, q]
+    else:
+        for k in range(hi):
+            if k == 0 or k >= lo:
+                for q in range(P):
+                    out[k, q] = -A[k, q]
+
+
+@jit_inline
 def unary(A, op, lo, hi, out, g):
     """``out = f(a)`` for jet data ``A`` with rows ``[lo, hi)`` in use; ``op`` one of the unary codes of the
     module; ``g`` scratch."""
     P = A.shape[1]
-    if op == EXP:
-        for q in range(P):
-            v = vector_exp(A[0, q])
-            out[0, q] = v
-            g[q] = v
-    elif op == SQUARE:
+    if op == EXP or op == NEG:
+        _unary_without_scratch(A, op, lo, hi, out)
+        return
+    if op == SQUARE:
         for q in range(P):
             a = A[0, q]
             out[0, q] = a * a
             g[q] = 2.0 * a
-    elif op == NEG:
-        for q in range(P):
-            out[0, q] = -A[0, q]
-            g[q] = -1.0
     elif op < SIN:
         for q in range(P):
             out[0, q], g[q] = _rule_exp_log(op, A[0, q])
