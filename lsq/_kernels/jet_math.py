@@ -1,10 +1,10 @@
 """The arithmetic of :mod:`lsq._kernels.jets` on plain arrays, in one compiled function, :func:`apply`.
 
-A jet's data is a C-ordered ``(n + 4, P)`` array: row 0 holds the values at ``P`` points, rows ``1..n`` their
+A jet's data is a C-ordered ``(n + 5, P)`` array: row 0 holds the values at ``P`` points, rows ``1..n`` their
 derivatives with respect to the ``n`` parameters, of which only rows ``lo <= k < hi`` are in use (the others
 are zero and never read or written: a parameter's seed uses one row, and ``x - mu`` stays one row until it
-meets another parameter), and the last three rows are the scratch of the operation that made it (the partial
-derivatives, and the values of an operand that broadcasts, so that an operation allocates only its result and
+meets another parameter), and the last four rows are the scratch of the operation that made it (the partial
+derivatives, and the rows of an operand that broadcasts, so that an operation allocates only its result and
 every loop runs over contiguous values). A constant (a float, or ``x``) is a ``(1, P)``
 array with ``lo == hi``. ``P`` is 1 for a scalar and broadcasts against any other ``P``.
 
@@ -70,42 +70,30 @@ def _fits(p, P):
 
 
 @jit_inline
-def _scaled_row(out, k, A, c):
-    """Row ``k`` of ``out``: ``c * A[k]`` (``A`` of one point broadcasts)."""
-    P = out.shape[1]
-    if A.shape[1] == P:
-        for q in range(P):
-            out[k, q] = c[q] * A[k, q]
-    else:
-        ak = A[k, 0]
-        for q in range(P):
-            out[k, q] = c[q] * ak
+def _row_of(M, k, wide):
+    """Row ``k`` of ``M`` at every point: the row itself, or its one value copied along ``wide``."""
+    if M.shape[1] == wide.shape[0]:
+        return M[k]
+    v = M[k, 0]
+    for q in range(wide.shape[0]):
+        wide[q] = v
+    return wide
 
 
 @jit_inline
-def _chain_row(out, k, A, B, da, db, ina, inb):
-    """Row ``k`` of ``out``: ``da * A[k] + db * B[k]``, each term where its operand uses row ``k``; the
-    broadcast cases in loops of their own, so that each vectorises."""
+def _chain_row(out, k, A, B, da, db, ina, inb, wide):
+    """Row ``k`` of ``out``: ``da * A[k] + db * B[k]``, each term where its operand uses row ``k`` (an operand
+    of one point is copied along ``wide`` first, so that one loop serves every case)."""
     P = out.shape[1]
-    fa, fb = A.shape[1] == P, B.shape[1] == P
     if ina and inb:
-        if fa and fb:
-            for q in range(P):
-                out[k, q] = da[q] * A[k, q] + db[q] * B[k, q]
-        elif fa:
-            bk = B[k, 0]
-            for q in range(P):
-                out[k, q] = da[q] * A[k, q] + db[q] * bk
-        elif fb:
-            ak = A[k, 0]
-            for q in range(P):
-                out[k, q] = da[q] * ak + db[q] * B[k, q]
-        else:
-            out[k, 0] = da[0] * A[k, 0] + db[0] * B[k, 0]
-    elif ina:
-        _scaled_row(out, k, A, da)
-    elif inb:
-        _scaled_row(out, k, B, db)
+        ra, rb = _row_of(A, k, wide), _row_of(B, k, wide)
+        for q in range(P):
+            out[k, q] = da[q] * ra[q] + db[q] * rb[q]
+    elif ina or inb:
+        F, c = (A, da) if ina else (B, db)
+        r = _row_of(F, k, wide)
+        for q in range(P):
+            out[k, q] = c[q] * r[q]
     else:
         for q in range(P):
             out[k, q] = 0.0
@@ -186,29 +174,18 @@ def _value_row(A, wide):
 
 
 @jit_inline
-def _sum_row(out, k, A, B, sign, ina, inb):
+def _sum_row(out, k, A, B, sign, ina, inb, wide):
     """Row ``k`` of ``out``: ``A[k] + sign * B[k]``, each term where its operand uses row ``k``."""
     P = out.shape[1]
-    fa, fb = A.shape[1] == P, B.shape[1] == P
-    if ina and inb and fa and fb:
+    if ina and inb:
+        ra, rb = _row_of(A, k, wide), _row_of(B, k, wide)
         for q in range(P):
-            out[k, q] = A[k, q] + sign * B[k, q]
-    elif ina and inb:
-        c = A[k, 0] if fb else B[k, 0] * sign
-        F = B if fb else A
-        s = sign if fb else 1.0
-        for q in range(P):
-            out[k, q] = s * F[k, q] + c
+            out[k, q] = ra[q] + sign * rb[q]
     elif ina or inb:
-        F = A if ina else B
+        r = _row_of(A if ina else B, k, wide)
         s = 1.0 if ina else sign
-        if F.shape[1] == P:
-            for q in range(P):
-                out[k, q] = s * F[k, q]
-        else:
-            c = s * F[k, 0]
-            for q in range(P):
-                out[k, q] = c
+        for q in range(P):
+            out[k, q] = s * r[q]
     else:
         for q in range(P):
             out[k, q] = 0.0
@@ -217,23 +194,23 @@ def _sum_row(out, k, A, B, sign, ina, inb):
 @jit_inline
 def binary(A, B, op, alo, ahi, blo, bhi, out):
     """``out = a op b`` for jet data ``A``, ``B`` with rows ``[alo, ahi)``, ``[blo, bhi)`` in use; ``op`` one of
-    ``ADD SUB MUL DIV POW``. The last three rows of ``out`` are its scratch: the partial derivatives and the
-    values of an operand that broadcasts."""
+    ``ADD SUB MUL DIV POW``. The last four rows of ``out`` are its scratch: the partial derivatives, and the
+    values and a derivative row of an operand that broadcasts."""
     R = out.shape[0]
-    da, db, wide = out[R - 3], out[R - 2], out[R - 1]
+    da, db, wide, wide_row = out[R - 4], out[R - 3], out[R - 2], out[R - 1]
     constant_b = B.shape[0] == 1 and B.shape[1] == 1
     a0 = _value_row(A, wide)
     b0 = B[0] if constant_b and op == POW else _value_row(B, wide)
     _binary_values(a0, b0, op, constant_b, B.shape[0] > 1, out, da, db)
+    if op == MUL:  # the partial derivatives are the value rows
+        da, db = b0, a0
     lo, hi = union(alo, ahi, blo, bhi)
     for k in range(lo, hi):
         ina, inb = alo <= k < ahi, blo <= k < bhi
         if op == ADD or op == SUB:
-            _sum_row(out, k, A, B, 1.0 if op == ADD else -1.0, ina, inb)
-        elif op == MUL:
-            _chain_row(out, k, A, B, b0, a0, ina, inb)
+            _sum_row(out, k, A, B, 1.0 if op == ADD else -1.0, ina, inb, wide_row)
         else:
-            _chain_row(out, k, A, B, da, db, ina, inb)
+            _chain_row(out, k, A, B, da, db, ina, inb, wide_row)
 
 
 @jit_inline

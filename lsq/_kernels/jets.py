@@ -106,16 +106,23 @@ make_array = _maker(jet_array)
 
 
 @jit
-def binary_data(op, a, b, k):
-    """``(data, lo, hi)`` of ``a op b`` from the operands' ``(data, lo, hi)`` (compiled once for every model,
-    and cached)."""
-    A, alo, ahi = a
-    B, blo, bhi = b
+def binary_jets(op, A, alo, ahi, B, blo, bhi, k):
+    """``(data, lo, hi)`` of ``a op b`` for two jets (compiled once for every model, and cached)."""
     pa, pb = A.shape[1], B.shape[1]
     out = np.empty((max(A.shape[0], B.shape[0]), pb if pa == 1 else pa))
     kernel_at(k)(jm.pack(op, alo, ahi, blo, bhi), A, B, A, out)
     lo, hi = jm.union(alo, ahi, blo, bhi)
     return out, lo, hi
+
+
+@jit
+def binary_constant(op, J, lo, hi, c, constant_first, k):
+    """``(data, lo, hi)`` of ``j op c`` (or ``c op j``) for a jet and a constant ``c``, a real number or the
+    values at the points (compiled once per type of ``c`` for every model, and cached)."""
+    C = constant_data(c)
+    if constant_first:
+        return binary_jets(op, C, 1, 1, J, lo, hi, k)
+    return binary_jets(op, J, lo, hi, C, 1, 1, k)
 
 
 @jit
@@ -145,6 +152,22 @@ def _result_maker(*ts):
     return make_array if array else make_scalar
 
 
+def constant_data(x):
+    """The ``(1, P)`` jet data of a constant: a real number, or the values at the points (compiled only)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(constant_data)
+def _constant_data(x):
+    if _is_real(x):
+        return lambda x: np.full((1, 1), float(x))
+    if isinstance(x, types.Array) and x.ndim == 1:
+        if x.dtype == types.float64:
+            return lambda x: np.ascontiguousarray(x).reshape((1, x.shape[0]))
+        return lambda x: x.astype(np.float64).reshape((1, x.shape[0]))
+    return None
+
+
 def operand(x):
     """``(data, lo, hi)`` of ``x``: its ``(rows, P)`` jet data and the derivative rows in use (a constant has
     one row and none in use)."""
@@ -155,15 +178,7 @@ def operand(x):
 def _operand(x):
     if _is_jet(x):
         return lambda x: (x.d, x.lo, x.hi)
-    if _is_real(x):
-        return lambda x: (np.full((1, 1), float(x)), 1, 1)
-    if isinstance(x, types.Array) and x.ndim == 1 and isinstance(x.dtype, types.Boolean):
-        return lambda x: (x.astype(np.float64).reshape((1, x.shape[0])), 1, 1)
-    if isinstance(x, types.Array) and x.ndim == 1:
-        if x.dtype == types.float64:
-            return lambda x: (np.ascontiguousarray(x).reshape((1, x.shape[0])), 1, 1)
-        return lambda x: (x.astype(np.float64).reshape((1, x.shape[0])), 1, 1)
-    return None
+    return lambda x: (constant_data(x), 1, 1)
 
 
 def address(a, b):
@@ -199,12 +214,18 @@ def _register_binary(functions, code):
             if not ((_is_jet(a) or _is_jet(b)) and _is_operand(a) and _is_operand(b)):
                 return None
             make = _result_maker(a, b)
-
-            def impl(a, b):
-                k = address(a, b)
-                d, lo, hi = binary_data(np.int64(code), operand(a), operand(b), k)
-                return make(d, k, lo, hi)
-
+            if _is_jet(a) and _is_jet(b):
+                def impl(a, b):
+                    d, lo, hi = binary_jets(np.int64(code), a.d, a.lo, a.hi, b.d, b.lo, b.hi, a.k)
+                    return make(d, a.k, lo, hi)
+            elif _is_jet(a):
+                def impl(a, b):
+                    d, lo, hi = binary_constant(np.int64(code), a.d, a.lo, a.hi, b, False, a.k)
+                    return make(d, a.k, lo, hi)
+            else:
+                def impl(a, b):
+                    d, lo, hi = binary_constant(np.int64(code), b.d, b.lo, b.hi, a, True, b.k)
+                    return make(d, b.k, lo, hi)
             return impl
 
 
@@ -304,7 +325,7 @@ def _vector_exp(a):
 
 
 def seeds(p):
-    """The data of every parameter's jet at ``p``, ``(n, n + 4, 1)``: one allocation for all (compiled only)."""
+    """The data of every parameter's jet at ``p``, ``(n, n + 5, 1)``: one allocation for all (compiled only)."""
     raise NotImplementedError("compiled only")
 
 
@@ -312,7 +333,7 @@ def seeds(p):
 def _seeds(p):
     def impl(p):
         n = p.shape[0]
-        S = np.empty((n, n + 4, 1))  # values, n derivatives, 3 rows of scratch (see jet_math)
+        S = np.empty((n, n + 5, 1))  # values, n derivatives, 4 rows of scratch (see jet_math)
         for j in range(n):
             S[j, 0, 0] = p[j]
             S[j, j + 1, 0] = 1.0
@@ -340,10 +361,14 @@ def store_jacobian(r, out, k):
 
 @overload(store_jacobian)
 def _store_jacobian(r, out, k):
-    if _is_jet(r) or _is_real(r) or isinstance(r, types.Array):
+    if _is_jet(r):
         def impl(r, out, k):
-            A, lo, hi = operand(r)
-            kernel_at(k)(jm.pack(jm.STORE, lo, hi, 0, 0), A, A, A, out)
+            kernel_at(k)(jm.pack(jm.STORE, r.lo, r.hi, 0, 0), r.d, r.d, r.d, out)
 
         return impl
+    if _is_real(r) or isinstance(r, types.Array):
+        def constant(r, out, k):
+            out[:] = 0.0  # a result that does not depend on the parameters
+
+        return constant
     return None
