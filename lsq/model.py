@@ -82,8 +82,12 @@ class Model:
     name : str
     param_names : tuple of str
     n_params : int
+    jac : str
+        Where fits get the Jacobian: ``'auto'`` (jets, exact), ``'2-point'`` (finite differences) or
+        ``'analytic'`` (the user's ``jac=``).
     has_jacobian : bool
-        Whether an analytic Jacobian is attached (otherwise compiled finite differences are used).
+        Whether fits get an exact Jacobian: a built-in's, the user's, or from jets (False with ``'2-point'``,
+        or once the function is known not to run on jets).
     baseline : str or None
         The name of the model's additive constant, if it has one (a sum of models keeps one baseline, see
         :mod:`lsq.composite`).

@@ -5,6 +5,7 @@ derivative of the model's own NumPy function (exact to rounding, no cancellation
 certified values.
 """
 
+import functools
 import math
 import warnings
 
@@ -278,13 +279,25 @@ def test_composites_and_ties_of_user_models_get_exact_derivatives():
 
 
 # --- NIST through @lsq.model(jac='auto') ----------------------------------------------------------------
-@pytest.mark.parametrize("name", nist_names())
+NIST_QUICK = ["Misra1a", "Chwirut2", "Lanczos1", "Gauss1", "DanWood", "Kirby2", "Nelson", "Misra1c",
+              "Roszman1", "ENSO", "MGH09", "Rat43", "Bennett5"]
+"""Problems whose formulas use every operation the NIST models use (exp, ratios, powers with a constant and
+with a parameter exponent, arctan, sin and cos, 2-D x); the other 14 run with ``-m slow``."""
+
+
+@functools.cache
+def _nist_model(formula):
+    return lsq.model(formula)
+
+
+@pytest.mark.parametrize("name", [n if n in NIST_QUICK else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in nist_names()])
 def test_nist_formulas_on_jets_reach_the_certified_values(name):
     """The problem written as a user would, with no Jacobian: exact derivatives from jets, so both starts
     reach 6 digits with the exact-Jacobian tolerances (the NIST test's), and curve_fit's standard errors the
     certified ones to 4 (Lanczos1's certified values need more than double precision: 3)."""
     p = load_nist(name)
-    model = lsq.model(p.formula)
+    model = _nist_model(p.formula)
     J = model.jacobian(p.x, *p.certified)
     assert model.has_jacobian
     assert column_error(J, p.jacobian(p.x, p.certified)) <= 1e-12
