@@ -203,6 +203,15 @@ def test_erf_and_abs_on_scalar_jets_follow_their_derivative_rules():
     np.testing.assert_allclose(J[:, 1], -(x ** 2), rtol=1e-15)
 
 
+def test_a_power_of_x_at_zero_has_a_finite_derivative_in_the_exponent():
+    """``d (x ** k) / dk = x ** k log x`` is 0 at ``x = 0`` for ``k > 0`` (as the built-in's Jacobian says),
+    not ``0 * -inf``."""
+    x = np.linspace(0.0, 2.0, 9)
+    J = lsq.model(power_law).jacobian(x, 1.5, 0.7)
+    np.testing.assert_array_equal(J[0], [0.0, 0.0])
+    np.testing.assert_allclose(J, lsq.models.power_law.jacobian(x, 1.5, 0.7), rtol=1e-13, atol=0)
+
+
 def test_exact_exp_models_differentiate_with_numbas_exp():
     model = lsq.model(exponential, exact_exp=True)
     p = [2.5, 1.3, 0.4]

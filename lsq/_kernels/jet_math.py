@@ -159,7 +159,7 @@ def _binary_values(a0, b0, op, constant_b, with_b, out, da, db):
             v = a ** b
             out[0, q] = v
             da[q] = b * a ** (b - 1.0)
-            db[q] = v * math.log(a) if with_b else 0.0
+            db[q] = v * math.log(a) if with_b and v != 0.0 else 0.0  # x ** b at x = 0: 0 for every b > 0
 
 
 @jit_inline

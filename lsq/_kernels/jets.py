@@ -6,9 +6,10 @@ every operation by the derivative rules. The model's function is compiled a seco
 ``x - mu``, and the function's result is the model's values and its whole Jacobian, in one pass.
 
 Two numba types: :data:`jet_scalar` (a parameter, or arithmetic on parameters) and :data:`jet_array` (anything
-that involves ``x``). Both hold one C-ordered ``(n + 1, P)`` array (see :mod:`lsq._kernels.jet_math`, whose
-cached kernels do all the arithmetic); the type says only whether the jet stands for a float or an array, so
-that comparisons, ``math`` functions and ``np.where`` type as they do on floats and arrays.
+that involves ``x``). Both hold one C-ordered ``(n + 5, P)`` array of values, derivatives and scratch rows, the
+range of derivative rows in use, and the address of the arithmetic (:mod:`lsq._kernels.jet_math`, one cached
+cfunc); the type says only whether the jet stands for a float or an array, so that comparisons, ``math``
+functions and ``np.where`` type as they do on floats and arrays.
 
 Supported on jets: ``+ - * / **`` (and their in-place forms), unary ``-``/``+``, ``abs``, comparisons (on the
 values), ``np.exp log log10 sqrt sin cos tan arctan tanh sinh cosh arcsin arccos expm1 log1p abs absolute square
