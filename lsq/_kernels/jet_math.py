@@ -31,6 +31,8 @@ ADD, SUB, MUL, DIV, POW = range(5)
 numba's)."""
 SELECT, TOTAL, STORE = 40, 41, 42
 """Codes of :func:`select`, :func:`total` and :func:`store_jacobian`."""
+SCRATCH_ROWS = 4
+"""Rows after the derivatives in a jet's data: the scratch of the operation that made it (see the module)."""
 ROW_LIMIT = 1024
 """Row ranges are packed in 10 bits each (:func:`pack`): a jet model has at most 1022 parameters."""
 
@@ -163,17 +165,6 @@ def _binary_values(a0, b0, op, constant_b, with_b, out, da, db):
 
 
 @jit_inline
-def _value_row(A, wide):
-    """``A``'s values at every point: its row 0, or its one value copied along ``wide``."""
-    if A.shape[1] == wide.shape[0]:
-        return A[0]
-    v = A[0, 0]
-    for q in range(wide.shape[0]):
-        wide[q] = v
-    return wide
-
-
-@jit_inline
 def _sum_row(out, k, A, B, sign, ina, inb, wide):
     """Row ``k`` of ``out``: ``A[k] + sign * B[k]``, each term where its operand uses row ``k``."""
     P = out.shape[1]
@@ -199,8 +190,8 @@ def binary(A, B, op, alo, ahi, blo, bhi, out):
     R = out.shape[0]
     da, db, wide, wide_row = out[R - 4], out[R - 3], out[R - 2], out[R - 1]
     constant_b = B.shape[0] == 1 and B.shape[1] == 1
-    a0 = _value_row(A, wide)
-    b0 = B[0] if constant_b and op == POW else _value_row(B, wide)
+    a0 = _row_of(A, 0, wide)
+    b0 = B[0] if constant_b and op == POW else _row_of(B, 0, wide)
     _binary_values(a0, b0, op, constant_b, B.shape[0] > 1, out, da, db)
     if op == MUL:  # the partial derivatives are the value rows
         da, db = b0, a0

@@ -208,6 +208,11 @@ def _value(x):
     return lambda x: x
 
 
+def vector_exp(a):
+    """``exp`` of a jet by :func:`lsq._kernels.lanes.vexp.exp` (what a model's ``exp`` is unless ``exact_exp``)."""
+    raise NotImplementedError("compiled only")
+
+
 def _register_binary(functions, code):
     for fn in functions:
         @overload(fn)
@@ -261,6 +266,7 @@ _register_unary((operator.neg, np.negative), jm.NEG)
 _register_unary((abs, np.abs, np.absolute), jm.ABS)
 _register_unary((math.fabs,), jm.ABS, scalar_only=True)
 _register_unary((np.square,), jm.SQUARE)
+_register_unary((vector_exp,), jm.EXP)
 for _np_fn, _math_fn, _code in (
     (np.exp, math.exp, jm.EXP_LIBM), (np.log, math.log, jm.LOG), (np.log10, math.log10, jm.LOG10),
     (np.sqrt, math.sqrt, jm.SQRT), (np.sin, math.sin, jm.SIN), (np.cos, math.cos, jm.COS),
@@ -310,23 +316,9 @@ def _sum(a):
     return None
 
 
-def vector_exp(a):
-    """``exp`` of a jet by :func:`lsq._kernels.lanes.vexp.exp` (what a model's ``exp`` is unless ``exact_exp``)."""
-    raise NotImplementedError("compiled only")
-
-
-@overload(vector_exp)
-def _vector_exp(a):
-    make = _result_maker(a)
-
-    def impl(a):
-        return make(unary_data(np.int64(jm.EXP), a.d, a.lo, a.hi, a.k), a.k, a.lo, a.hi)
-
-    return impl
-
-
 def seeds(p):
-    """The data of every parameter's jet at ``p``, ``(n, n + 5, 1)``: one allocation for all (compiled only)."""
+    """The data of every parameter's jet at ``p``, ``(n, n + 1 + SCRATCH_ROWS, 1)``: one allocation for all
+    (compiled only)."""
     raise NotImplementedError("compiled only")
 
 
@@ -334,7 +326,7 @@ def seeds(p):
 def _seeds(p):
     def impl(p):
         n = p.shape[0]
-        S = np.empty((n, n + 5, 1))  # values, n derivatives, 4 rows of scratch (see jet_math)
+        S = np.empty((n, n + 1 + jm.SCRATCH_ROWS, 1))  # values, n derivatives, scratch (see jet_math)
         for j in range(n):
             S[j, 0, 0] = p[j]
             S[j, j + 1, 0] = 1.0
