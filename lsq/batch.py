@@ -235,7 +235,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
                              opt.needs_qr_buffers(solver), absolute_sigma, estimator_code)
     kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
                               g_cf.address if use_guess else 0, use_guess)
-    lanes = _lanes_kernel(kernel, model, has_jac, bounded, estimator_code, method, opts_i)
+    lanes = _lanes_kernel(kernel, model, X.shape[1], has_jac, bounded, estimator_code, method, opts_i)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
@@ -317,16 +317,13 @@ def _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress
             fit_batch_lanes(lanes.address, kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
 
 
-def _lanes_kernel(kernel, model, has_jac, bounded, estimator_code, method, opts_i):
+def _lanes_kernel(kernel, model, x_dims, has_jac, bounded, estimator_code, method, opts_i):
     """The model's lanes kernel when ``kernel`` asks for it (or, with ``'auto'``, when the fit qualifies), else
     None; ``kernel='lanes'`` on a fit the lanes cannot run raises, naming what stands in the way."""
     check_choice("kernel", kernel, ("auto", "lanes", "per-fit"))
     if kernel == "per-fit":
         return None
-    lanes = model.lanes_kernel()
     reasons = []
-    if lanes is None:
-        reasons.append(f"model `{model.name}` has no lanes kernel")
     if not has_jac:
         reasons.append("finite differences (jac='2-point'/'3-point')")
     if bounded:
@@ -337,6 +334,12 @@ def _lanes_kernel(kernel, model, has_jac, bounded, estimator_code, method, opts_
         reasons.append("a method or damping other than method='lm', damping='trust-region'")
     if opts_i[O_SOLVER] != SOLVER_CHOLESKY:
         reasons.append("linear_solver other than 'cholesky'")
+    lanes = None
+    if not reasons or kernel == "lanes":  # a user's model compiles its lanes kernel only when it can run
+        lanes = model.lanes_kernel(x_dims)
+        if lanes is None:
+            why = f" ({model.lanes_failure})" if model.lanes_failure else ""
+            reasons.insert(0, f"model `{model.name}` has no lanes kernel{why}")
     if not reasons:
         return lanes
     if kernel == "lanes":

@@ -19,6 +19,7 @@ from numba.core.errors import NumbaError
 from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 from ._kernels.engine.codes import EPS
+from ._kernels.lanes import lane_jets  # registers its typing before anything compiles
 
 __all__ = ["JetFallbackWarning", "Model", "model"]
 
@@ -285,14 +286,51 @@ class Model:
                 self._cfuncs[key] = self._user_cfuncs(x_dims)
         return self._cfuncs[key]
 
-    def lanes_kernel(self):
+    def lanes_kernel(self, x_dims=1):
         """The compiled lanes kernel (values and Jacobian of ``LANES`` fits at once, see
-        :mod:`lsq.models._lanes`) that :func:`lsq.curve_fit_batch` runs fits across SIMD lanes with, or None."""
-        if self._lanes_func is None:
-            return None
+        :mod:`lsq.models._lanes`) that :func:`lsq.curve_fit_batch` runs fits across SIMD lanes with, for points
+        of ``x_dims`` coordinates, or None (:attr:`lanes_failure` says why, for a user's function)."""
         from ._kernels.drivers.lanes import LANES_SIG
 
-        return _cached_cfunc(self._lanes_func, LANES_SIG)
+        if self._lanes_func is not None:
+            return _cached_cfunc(self._lanes_func, LANES_SIG)
+        if self.py_func is None or self._kernel_funcs is not None or self.jac != "auto":
+            return None
+        key = ("lanes", x_dims)
+        if key not in self._cfuncs:
+            self._cfuncs[key] = self._user_lanes_cfunc(x_dims, LANES_SIG)
+        return self._cfuncs[key]
+
+    def _user_lanes_cfunc(self, x_dims, sig):
+        """The user's function on lane jets (:mod:`lsq._kernels.lanes.lane_jets`), called point by point for
+        eight fits at once; None when it does not type there (it reduces over points, or uses an operation
+        lane jets lack), with the reason in :attr:`lanes_failure`."""
+        from ._kernels.lanes import simd
+
+        if self._jitted is None:
+            self._jitted = _njit_user(self._compiled_source(self.py_func))
+        n = self.n_params
+        if x_dims == 1:
+            x = "coordinate(v.load(X[0, i]))"
+        else:
+            x = "point((" + "".join(f"v.load(X[{k}, i]), " for k in range(x_dims)) + "))"
+        lines = ["def _model_lanes(X, P, F, J):"]
+        lines += [f"    p{j} = seed(v.load(P[{j}]), {j})" for j in range(n)]
+        lines += ["    for i in range(F.shape[0]):",
+                  f"        r = _user({x}, {', '.join(f'p{j}' for j in range(n))})",
+                  "        v.store(F[i], value_of(r))"]
+        lines += [f"        v.store(J[{j}, i], derivative_of(r, {j}))" for j in range(n)]
+        namespace = {"_user": self._jitted, "v": simd, "seed": lane_jets.seed, "coordinate": lane_jets.coordinate,
+                     "point": lane_jets.point, "value_of": lane_jets.value_of,
+                     "derivative_of": lane_jets.derivative_of}
+        try:
+            return _compile_wrapper("\n".join(lines) + "\n", "_model_lanes", namespace, sig, self.name)
+        except TypeError as exc:
+            self.lanes_failure = _jet_failure(exc.__cause__ or exc)
+            return None
+
+    lanes_failure = None
+    """Why the user's function cannot run on the lanes kernel (:meth:`lanes_kernel` is None), or None."""
 
     def guess_kernel(self):
         """The compiled starting-value rule ``guess(X, y, p_out)`` of a built-in model, or None (compiled on its

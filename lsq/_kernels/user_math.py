@@ -55,9 +55,12 @@ def _exp_compiled(x):
         return array
 
     from .jets import JetType, vector_exp
+    from .lanes.lane_jets import LaneJetType
 
     if isinstance(x, JetType):
         return lambda x: vector_exp(x)
+    if isinstance(x, LaneJetType):
+        return None  # lowered in place by lsq._kernels.lanes.lane_jets
 
     def other(x):  # float32 and complex keep NumPy's exp (and their dtype)
         return np.exp(x)

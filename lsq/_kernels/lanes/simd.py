@@ -222,6 +222,37 @@ def select(typingctx, mask, a, b):
     return vec8(mask, a, b), codegen
 
 
+def exp_ir(builder, x):
+    """The IR of :func:`exp` on the ``<8 x double>`` value ``x``."""
+    from .vexp import LN2_HI, LN2_LO, LOG2E, TAYLOR, X_MAX, X_MIN
+
+    def const(c):
+        return ir.Constant(_VEC, [float(c)] * WIDTH)
+
+    i64v = ir.VectorType(ir.IntType(64), WIDTH)
+
+    def iconst(c):
+        return ir.Constant(i64v, [int(c)] * WIDTH)
+
+    xc = builder.select(builder.fcmp_ordered("<", x, const(X_MIN)), const(X_MIN), x)
+    xc = builder.select(builder.fcmp_ordered(">", xc, const(X_MAX)), const(X_MAX), xc)
+    floor = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v8f64")
+    k = builder.call(floor, [builder.fadd(builder.fmul(xc, const(LOG2E)), const(0.5))])
+    r = builder.fsub(builder.fsub(xc, builder.fmul(k, const(LN2_HI))), builder.fmul(k, const(LN2_LO)))
+    p = const(TAYLOR[13])
+    for j in range(12, 1, -1):
+        p = builder.fadd(builder.fmul(p, r), const(TAYLOR[j]))
+    p = builder.fadd(builder.fmul(p, r), const(1.0))
+    p = builder.fadd(builder.fmul(p, r), const(1.0))
+    ki = builder.fptosi(k, i64v)
+    k1 = builder.ashr(ki, iconst(1))
+    k2 = builder.sub(ki, k1)
+    s1 = builder.bitcast(builder.shl(builder.add(k1, iconst(1023)), iconst(52)), _VEC)
+    s2 = builder.bitcast(builder.shl(builder.add(k2, iconst(1023)), iconst(52)), _VEC)
+    y = builder.fmul(builder.fmul(p, s1), s2)
+    return builder.select(builder.fcmp_unordered("uno", x, x), x, y)
+
+
 @intrinsic
 def exp(typingctx, v):
     """:func:`lsq._kernels.lanes.vexp.exp` in every lane: the same operations in the same order, so the same bits
@@ -230,34 +261,7 @@ def exp(typingctx, v):
         return None
 
     def codegen(context, builder, sig, args):
-        from .vexp import LN2_HI, LN2_LO, LOG2E, TAYLOR, X_MAX, X_MIN
-
-        def const(x):
-            return ir.Constant(_VEC, [float(x)] * WIDTH)
-
-        i64v = ir.VectorType(ir.IntType(64), WIDTH)
-
-        def iconst(x):
-            return ir.Constant(i64v, [int(x)] * WIDTH)
-
-        x = args[0]
-        xc = builder.select(builder.fcmp_ordered("<", x, const(X_MIN)), const(X_MIN), x)
-        xc = builder.select(builder.fcmp_ordered(">", xc, const(X_MAX)), const(X_MAX), xc)
-        floor = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v8f64")
-        k = builder.call(floor, [builder.fadd(builder.fmul(xc, const(LOG2E)), const(0.5))])
-        r = builder.fsub(builder.fsub(xc, builder.fmul(k, const(LN2_HI))), builder.fmul(k, const(LN2_LO)))
-        p = const(TAYLOR[13])
-        for j in range(12, 1, -1):
-            p = builder.fadd(builder.fmul(p, r), const(TAYLOR[j]))
-        p = builder.fadd(builder.fmul(p, r), const(1.0))
-        p = builder.fadd(builder.fmul(p, r), const(1.0))
-        ki = builder.fptosi(k, i64v)
-        k1 = builder.ashr(ki, iconst(1))
-        k2 = builder.sub(ki, k1)
-        s1 = builder.bitcast(builder.shl(builder.add(k1, iconst(1023)), iconst(52)), _VEC)
-        s2 = builder.bitcast(builder.shl(builder.add(k2, iconst(1023)), iconst(52)), _VEC)
-        y = builder.fmul(builder.fmul(p, s1), s2)
-        return builder.select(builder.fcmp_unordered("uno", x, x), x, y)
+        return exp_ir(builder, args[0])
 
     return vec8(v), codegen
 
