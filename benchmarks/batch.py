@@ -107,6 +107,66 @@ def points_sweep(k, k_per_fit, k_scipy, threads):
     return rows
 
 
+def elliptic_gaussian(x, a, x0, y0, sx, sy, theta, b):
+    """A rotated elliptical 2-D gaussian (Gpufit's GAUSS_2D_ROTATED), written as a user would."""
+    c, s = np.cos(theta), np.sin(theta)
+    dx = x[0] - x0
+    dy = x[1] - y0
+    u = (c * dx + s * dy) / sx
+    w = (c * dy - s * dx) / sy
+    return a * np.exp(-0.5 * (u * u + w * w)) + b
+
+
+def astigmatic_psf(x, n, x0, y0, z, bg):
+    """3-D localisation by astigmatism (Huang et al., Science 2008): the widths follow the defocus ``z``
+    through a calibration (focal offsets +-0.4, depth 0.5, small cubic and quartic terms)."""
+    zx = (z + 0.4) / 0.5
+    zy = (z - 0.4) / 0.5
+    sx = 1.3 * np.sqrt(1 + zx * zx + 0.05 * zx ** 3 + 0.02 * zx ** 4)
+    sy = 1.3 * np.sqrt(1 + zy * zy - 0.05 * zy ** 3 + 0.02 * zy ** 4)
+    return n * np.exp(-0.5 * ((x[0] - x0) / sx) ** 2 - 0.5 * ((x[1] - y0) / sy) ** 2) + bg
+
+
+def gaussian_2d_user(x, a, x0, y0, w, b):
+    """The built-in ``gaussian_2d`` written as a user would."""
+    return a * np.exp(-((x[0] - x0) ** 2 + (x[1] - y0) ** 2) / (2 * w * w)) + b
+
+
+USER_SPOTS = [  # (function, true parameters, +- spread of the truth, pixels per side)
+    (gaussian_2d_user, [500.0, 2.0, 2.0, 1.0, 10.0], [50.0, 0.2, 0.2, 0.1, 1.0], 5),
+    (elliptic_gaussian, [500.0, 4.0, 4.0, 1.3, 1.8, 0.4, 10.0], [50.0, 0.5, 0.5, 0.1, 0.1, 0.1, 2.0], 9),
+    (astigmatic_psf, [500.0, 5.0, 5.0, 0.0, 10.0], [50.0, 0.5, 0.5, 0.3, 2.0], 11),
+]
+
+
+def user_spots(func, true, spread, side, k, seed=3):
+    """``k`` spots of a user's model on ``side x side`` pixels, SNR 10, starts half the spread off."""
+    pixels = np.stack([g.ravel() for g in np.meshgrid(np.arange(float(side)), np.arange(float(side)))])
+    rng = np.random.default_rng(seed)
+    truth = np.array(true) + np.array(spread) * rng.uniform(-1, 1, (k, len(true)))
+    Y = np.array([func(pixels, *t) for t in truth])
+    Y += rng.standard_normal(Y.shape) * truth[:, :1] / 10
+    return pixels, Y, truth + 0.5 * np.array(spread) * rng.uniform(-1, 1, truth.shape)
+
+
+def user_model_rows(k, k_per_fit, threads):
+    """Users' own ``@lsq.model`` functions (no hand-written kernel): the lanes kernel on ``k`` fits (jets over
+    lanes) against the per-fit kernel on the first ``k_per_fit`` (jets, and ``jac='2-point'``), with the lanes
+    checked fit by fit against the per-fit engine."""
+    rows = []
+    for func, true, spread, side in USER_SPOTS:
+        points, Y, p0 = user_spots(func, true, spread, side, k)
+        model, fd = lsq.model(func), lsq.model(func, jac="2-point")
+        lanes, _ = lsq_throughput(Y, p0, threads, "lanes", model, points, runs=2)
+        per_fit, rp = lsq_throughput(Y[:k_per_fit], p0[:k_per_fit], threads, "per-fit", model, points, runs=2)
+        per_fit_fd, _ = lsq_throughput(Y[:k_per_fit], p0[:k_per_fit], threads, "per-fit", fd, points, runs=2)
+        same_status, close = agreement(rp, lsq.curve_fit_batch(model, points, Y[:k_per_fit], p0=p0[:k_per_fit],
+                                                                kernel="lanes", **SETTINGS))
+        rows.append(dict(name=func.__name__, n=len(true), points=Y.shape[1], lanes=lanes, per_fit=per_fit,
+                         per_fit_fd=per_fit_fd, same_status=same_status, close=close))
+    return rows
+
+
 def batch_rows(k, k_per_fit, k_scipy, k_sweep):
     """Gpufit's benchmark: the lanes kernel on ``k`` fits (1 and all threads), the per-fit kernel on the first
     ``k_per_fit`` (which also check the lanes fit by fit), a SciPy loop on the first ``k_scipy``; then the
@@ -126,4 +186,5 @@ def batch_rows(k, k_per_fit, k_scipy, k_sweep):
                 per1=per1, per_n=per_n, rate_scipy=rate_sp, converged=float(np.mean(r.success)),
                 same_status=same_status, close=close, err_lsq=float(err_lsq), err_scipy=float(err_sp),
                 err_lsq_all=float(np.median(np.abs(r.params[:, 1] - truth[:, 1]))),
-                sweep=points_sweep(k_sweep, max(k_sweep // 10, 64), max(k_scipy // 5, 20), threads))
+                sweep=points_sweep(k_sweep, max(k_sweep // 10, 64), max(k_scipy // 5, 20), threads),
+                user=user_model_rows(k_sweep, max(k_sweep // 5, 400), threads))

@@ -443,7 +443,7 @@ def _unary_typer(a):
 for _key, _name in UNARY.items():
     _register_typer(_key, _unary_typer)
     lower_builtin(_key, LaneJetType)(_lower_unary(_name))
-for _key, _sign in ((operator.neg, -1), (operator.pos, 1)):
+for _key, _sign in ((operator.neg, -1), (operator.pos, 1), (np.negative, -1), (np.positive, 1)):
     _register_typer(_key, _unary_typer)
     lower_builtin(_key, LaneJetType)(_lower_sign(_sign))
 
