@@ -156,13 +156,12 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     kernel : {'auto', 'lanes', 'per-fit'}
         ``'lanes'`` runs 8 fits at a time across SIMD lanes (:mod:`lsq._kernels.lanes.engine`: the same
         algorithm, laid out so that the model, ``J^T J`` and the small solves vectorise). It needs a model
-        with a lanes kernel (the built-ins but ``voigt``, ``power_law``, ``sine`` and ``damped_sine``, or a
-        ``@lsq.model`` function with ``jac='auto'`` that works point by point, run on jets over the lanes:
-        :mod:`lsq._kernels.lanes.lane_jets`) and its exact Jacobian, no bounds, least squares,
-        ``method='lm'``, ``damping='trust-region'`` and ``linear_solver='cholesky'``; a fit that leaves the
-        paths the lanes take is re-run on the per-fit engine. ``'per-fit'`` runs each fit on the per-fit
-        engine. ``'auto'`` takes the lanes when they apply. Both give the same fits up to rounding (the lanes'
-        ``exp`` is within 2 ulp of ``math.exp``).
+        with a lanes kernel (every built-in, or a ``@lsq.model`` function with ``jac='auto'`` that works point
+        by point, run on jets over the lanes: :mod:`lsq._kernels.lanes.lane_jets`) and its exact Jacobian, no
+        bounds, least squares, ``method='lm'``, ``damping='trust-region'`` and ``linear_solver='cholesky'``; a
+        fit that leaves the paths the lanes take is re-run on the per-fit engine. ``'per-fit'`` runs each fit
+        on the per-fit engine. ``'auto'`` takes the lanes when they apply. Both give the same fits up to
+        rounding (the lanes' ``exp``, ``log``, ``sin`` and ``cos`` are within 2 ulp of libm's).
 
     Returns
     -------

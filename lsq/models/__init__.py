@@ -50,19 +50,19 @@ double_exponential = _builtin("double_exponential", ("a1", "tau1", "a2", "tau2",
                               cu.double_exponential_values, cu.double_exponential_jacobian,
                               cu.double_exponential_guess, lanes=ln.double_exponential_lanes)
 power_law = _builtin("power_law", ("amplitude", "exponent"), cu.power_law_values, cu.power_law_jacobian,
-                     cu.power_law_guess)
+                     cu.power_law_guess, lanes=ln.power_law_lanes)
 gaussian = _builtin("gaussian", ("amplitude", "center", "sigma", "offset"), pk.gaussian_values,
                     pk.gaussian_jacobian, pk.gaussian_guess, lanes=ln.gaussian_lanes)
 lorentzian = _builtin("lorentzian", ("amplitude", "center", "gamma", "offset"), pk.lorentzian_values,
                       pk.lorentzian_jacobian, pk.lorentzian_guess, lanes=ln.lorentzian_lanes)
 voigt = _builtin("voigt", ("amplitude", "center", "fwhm", "eta", "offset"), pk.voigt_values,
-                 pk.voigt_jacobian, pk.voigt_guess)
+                 pk.voigt_jacobian, pk.voigt_guess, lanes=ln.voigt_lanes)
 logistic = _builtin("logistic", ("amplitude", "center", "rate", "offset"), cu.logistic_values,
                     cu.logistic_jacobian, cu.logistic_guess, lanes=ln.logistic_lanes)
 sine = _builtin("sine", ("amplitude", "omega", "phase", "offset"), cu.sine_values, cu.sine_jacobian,
-                cu.sine_guess_kernel)
+                cu.sine_guess_kernel, lanes=ln.sine_lanes)
 damped_sine = _builtin("damped_sine", ("amplitude", "decay", "omega", "phase", "offset"), cu.damped_sine_values,
-                       cu.damped_sine_jacobian, cu.damped_sine_guess)
+                       cu.damped_sine_jacobian, cu.damped_sine_guess, lanes=ln.damped_sine_lanes)
 michaelis_menten = _builtin("michaelis_menten", ("vmax", "km"), cu.michaelis_menten_values,
                             cu.michaelis_menten_jacobian, cu.michaelis_menten_guess, lanes=ln.michaelis_menten_lanes)
 gaussian_2d = _builtin("gaussian_2d", ("amplitude", "x0", "y0", "width", "offset"), pk.gaussian_2d_values,

@@ -3,13 +3,18 @@
 Signature ``lanes(X, P, F, J)``: points ``X`` ``(d, m, W)``, parameters ``P`` ``(n, W)``, model values into
 ``F`` ``(m, W)`` and derivatives ``d f_i / d p_j`` into ``J`` ``(n, m, W)``, with ``W = 8``: each row is one
 :mod:`lsq._kernels.lanes.simd` vector, so a point costs one vector instruction per operation for all eight
-fits. One exponential (:func:`lsq._kernels.lanes.simd.exp`, within 2 ulp of ``math.exp``) serves a point's
-value and its derivatives; the reciprocals of width-like parameters are taken once per fit, so a point costs
+fits. One exponential (:func:`lsq._kernels.lanes.simd.exp`, within 2 ulp of ``math.exp``), or one ``sincos``
+or ``log`` (:mod:`lsq._kernels.lanes.vmath`, within 2 ulp and 1 ulp of libm's), serves a point's value and its
+derivatives; the reciprocals of width-like parameters are taken once per fit, so a point costs
 no division (vector division is the slowest vector operation). The formulas are those of the per-fit kernels
 of :mod:`._peaks` and :mod:`._curves`, up to the rounding that reordering gives.
 """
 
+import math
+
 from .._kernels.lanes import simd as v
+
+LN2 = math.log(2.0)
 
 
 def gaussian_lanes(X, P, F, J):
@@ -132,3 +137,64 @@ def linear_lanes(X, P, F, J):
         v.store(F[i], slope * x + intercept)
         v.store(J[0, i], x)
         v.store(J[1, i], v.splat(1.0))
+
+
+def voigt_lanes(X, P, F, J):
+    a, mu, eta, c = v.load(P[0]), v.load(P[1]), v.load(P[3]), v.load(P[4])
+    inv_w = 1.0 / v.load(P[2])
+    lorentz_share = 1.0 - eta
+    for i in range(F.shape[0]):
+        t = (v.load(X[0, i]) - mu) * inv_w
+        tt = t * t
+        G = v.exp(-4.0 * LN2 * tt)
+        L = 1.0 / (1.0 + 4.0 * tt)
+        shape = eta * L + lorentz_share * G
+        v.store(F[i], a * shape + c)
+        dt = a * (eta * (-8.0 * t * L * L) + lorentz_share * (-8.0 * LN2 * t * G))
+        v.store(J[0, i], shape)
+        v.store(J[1, i], -(dt * inv_w))
+        v.store(J[2, i], -(dt * t * inv_w))
+        v.store(J[3, i], a * (L - G))
+        v.store(J[4, i], v.splat(1.0))
+
+
+def power_law_lanes(X, P, F, J):
+    a, b = v.load(P[0]), v.load(P[1])
+    zero = v.splat(0.0)
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        value = v.pow(x, b)  # libm's, as the per-fit kernel's (exp(b log x) differs by a few ulp)
+        lx = v.select(v.gt(x, zero), v.log(x), zero)  # d/db is 0 where x <= 0, as the per-fit kernel's
+        v.store(F[i], a * value)
+        v.store(J[0, i], value)
+        v.store(J[1, i], a * value * lx)
+
+
+def sine_lanes(X, P, F, J):
+    a, w, ph, c = v.load(P[0]), v.load(P[1]), v.load(P[2]), v.load(P[3])
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        s, co = v.sincos(w * x + ph)
+        v.store(F[i], a * s + c)
+        aco = a * co
+        v.store(J[0, i], s)
+        v.store(J[1, i], aco * x)
+        v.store(J[2, i], aco)
+        v.store(J[3, i], v.splat(1.0))
+
+
+def damped_sine_lanes(X, P, F, J):
+    a, w, ph, c = v.load(P[0]), v.load(P[2]), v.load(P[3]), v.load(P[4])
+    inv_tau = 1.0 / v.load(P[1])
+    for i in range(F.shape[0]):
+        x = v.load(X[0, i])
+        e = v.exp(-x * inv_tau)
+        s, co = v.sincos(w * x + ph)
+        ae = a * e
+        v.store(F[i], ae * s + c)
+        aeco = ae * co
+        v.store(J[0, i], e * s)
+        v.store(J[1, i], ae * s * x * inv_tau * inv_tau)
+        v.store(J[2, i], aeco * x)
+        v.store(J[3, i], aeco)
+        v.store(J[4, i], v.splat(1.0))

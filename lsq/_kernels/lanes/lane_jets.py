@@ -20,7 +20,8 @@ masks, for ``np.where`` or arithmetic), ``np.where``, and the functions of :data
 reduces over points (``np.sum``, ``x.shape``, indexing ``x`` as an array) fails to type, and the batch runs the
 model on the per-fit kernel instead. The derivative rules and the order of every sum are those of
 :mod:`lsq._kernels.jet_math`; ``exp`` is the vectorisable one (:func:`lsq._kernels.lanes.simd.exp`), unless
-the model asks for ``exact_exp``; the other functions are LLVM's vector intrinsics or libm per lane.
+the model asks for ``exact_exp``; ``log``, ``sin`` and ``cos`` are :mod:`.vmath`'s (within 1 and 2 ulp of libm's);
+the others are libm's, once per lane.
 """
 
 import hashlib
@@ -36,8 +37,9 @@ from numba.core.typing import signature
 from numba.extending import intrinsic, lower_builtin, models, register_model, type_callable
 
 from .. import user_math
-from . import simd
+from . import simd, vmath
 from .simd import WIDTH, exp_ir, vec8
+from .vmath import log_ir, sincos_ir
 
 _VEC = ir.VectorType(ir.DoubleType(), WIDTH)
 LN10 = math.log(10.0)
@@ -48,7 +50,7 @@ def _source_digest():
     """A digest of this module and :mod:`.simd`: in a lane jet type's name, so that a user's model cached on
     disk under another version of lsq (another layout or rule) is never loaded (see :mod:`lsq._kernels.jets`)."""
     digest = hashlib.sha1()
-    for path in (Path(__file__), Path(simd.__file__)):
+    for path in (Path(__file__), Path(simd.__file__), Path(vmath.__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:8]
 
@@ -248,7 +250,7 @@ def _pow(context, builder, a, ad, b, bd, b_is_jet):
     value = _intrinsic_call(builder, "pow", a, b)
     da = builder.fmul(b, _intrinsic_call(builder, "pow", a, builder.fsub(b, _const(1.0))))
     nonzero = builder.fcmp_unordered("!=", value, _const(0.0))  # x ** b at x = 0: 0 for every b > 0
-    db = builder.select(nonzero, builder.fmul(value, _intrinsic_call(builder, "log", a)), _const(0.0))
+    db = builder.select(nonzero, builder.fmul(value, log_ir(builder, a)), _const(0.0))
     return value, _chain(builder, da, ad, db, bd)
 
 
@@ -302,7 +304,7 @@ def _rule_exp_log(context, builder, name, a):
         value = _intrinsic_call(builder, "exp", a)
         return value, value
     if name == "log":
-        return _intrinsic_call(builder, "log", a), builder.fdiv(one, a)
+        return log_ir(builder, a), builder.fdiv(one, a)
     if name == "sqrt":
         value = _intrinsic_call(builder, "sqrt", a)
         return value, builder.fdiv(_const(0.5), value)
@@ -325,10 +327,9 @@ def _rule_exp_log(context, builder, name, a):
 
 def _rule_trig(context, builder, name, a):
     one = _const(1.0)
-    if name == "sin":
-        return _intrinsic_call(builder, "sin", a), _intrinsic_call(builder, "cos", a)
-    if name == "cos":
-        return _intrinsic_call(builder, "cos", a), builder.fmul(_const(-1.0), _intrinsic_call(builder, "sin", a))
+    if name in ("sin", "cos"):
+        sin, cos = sincos_ir(builder, a)
+        return (sin, cos) if name == "sin" else (cos, builder.fmul(_const(-1.0), sin))
     if name in ("tan", "tanh"):
         value = _per_lane(context, builder, math.tan if name == "tan" else math.tanh, a)
         square = builder.fmul(value, value)

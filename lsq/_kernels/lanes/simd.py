@@ -10,8 +10,9 @@ reassociation. A lane's result has the same bits as the scalar code on that lane
 
 Operations: :func:`load`/:func:`store` on a 1-D C-contiguous float64 array of at least 8 elements (a row of
 a lanes array, ``A[a, b]``); ``+ - * /`` between vectors (or a vector and a float); :func:`splat`,
-:func:`sqrt`, :func:`exp`, :func:`abs`, ``max``, :func:`select` with masks from :func:`gt`, :func:`ge`, :func:`lt`,
-:func:`finite` (a mask is a vector of 1.0/0.0, combined with ``*``); :func:`lane` reads one lane.
+:func:`sqrt`, :func:`exp`, :func:`log`, :func:`sin`, :func:`cos`, :func:`sincos` (:mod:`.vmath`), :func:`pow`
+(libm's), :func:`abs`, ``max``, :func:`select` with masks from :func:`gt`, :func:`ge`, :func:`lt`, :func:`finite`
+(a mask is a vector of 1.0/0.0, combined with ``*``); :func:`lane` reads one lane.
 """
 
 import operator
@@ -20,6 +21,8 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
+
+from . import vmath
 
 WIDTH = 8
 _VEC = ir.VectorType(ir.DoubleType(), WIDTH)
@@ -266,6 +269,54 @@ def exp(typingctx, v):
     return vec8(v), codegen
 
 
+def _vector_function(build):
+    @intrinsic
+    def function(typingctx, v):
+        if v != vec8:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return build(builder, args[0])
+
+        return vec8(v), codegen
+
+    return function
+
+
+log = _vector_function(lambda builder, x: vmath.log_ir(builder, x))
+""":func:`lsq._kernels.lanes.vmath.log_ir`: ``log`` in every lane, vectorised."""
+sin = _vector_function(lambda builder, x: vmath.sincos_ir(builder, x)[0])
+""":func:`lsq._kernels.lanes.vmath.sincos_ir`: ``sin`` in every lane, vectorised."""
+cos = _vector_function(lambda builder, x: vmath.sincos_ir(builder, x)[1])
+""":func:`lsq._kernels.lanes.vmath.sincos_ir`: ``cos`` in every lane, vectorised."""
+
+
+@intrinsic
+def sincos(typingctx, v):
+    """``(sin v, cos v)`` in every lane from one argument reduction (:func:`lsq._kernels.lanes.vmath.sincos_ir`)."""
+    if v != vec8:
+        return None
+    pair = types.UniTuple(vec8, 2)
+
+    def codegen(context, builder, sig, args):
+        return context.make_tuple(builder, pair, list(vmath.sincos_ir(builder, args[0])))
+
+    return pair(v), codegen
+
+
+@intrinsic
+def pow(typingctx, a, b):  # noqa: A001  (libm's pow per lane, as math.pow)
+    """``a ** b`` in every lane by libm's ``pow`` (LLVM calls it once per lane)."""
+    if not (a == vec8 and b == vec8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC, _VEC]), "llvm.pow.v8f64")
+        return builder.call(fn, list(args))
+
+    return vec8(a, b), codegen
+
+
 def _max(a, b):
     return select(gt(b, a), b, a)
 
@@ -278,4 +329,5 @@ def _ov_max(a, b):
     return None
 
 
-__all__ = ["vec8", "load", "store", "splat", "lane", "sqrt", "gt", "ge", "lt", "finite", "select", "exp", "abs"]
+__all__ = ["vec8", "load", "store", "splat", "lane", "sqrt", "gt", "ge", "lt", "finite", "select", "exp", "log", "sin",
+           "cos", "sincos", "pow", "abs"]

@@ -1,0 +1,134 @@
+"""``log``, ``sin`` and ``cos`` on eight lanes as straight-line vector code (LLVM IR builders).
+
+LLVM's ``llvm.log.v8f64`` and ``llvm.sin.v8f64`` become eight calls into libm each (pip's llvmlite has no
+vector math library); these are branch-free arithmetic on the whole vector, like
+:func:`lsq._kernels.lanes.simd.exp`, in the order written (no fused multiply-add), so the same bits on every
+x86-64 CPU. The tests hold them to libm within a few ulp (``tests/test_lanes.py``).
+
+``log``: ``x = 2**k (1 + f)`` with ``1 + f`` in ``[sqrt(2)/2, sqrt(2))`` (from the bits; a subnormal ``x`` is
+scaled by ``2**54`` first), then fdlibm's ``log(1 + f) = f - hfsq + s (hfsq + R(s*s))`` with
+``s = f / (2 + f)``, ``hfsq = f*f/2`` and ``R`` the series of ``2 atanh(s) / s - 2`` to ``s**26`` (truncation
+below 1e-18 relative for ``|s| <= 0.172``), and ``k ln 2`` in two parts. ``log(0) = -inf``, ``log(x < 0)`` and
+``log(NaN)`` are NaN, ``log(inf) = inf``.
+
+``sin``/``cos``: ``x = q pi/2 + r`` with ``|r| <= pi/4`` (Cody-Waite: ``pi/2`` in three parts, the first two of
+33 bits so that ``q`` times them is exact for ``|q| < 2**20``), the Taylor polynomials of ``sin r`` (to
+``r**17``) and ``cos r`` (to ``r**18``), and the quadrant ``q mod 4``. Both come out of one reduction
+(:func:`sincos_ir`). Beyond :data:`TRIG_REDUCTION_LIMIT` the reduction loses digits, so a vector with any lane
+there takes libm's ``sin``/``cos`` instead (a branch, never taken by a fit model in practice).
+"""
+
+import math
+
+from llvmlite import ir
+from numba.core import cgutils
+
+WIDTH = 8
+_VEC = ir.VectorType(ir.DoubleType(), WIDTH)
+_I64V = ir.VectorType(ir.IntType(64), WIDTH)
+
+LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k * LN2_HI is exact for |k| < 2**21
+LN2_LO = 1.90821492927058770002e-10
+SQRT2 = 1.4142135623730951
+SUBNORMAL_SCALE = 2.0 ** 54
+MIN_NORMAL = 2.2250738585072014e-308
+LOG_SERIES = tuple(2.0 / (2 * k + 1) for k in range(1, 14))
+"""``R(z) = sum_k 2 z**k / (2k + 1)``, ``k = 1..13``: ``2 atanh(s) = 2 s + s R(s*s)``."""
+
+PIO2_1 = 1.5707963267341256  # pi/2 to 33 bits
+PIO2_2 = 6.077100506303966e-11  # the next 33 bits
+PIO2_3 = 2.0222662487959506e-21  # the rest, rounded
+TWO_OVER_PI = 0.6366197723675814
+TRIG_REDUCTION_LIMIT = 1.0e5
+"""``|x|`` beyond which :func:`sincos_ir` takes libm's values (``q < 2**17``, far inside the exact range)."""
+SIN_SERIES = tuple((-1.0) ** k / math.factorial(2 * k + 1) for k in range(1, 9))
+COS_SERIES = tuple((-1.0) ** k / math.factorial(2 * k) for k in range(2, 10))
+
+
+def _const(x):
+    return ir.Constant(_VEC, [float(x)] * WIDTH)
+
+
+def _iconst(x):
+    return ir.Constant(_I64V, [int(x)] * WIDTH)
+
+
+def _horner(builder, z, coefficients):
+    """``c[0] + z (c[1] + z (c[2] + ...))``."""
+    p = _const(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        p = builder.fadd(builder.fmul(p, z), _const(c))
+    return p
+
+
+def log_ir(builder, x):
+    """The IR of ``log`` on the ``<8 x double>`` ``x`` (see the module)."""
+    subnormal = builder.fcmp_ordered("<", x, _const(MIN_NORMAL))
+    xs = builder.select(subnormal, builder.fmul(x, _const(SUBNORMAL_SCALE)), x)
+    bits = builder.bitcast(xs, _I64V)
+    k = builder.sub(builder.and_(builder.lshr(bits, _iconst(52)), _iconst(0x7FF)), _iconst(1023))
+    k = builder.select(subnormal, builder.sub(k, _iconst(54)), k)
+    m = builder.bitcast(builder.or_(builder.and_(bits, _iconst(0x000FFFFFFFFFFFFF)), _iconst(0x3FF0000000000000)),
+                        _VEC)
+    high = builder.fcmp_ordered(">", m, _const(SQRT2))
+    m = builder.select(high, builder.fmul(m, _const(0.5)), m)
+    k = builder.select(high, builder.add(k, _iconst(1)), k)
+    f = builder.fsub(m, _const(1.0))
+    s = builder.fdiv(f, builder.fadd(_const(2.0), f))
+    z = builder.fmul(s, s)
+    R = builder.fmul(z, _horner(builder, z, LOG_SERIES))
+    hfsq = builder.fmul(builder.fmul(_const(0.5), f), f)
+    dk = builder.sitofp(k, _VEC)
+    inner = builder.fadd(builder.fmul(s, builder.fadd(hfsq, R)), builder.fmul(dk, _const(LN2_LO)))
+    y = builder.fsub(builder.fmul(dk, _const(LN2_HI)), builder.fsub(builder.fsub(hfsq, inner), f))
+    y = builder.select(builder.fcmp_ordered("==", x, _const(math.inf)), x, y)
+    y = builder.select(builder.fcmp_ordered("==", x, _const(0.0)), _const(-math.inf), y)
+    return builder.select(builder.fcmp_unordered("<", x, _const(0.0)), _const(math.nan), y)  # x < 0 or NaN
+
+
+def _libm(builder, name, x):
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), f"llvm.{name}.v8f64")
+    return builder.call(fn, [x])
+
+
+def _sincos_reduced(builder, x):
+    """``(sin x, cos x)`` by the reduction and polynomials of the module."""
+    floor = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v8f64")
+    q = builder.call(floor, [builder.fadd(builder.fmul(x, _const(TWO_OVER_PI)), _const(0.5))])
+    r = builder.fsub(builder.fsub(builder.fsub(x, builder.fmul(q, _const(PIO2_1))), builder.fmul(q, _const(PIO2_2))),
+                     builder.fmul(q, _const(PIO2_3)))
+    z = builder.fmul(r, r)
+    sin_r = builder.fadd(r, builder.fmul(builder.fmul(r, z), _horner(builder, z, SIN_SERIES)))
+    cos_r = builder.fadd(builder.fsub(_const(1.0), builder.fmul(_const(0.5), z)),
+                         builder.fmul(builder.fmul(z, z), _horner(builder, z, COS_SERIES)))
+    quadrant = builder.and_(builder.fptosi(q, _I64V), _iconst(3))
+    minus = _const(-1.0)
+    neg_sin, neg_cos = builder.fmul(minus, sin_r), builder.fmul(minus, cos_r)
+
+    def pick(values):
+        out = values[3]
+        for k in (2, 1, 0):
+            out = builder.select(builder.icmp_signed("==", quadrant, _iconst(k)), values[k], out)
+        return out
+
+    return pick((sin_r, cos_r, neg_sin, neg_cos)), pick((cos_r, neg_sin, neg_cos, sin_r))
+
+
+def sincos_ir(builder, x):
+    """The IR of ``(sin x, cos x)`` on the ``<8 x double>`` ``x`` (see the module): NaN for NaN and +-inf."""
+    far = builder.fcmp_unordered(">", _libm(builder, "fabs", x), _const(TRIG_REDUCTION_LIMIT))
+    any_far = builder.icmp_unsigned("!=", builder.bitcast(far, ir.IntType(WIDTH)), ir.Constant(ir.IntType(WIDTH), 0))
+    with builder.if_else(any_far, likely=False) as (libm, reduced):
+        with libm:
+            s1, c1 = _libm(builder, "sin", x), _libm(builder, "cos", x)
+            bb1 = builder.basic_block
+        with reduced:
+            s2, c2 = _sincos_reduced(builder, x)
+            bb2 = builder.basic_block
+    out = []
+    for a, b in ((s1, s2), (c1, c2)):
+        phi = builder.phi(_VEC)
+        phi.add_incoming(a, bb1)
+        phi.add_incoming(b, bb2)
+        out.append(phi)
+    return tuple(out)
