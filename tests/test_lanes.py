@@ -286,3 +286,46 @@ def test_every_lanes_model_fits_like_the_per_fit_engine(name):
     _assert_same_fits(a, b, min_same_status=0.95)
     assert b.success.mean() > 0.9
     np.testing.assert_allclose(np.median(b.params, axis=0), np.median(truth, axis=0), rtol=0.2, atol=0.05)
+
+
+# ----------------------------------------------------------------------------- Poisson maximum likelihood
+def _gpufit_counts(k, seed):
+    """Photon counts of Gpufit-like spots (Poisson noise on the spot), starts +-10 % off."""
+    rng = np.random.default_rng(seed)
+    truth = np.array([500.0, 2.0, 2.0, 1.0, 10.0]) * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+    clean = np.array([lsq.models.gaussian_2d(PIXELS, *t) for t in truth])
+    return rng.poisson(clean).astype(float), truth * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+
+
+def test_poisson_on_the_lanes_agrees_with_the_per_fit_engine():
+    """Gpufit's microscopy case (counts, bright spots) and dim decays full of zero counts, where the deviance
+    residuals take every form: near (``mu ~ y``), far, and ``y = 0``. (Data whose likelihood is largest where a
+    mean reaches 0 are left out: the fits then crawl along that edge, where the deviance is singular, and
+    stop where the last bits take them, on either engine.)"""
+    counts, p0 = _gpufit_counts(203, seed=21)
+    a = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, counts, p0=p0, estimator="poisson", kernel="per-fit")
+    b = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, counts, p0=p0, estimator="poisson", kernel="lanes")
+    _assert_same_fits(a, b, min_same_status=0.99)
+    np.testing.assert_allclose(b.stderr[a.success & b.success], a.stderr[a.success & b.success], rtol=1e-8)
+    assert b.success.mean() > 0.99
+
+    rng = np.random.default_rng(8)
+    x = np.linspace(0, 10, 40)
+    tau = rng.uniform(1.0, 4.0, 64)
+    counts = rng.poisson(3.0 * np.exp(-x / tau[:, None]) + 0.5).astype(float)  # a background the MLE keeps > 0
+    assert np.mean(counts == 0) > 0.3
+    p0 = np.column_stack([np.full(64, 2.0), np.full(64, 2.0), np.full(64, 0.3)])
+    a = lsq.curve_fit_batch(lsq.models.exponential, x, counts, p0=p0, estimator="poisson", kernel="per-fit")
+    b = lsq.curve_fit_batch(lsq.models.exponential, x, counts, p0=p0, estimator="poisson")  # 'auto': the lanes
+    np.testing.assert_array_equal(a.success, b.success)
+    _assert_same_fits(a, b, min_same_status=0.95)
+
+
+def test_poisson_on_the_lanes_reports_bad_rows_like_the_per_fit_engine():
+    counts, p0 = _gpufit_counts(24, seed=5)
+    counts[3, 4] = -1.0  # not a count
+    counts[7] = 0.0  # nothing to fit: the mean goes to zero
+    a = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, counts, p0=p0, estimator="poisson", kernel="per-fit")
+    b = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, counts, p0=p0, estimator="poisson", kernel="lanes")
+    np.testing.assert_array_equal(a.status, b.status)
+    assert b.status[3] == -4

@@ -14,6 +14,7 @@ from numba import types
 from ..._setup.jit import jit, jit_engine, jit_inline
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
 from ..engine import codes as c
+from ..engine.codes import ESTIMATOR_POISSON
 from ..lanes.engine import (
     BAIL,
     F_COST,
@@ -28,6 +29,7 @@ from ..lanes.engine import (
     NEXT_DONE,
     NEXT_NONE,
     advance_lanes,
+    fisher_information,
     make_lanes,
     standard_errors,
     start_lane,
@@ -59,9 +61,10 @@ def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
                 for a in range(m):
                     ln.X[k, a, l] = X[i, k, a]
         wi = wts[i] if wts.shape[0] > 1 else wts[0]
+        poisson = settings.estimator == ESTIMATOR_POISSON
         for a in range(m):
             ln.y[a, l] = Y[i, a]
-            ln.wt[a, l] = wi[a]
+            ln.wt[a, l] = 1.0 / Y[i, a] if poisson else wi[a]
         start_lane(ln, l, i, w.x, data.d0, settings.opts_i[c.O_SCALING] == c.SCALING_JAC)
         return nxt
     ln.it[I_PHASE, l] = IDLE
@@ -70,9 +73,20 @@ def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
 
 
 @jit_inline
+def _stage_fisher_rows(ln, l, staged):
+    """The rows of the Poisson fit in lane ``l`` whose ``J^T J`` is its Fisher information into ``se_J``:
+    the deviance residuals' Jacobian times the Fisher factors (``d mu / sqrt(mu)``, as the per-fit kernel's
+    ``fisher_rows``); :func:`lsq._kernels.lanes.engine.fisher_information` forms it 8 fits at a time."""
+    for j in range(ln.x.shape[0]):
+        for i in range(ln.r.shape[0]):
+            ln.se_J[j, i, staged] = ln.J[j, i, l] * ln.fisher[i, l]
+
+
+@jit_inline
 def _write(ln, l, staged, settings, out):
-    """Results of the fit in lane ``l`` into its row of ``out``; its ``J^T J`` is staged for the standard
-    errors, computed 8 fits at a time (:func:`_flush`). Returns the number of staged fits."""
+    """Results of the fit in lane ``l`` into its row of ``out``; its ``J^T J`` (Poisson: Fisher information)
+    is staged for the standard errors, computed 8 fits at a time (:func:`_flush`). Returns the number of
+    staged fits."""
     n, m = ln.x.shape[0], ln.r.shape[0]
     i = ln.it[I_FIT, l]
     status = ln.it[I_STATUS, l]
@@ -87,18 +101,25 @@ def _write(ln, l, staged, settings, out):
     out.cost[i] = cost
     out.nit[i] = ln.it[I_NIT, l]
     out.nfev[i] = ln.it[I_NFEV, l]
-    ln.se_scale[staged] = chi_square_scale(cost, m, n, settings.absolute_sigma)
+    if settings.estimator == ESTIMATOR_POISSON:
+        _stage_fisher_rows(ln, l, staged)
+        ln.se_scale[staged] = 1.0
+    else:
+        ln.se_scale[staged] = chi_square_scale(cost, m, n, settings.absolute_sigma)
     ln.se_fit[staged] = i
     staged += 1
     if staged == LANES:
-        return _flush(ln, staged, out)
+        return _flush(ln, staged, out, settings.estimator == ESTIMATOR_POISSON)
     return staged
 
 
 @jit_engine
-def _flush(ln, staged, out):
-    """Standard errors of the ``staged`` fits into their rows of ``out``; returns 0."""
+def _flush(ln, staged, out, poisson):
+    """Standard errors of the ``staged`` fits into their rows of ``out`` (``poisson``: from their Fisher
+    information); returns 0."""
     if staged > 0:
+        if poisson:
+            fisher_information(ln)
         standard_errors(ln)
         for k in range(staged):
             for j in range(ln.x.shape[0]):
@@ -118,7 +139,7 @@ def run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop):
             for a in range(X.shape[2]):
                 for l in range(LANES):
                     ln.X[k, a, l] = X[0, k, a]
-    unit_weights = data.wts.shape[0] == 1
+    unit_weights = data.wts.shape[0] == 1 and settings.estimator != ESTIMATOR_POISSON
     for a in range(data.wts.shape[1]):
         unit_weights = unit_weights and data.wts[0, a] == 1.0
     nxt = start
@@ -132,12 +153,12 @@ def run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop):
         if not busy:
             break
         evaluate(ln.X, ln.P, ln.F, ln.J_new)
-        advance_lanes(ln, settings.opts_f, settings.opts_i, unit_weights)
+        advance_lanes(ln, settings.opts_f, settings.opts_i, unit_weights, settings.estimator == ESTIMATOR_POISSON)
         for l in range(LANES):
             if ln.it[I_NEXT, l] == NEXT_DONE:
                 staged = _write(ln, l, staged, settings, out)
                 nxt = _fill(ln, l, nxt, stop, model, guess, data, settings, w, out)
-    _flush(ln, staged, out)
+    _flush(ln, staged, out, settings.estimator == ESTIMATOR_POISSON)
     for i in range(start, stop):
         if out.status[i] == BAIL:
             fit_one(i, model, guess, data, settings, w, s, out)

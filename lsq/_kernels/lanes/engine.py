@@ -1,7 +1,8 @@
 r"""The engine's algorithm in lanes: ``LANES`` fits at a time, structure-of-arrays, one stage at a time.
 
 This is the per-fit engine (:mod:`lsq._kernels.engine.loop`) laid out for SIMD, for the configuration the
-batch runs by default: the trust-region rule, Cholesky solves, the linear loss, no bounds, no second-order
+batch runs by default: the trust-region rule, Cholesky solves, the linear loss (least squares, or Poisson
+maximum likelihood as least squares on deviance residuals), no bounds, no second-order
 term, and a model that gives its values and Jacobian together (one evaluation per trial point, whose
 Jacobian serves the next linearisation when the step is accepted). Every array has the lane as its last,
 contiguous axis: the arithmetic (``J^T J``, the costs, the Cholesky factors and solves, the standard errors)
@@ -33,6 +34,7 @@ from ..engine.descent import DWARF, TR_LAM_ITERATIONS, TR_TOLERANCE
 from ..engine.safeguards import COLLAPSE, FINAL_STEP_SLACK, MAX_UNDO
 from ..engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
 from . import simd as v
+from .deviance import deviance_terms
 
 LANES = v.WIDTH
 """Fits per lane group: the float64 width of AVX-512 (two AVX2 vectors)."""
@@ -61,9 +63,10 @@ Lanes = namedtuple(
     "Lanes",
     [
         "X",  # (d, m, W) points
-        "y", "wt",  # (m, W) data and weights 1 / sigma
+        "y", "wt",  # (m, W) data and weights 1 / sigma (Poisson: 1 / y, which its residuals use)
         "P", "F",  # (n, W) point to evaluate, (m, W) model values there
         "r", "r_new",  # (m, W) residuals at x and at the evaluated point
+        "fisher", "fisher_new",  # (m, W) Poisson: the Fisher factors at x and at the evaluated point
         "J", "J_new",  # (n, m, W) Jacobian of the residuals at x and at the evaluated point
         "x", "x_new", "x_prev", "d", "g", "colsq", "colsq_prev", "delta", "delta0", "p",  # (n, W); delta0: the
         # undamped step of the current linearisation (the final Gauss-Newton step needs no solve of its own)
@@ -75,6 +78,7 @@ Lanes = namedtuple(
         # standard errors of up to W finished fits, staged: J^T J and work (n, n, W); column norms, variances,
         # work and the errors (n, W); the chi-square scale (W,) and the fits' rows (W,) int
         "se_A", "se_L", "se_M", "se_norm", "se_var", "se_rhs", "se_sol", "se_out", "se_scale", "se_fit",
+        "se_J",  # Poisson: (n, m, W) the staged fits' Fisher rows
     ],
 )
 
@@ -102,11 +106,12 @@ def make_lanes(m, n, dim):
     it = np.zeros((N_I, W), dtype=np.int64)
     it[I_PHASE] = IDLE
     it[I_FIT] = -1
-    return Lanes(f((dim, m, W)), f((m, W)), f((m, W)), f((n, W)), f((m, W)), f((m, W)), f((m, W)), f((n, m, W)),
+    return Lanes(f((dim, m, W)), f((m, W)), f((m, W)), f((n, W)), f((m, W)), f((m, W)), f((m, W)), f((m, W)),
+                 f((m, W)), f((n, m, W)),
                  f((n, m, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
                  f((n, W)), f((n, W)), f((n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((N_F, W)), it,
                  f((N_V, W)), f((n, n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
-                 f((n, W)), f(W), np.zeros(W, dtype=np.int64))
+                 f((n, W)), f(W), np.zeros(W, dtype=np.int64), f((n, m, W)))
 
 
 @jit
@@ -150,16 +155,24 @@ def _request(ln, l, phase):
 
 # ------------------------------------------------------------------------------------ arithmetic on all lanes
 @jit
-def residuals_and_costs(ln, unit_weights):
+def residuals_and_costs(ln, unit_weights, poisson):
     """``r_new = (F - y) * wt``, ``J_new *= wt`` (nothing to scale with ``unit_weights``: a product with 1 is
-    exact), the cost of ``r_new`` (inf if not finite) into ``V_COST`` and ``F(x) - F(x_new)`` as
+    exact), or with ``poisson`` the deviance residuals of ``F``, ``J_new`` times their slopes and the Fisher
+    factors into ``fisher_new``; the cost of
+    ``r_new`` (inf if not finite) into ``V_COST`` and ``F(x) - F(x_new)`` as
     ``0.5 * sum((r - r_new) (r + r_new))`` into ``V_ACTUAL``, in the per-fit order."""
     n, m = ln.J_new.shape[0], ln.F.shape[0]
     cost = v.splat(0.0)
     actual = v.splat(0.0)
     for i in range(m):
-        rn = v.load(ln.F[i]) - v.load(ln.y[i])
-        if not unit_weights:
+        if poisson:
+            rn, slope, fisher = deviance_terms(v.load(ln.F[i]), v.load(ln.y[i]), v.load(ln.wt[i]))
+            v.store(ln.fisher_new[i], fisher)
+            for j in range(n):
+                v.store(ln.J_new[j, i], v.load(ln.J_new[j, i]) * slope)
+        else:
+            rn = v.load(ln.F[i]) - v.load(ln.y[i])
+        if not (unit_weights or poisson):
             wt = v.load(ln.wt[i])
             rn = rn * wt
             for j in range(n):
@@ -173,9 +186,9 @@ def residuals_and_costs(ln, unit_weights):
 
 
 @jit
-def adopt(ln):
-    """Move the lanes marked ``V_KEEP`` to the evaluated point (``x_prev = x``, ``x = x_new``, ``r = r_new``) and
-    give the lanes marked ``V_ADOPT`` its Jacobian."""
+def adopt(ln, poisson):
+    """Move the lanes marked ``V_KEEP`` to the evaluated point (``x_prev = x``, ``x = x_new``, ``r = r_new``,
+    with ``poisson`` also ``fisher = fisher_new``) and give the lanes marked ``V_ADOPT`` its Jacobian."""
     n, m = ln.J.shape[0], ln.r.shape[0]
     keep = v.load(ln.vec[V_KEEP])
     take = v.load(ln.vec[V_ADOPT])
@@ -185,6 +198,8 @@ def adopt(ln):
         v.store(ln.x[j], v.select(keep, v.load(ln.x_new[j]), x))
     for i in range(m):
         v.store(ln.r[i], v.select(keep, v.load(ln.r_new[i]), v.load(ln.r[i])))
+        if poisson:
+            v.store(ln.fisher[i], v.select(keep, v.load(ln.fisher_new[i]), v.load(ln.fisher[i])))
         for j in range(n):
             v.store(ln.J[j, i], v.select(take, v.load(ln.J_new[j, i]), v.load(ln.J[j, i])))
 
@@ -275,6 +290,20 @@ def solve_lanes(ln):
     take = ok * v.load(ln.vec[V_NEED])
     for a in range(n):
         v.store(ln.delta[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta[a])))
+
+
+@jit
+def fisher_information(ln):
+    """``se_A = se_J se_J^T`` in every lane: the staged Poisson fits' Fisher information, each sum over the
+    points in order."""
+    n, m = ln.se_J.shape[0], ln.se_J.shape[1]
+    for a in range(n):
+        for b in range(a + 1):
+            t = v.splat(0.0)
+            for i in range(m):
+                t = t + v.load(ln.se_J[a, i]) * v.load(ln.se_J[b, i])
+            v.store(ln.se_A[a, b], t)
+            v.store(ln.se_A[b, a], t)
 
 
 @jit
@@ -472,7 +501,7 @@ def _judge_trial(ln, l, cost_new, actual_sum, opts_f, max_nfev):
 
 
 @jit
-def judge(ln, opts_f, opts_i):
+def judge(ln, opts_f, opts_i, poisson):
     """What each lane's evaluation was for: the start (``PHASE_AFTER_F0``), a trial (``_after_trial``) or the
     final Gauss-Newton step (``judge_final_step``); then the lanes that moved take the evaluated point."""
     for l in range(LANES):
@@ -497,7 +526,7 @@ def judge(ln, opts_f, opts_i):
             _finish(ln, l, ln.it[I_PENDING, l])
         elif phase == EVAL_TRIAL:
             _judge_trial(ln, l, cost_new, ln.vec[V_ACTUAL, l], opts_f, opts_i[c.O_MAX_NFEV])
-    adopt(ln)
+    adopt(ln, poisson)
 
 
 @jit
@@ -734,6 +763,7 @@ def _final_step_start(ln, l, opts_i):
                 ln.x[j, l] = ln.x_new[j, l]
             for i in range(ln.r.shape[0]):
                 ln.r[i, l] = ln.r_new[i, l]
+                ln.fisher[i, l] = ln.fisher_new[i, l]
         return _finish(ln, l, status)
     if ln.vec[V_OK0, l] != 0.0:
         ln.vec[V_NEED, l] = 1.0
@@ -756,12 +786,12 @@ def final_steps(ln, opts_i):
 
 
 @jit
-def advance_lanes(ln, opts_f, opts_i, unit_weights):
+def advance_lanes(ln, opts_f, opts_i, unit_weights, poisson):
     """One round after the evaluation at ``P`` (``F``, ``J_new`` filled by the model): every busy lane ends it
     with a new point to evaluate (``I_NEXT == NEXT_NONE``) or done (``NEXT_DONE``). ``unit_weights``: every
-    weight is 1."""
-    residuals_and_costs(ln, unit_weights)
-    judge(ln, opts_f, opts_i)
+    weight is 1; ``poisson``: Poisson maximum likelihood (deviance residuals, :mod:`.deviance`)."""
+    residuals_and_costs(ln, unit_weights, poisson)
+    judge(ln, opts_f, opts_i, poisson)
     linearize(ln, opts_f, opts_i)
     trust_region_steps(ln)
     predict(ln, opts_f)

@@ -12,7 +12,7 @@ Operations: :func:`load`/:func:`store` on a 1-D C-contiguous float64 array of at
 a lanes array, ``A[a, b]``); ``+ - * /`` between vectors (or a vector and a float); :func:`splat`,
 :func:`sqrt`, :func:`exp`, :func:`log`, :func:`sin`, :func:`cos`, :func:`sincos` (:mod:`.vmath`), :func:`pow`
 (libm's), :func:`abs`, ``max``, :func:`select` with masks from :func:`gt`, :func:`ge`, :func:`lt`, :func:`finite`
-(a mask is a vector of 1.0/0.0, combined with ``*``); :func:`lane` reads one lane.
+(a mask is a vector of 1.0/0.0, combined with ``*``; :func:`any_true` tests one); :func:`lane` reads one lane.
 """
 
 import operator
@@ -213,6 +213,20 @@ def finite(typingctx, v):
 
 
 @intrinsic
+def any_true(typingctx, mask):
+    """Whether any lane of ``mask`` is nonzero (a bool, for a branch that only some vectors need)."""
+    if mask != vec8:
+        return None
+
+    def codegen(context, builder, sig, args):
+        bits = builder.fcmp_unordered("!=", args[0], ir.Constant(_VEC, [0.0] * WIDTH))
+        packed = builder.bitcast(bits, ir.IntType(WIDTH))
+        return builder.icmp_unsigned("!=", packed, ir.Constant(ir.IntType(WIDTH), 0))
+
+    return types.boolean(mask), codegen
+
+
+@intrinsic
 def select(typingctx, mask, a, b):
     """``a`` in the lanes where ``mask`` is nonzero, ``b`` elsewhere."""
     if not (mask == vec8 and a == vec8 and b == vec8):
@@ -232,11 +246,6 @@ def exp_ir(builder, x):
     def const(c):
         return ir.Constant(_VEC, [float(c)] * WIDTH)
 
-    i64v = ir.VectorType(ir.IntType(64), WIDTH)
-
-    def iconst(c):
-        return ir.Constant(i64v, [int(c)] * WIDTH)
-
     xc = builder.select(builder.fcmp_ordered("<", x, const(X_MIN)), const(X_MIN), x)
     xc = builder.select(builder.fcmp_ordered(">", xc, const(X_MAX)), const(X_MAX), xc)
     floor = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v8f64")
@@ -247,12 +256,9 @@ def exp_ir(builder, x):
         p = builder.fadd(builder.fmul(p, r), const(TAYLOR[j]))
     p = builder.fadd(builder.fmul(p, r), const(1.0))
     p = builder.fadd(builder.fmul(p, r), const(1.0))
-    ki = builder.fptosi(k, i64v)
-    k1 = builder.ashr(ki, iconst(1))
-    k2 = builder.sub(ki, k1)
-    s1 = builder.bitcast(builder.shl(builder.add(k1, iconst(1023)), iconst(52)), _VEC)
-    s2 = builder.bitcast(builder.shl(builder.add(k2, iconst(1023)), iconst(52)), _VEC)
-    y = builder.fmul(builder.fmul(p, s1), s2)
+    k1 = builder.call(floor, [builder.fmul(k, const(0.5))])
+    k2 = builder.fsub(k, k1)
+    y = builder.fmul(builder.fmul(p, vmath.power_of_two(builder, k1)), vmath.power_of_two(builder, k2))
     return builder.select(builder.fcmp_unordered("uno", x, x), x, y)
 
 
@@ -330,4 +336,4 @@ def _ov_max(a, b):
 
 
 __all__ = ["vec8", "load", "store", "splat", "lane", "sqrt", "gt", "ge", "lt", "finite", "select", "exp", "log", "sin",
-           "cos", "sincos", "pow", "abs"]
+           "cos", "sincos", "pow", "abs", "any_true"]

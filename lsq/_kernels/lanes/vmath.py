@@ -7,8 +7,8 @@ x86-64 CPU. The tests hold them to libm within a few ulp (``tests/test_lanes.py`
 
 ``log``: ``x = 2**k (1 + f)`` with ``1 + f`` in ``[sqrt(2)/2, sqrt(2))`` (from the bits; a subnormal ``x`` is
 scaled by ``2**54`` first), then fdlibm's ``log(1 + f) = f - hfsq + s (hfsq + R(s*s))`` with
-``s = f / (2 + f)``, ``hfsq = f*f/2`` and ``R`` the series of ``2 atanh(s) / s - 2`` to ``s**26`` (truncation
-below 1e-18 relative for ``|s| <= 0.172``), and ``k ln 2`` in two parts. ``log(0) = -inf``, ``log(x < 0)`` and
+``s = f / (2 + f)``, ``hfsq = f*f/2`` and ``R`` fdlibm's minimax polynomial for ``2 atanh(s) / s - 2``, and
+``k ln 2`` in two parts. ``log(0) = -inf``, ``log(x < 0)`` and
 ``log(NaN)`` are NaN, ``log(inf) = inf``.
 
 ``sin``/``cos``: ``x = q pi/2 + r`` with ``|r| <= pi/4`` (Cody-Waite: ``pi/2`` in three parts, the first two of
@@ -32,8 +32,12 @@ LN2_LO = 1.90821492927058770002e-10
 SQRT2 = 1.4142135623730951
 SUBNORMAL_SCALE = 2.0 ** 54
 MIN_NORMAL = 2.2250738585072014e-308
-LOG_SERIES = tuple(2.0 / (2 * k + 1) for k in range(1, 14))
-"""``R(z) = sum_k 2 z**k / (2k + 1)``, ``k = 1..13``: ``2 atanh(s) = 2 s + s R(s*s)``."""
+LOG_ODD = (6.666666666666735130e-01, 2.857142874366239149e-01, 1.818357216161805012e-01, 1.479819860511658591e-01)
+LOG_EVEN = (3.999999999940941908e-01, 2.222219843214978396e-01, 1.531383769920937332e-01)
+"""fdlibm's minimax coefficients ``Lg1..Lg7`` of ``R(z)``, ``2 atanh(s) = 2 s + s R(s*s)`` (error below
+``2**-58.45`` on ``|s| <= 0.1716``), in two halves evaluated in ``w = z*z`` for a shorter chain."""
+MAGIC = 2.0 ** 52
+MAGIC_BITS = 0x4330000000000000
 
 PIO2_1 = 1.5707963267341256  # pi/2 to 33 bits
 PIO2_2 = 6.077100506303966e-11  # the next 33 bits
@@ -61,24 +65,40 @@ def _horner(builder, z, coefficients):
     return p
 
 
+def as_double(builder, small):
+    """The ``<8 x i64>`` ``small`` (each in ``[0, 2**52)``) as doubles, exactly, without a conversion
+    instruction (AVX2 has none for 64-bit integers): ``2**52 + n`` has ``n`` as its low bits."""
+    return builder.fsub(builder.bitcast(builder.or_(small, _iconst(MAGIC_BITS)), _VEC), _const(MAGIC))
+
+
+def power_of_two(builder, k):
+    """``2**k`` for the ``<8 x double>`` integers ``k`` in ``[-1022, 1023]``, from its bits: the low bits of
+    ``2**52 + k + 1023`` are the exponent field (no conversion instruction)."""
+    biased = builder.bitcast(builder.fadd(k, _const(MAGIC + 1023.0)), _I64V)
+    return builder.bitcast(builder.shl(biased, _iconst(52)), _VEC)
+
+
 def log_ir(builder, x):
     """The IR of ``log`` on the ``<8 x double>`` ``x`` (see the module)."""
     subnormal = builder.fcmp_ordered("<", x, _const(MIN_NORMAL))
     xs = builder.select(subnormal, builder.fmul(x, _const(SUBNORMAL_SCALE)), x)
     bits = builder.bitcast(xs, _I64V)
-    k = builder.sub(builder.and_(builder.lshr(bits, _iconst(52)), _iconst(0x7FF)), _iconst(1023))
-    k = builder.select(subnormal, builder.sub(k, _iconst(54)), k)
+    k = builder.fsub(as_double(builder, builder.and_(builder.lshr(bits, _iconst(52)), _iconst(0x7FF))),
+                     _const(1023.0))
+    k = builder.select(subnormal, builder.fsub(k, _const(54.0)), k)
     m = builder.bitcast(builder.or_(builder.and_(bits, _iconst(0x000FFFFFFFFFFFFF)), _iconst(0x3FF0000000000000)),
                         _VEC)
     high = builder.fcmp_ordered(">", m, _const(SQRT2))
     m = builder.select(high, builder.fmul(m, _const(0.5)), m)
-    k = builder.select(high, builder.add(k, _iconst(1)), k)
+    dk = builder.select(high, builder.fadd(k, _const(1.0)), k)
     f = builder.fsub(m, _const(1.0))
     s = builder.fdiv(f, builder.fadd(_const(2.0), f))
     z = builder.fmul(s, s)
-    R = builder.fmul(z, _horner(builder, z, LOG_SERIES))
+    w = builder.fmul(z, z)
+    odd = builder.fmul(z, _horner(builder, w, LOG_ODD))
+    even = builder.fmul(w, _horner(builder, w, LOG_EVEN))
+    R = builder.fadd(odd, even)
     hfsq = builder.fmul(builder.fmul(_const(0.5), f), f)
-    dk = builder.sitofp(k, _VEC)
     inner = builder.fadd(builder.fmul(s, builder.fadd(hfsq, R)), builder.fmul(dk, _const(LN2_LO)))
     y = builder.fsub(builder.fmul(dk, _const(LN2_HI)), builder.fsub(builder.fsub(hfsq, inner), f))
     y = builder.select(builder.fcmp_ordered("==", x, _const(math.inf)), x, y)
@@ -101,14 +121,15 @@ def _sincos_reduced(builder, x):
     sin_r = builder.fadd(r, builder.fmul(builder.fmul(r, z), _horner(builder, z, SIN_SERIES)))
     cos_r = builder.fadd(builder.fsub(_const(1.0), builder.fmul(_const(0.5), z)),
                          builder.fmul(builder.fmul(z, z), _horner(builder, z, COS_SERIES)))
-    quadrant = builder.and_(builder.fptosi(q, _I64V), _iconst(3))
+    quarter = builder.call(floor, [builder.fmul(q, _const(0.25))])
+    quadrant = builder.fsub(q, builder.fmul(quarter, _const(4.0)))  # q mod 4, exact, as a double
     minus = _const(-1.0)
     neg_sin, neg_cos = builder.fmul(minus, sin_r), builder.fmul(minus, cos_r)
 
     def pick(values):
         out = values[3]
         for k in (2, 1, 0):
-            out = builder.select(builder.icmp_signed("==", quadrant, _iconst(k)), values[k], out)
+            out = builder.select(builder.fcmp_ordered("==", quadrant, _const(k)), values[k], out)
         return out
 
     return pick((sin_r, cos_r, neg_sin, neg_cos)), pick((cos_r, neg_sin, neg_cos, sin_r))
