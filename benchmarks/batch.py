@@ -167,6 +167,58 @@ def user_model_rows(k, k_per_fit, threads):
     return rows
 
 
+def gpufit_counts(k, seed=4):
+    """Gpufit's spots as photon counts (Poisson noise on the spot), starts +-10 % off."""
+    rng = np.random.default_rng(seed)
+    truth = TRUE * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+    a, x0, y0, w, b = (truth[:, j:j + 1] for j in range(5))
+    clean = a * np.exp(-((PIXELS[0] - x0) ** 2 + (PIXELS[1] - y0) ** 2) / (2 * w**2)) + b
+    return rng.poisson(clean).astype(float), truth * (1 + 0.1 * rng.uniform(-1, 1, (k, 5)))
+
+
+CURVES = {  # built-ins whose lanes kernels use log, sin/cos or libm's pow: f, true parameters, +- spread
+    "sine": (lambda x, a, w, ph, c: a * np.sin(w * x + ph) + c, [2.0, 2.2, 0.4, 0.3], 0.1),
+    "damped_sine": (lambda x, a, t, w, ph, c: a * np.exp(-x / t) * np.sin(w * x + ph) + c,
+                    [2.0, 2.5, 2.2, 0.4, 0.3], 0.1),
+    "voigt": (lambda x, a, mu, w, eta, c: a * (eta / (1 + 4 * ((x - mu) / w) ** 2)
+                                              + (1 - eta) * np.exp(-4 * np.log(2) * ((x - mu) / w) ** 2)) + c,
+              [4.0, 2.5, 0.9, 0.4, 0.3], 0.1),
+    "power_law": (lambda x, a, b: a * x ** b, [2.0, -0.7], 0.1),
+}
+
+
+def coverage_rows(k, k_per_fit, threads):
+    """The lanes beyond least-squares Gaussians: Poisson maximum likelihood on Gpufit's spots as counts
+    (against least squares on the lanes, target >= 0.6x) and the built-ins whose kernels use ``log``,
+    ``sin``/``cos`` or ``pow`` (1-D, 100 points, SNR ~ 100), each against the per-fit kernel and checked fit by
+    fit."""
+    rows = []
+    counts, p0c = gpufit_counts(k)
+    _, Y, p0 = gpufit_data(k, seed=5)
+    ls, _ = lsq_throughput(Y, p0, threads, "lanes")
+    mle, _ = lsq_throughput(counts, p0c, threads, "lanes", estimator="poisson", **SETTINGS)
+    mle_pf, rp = lsq_throughput(counts[:k_per_fit], p0c[:k_per_fit], threads, "per-fit", estimator="poisson",
+                                **SETTINGS)
+    rl = lsq.curve_fit_batch(gaussian_2d, PIXELS, counts[:k_per_fit], p0=p0c[:k_per_fit], estimator="poisson",
+                             kernel="lanes", **SETTINGS)
+    rows.append(dict(name="gaussian_2d, Poisson MLE (5x5 counts)", lanes=mle, per_fit=mle_pf,
+                     reference=ls, target=0.6, agreement=agreement(rp, rl)))
+    x = np.linspace(0.05, 5.0, 100)
+    rng = np.random.default_rng(6)
+    for name, (f, true, spread) in CURVES.items():
+        model = getattr(lsq.models, name)
+        truth = np.array(true) * (1 + spread * rng.uniform(-1, 1, (k, len(true))))
+        clean = np.array([f(x, *t) for t in truth])
+        Yc = clean + 0.01 * np.abs(clean).max(axis=1, keepdims=True) * rng.standard_normal(clean.shape)
+        p0 = truth * (1 + 0.5 * spread * rng.uniform(-1, 1, truth.shape))
+        lanes, _ = lsq_throughput(Yc, p0, threads, "lanes", model, x, runs=2)
+        per_fit, rp = lsq_throughput(Yc[:k_per_fit], p0[:k_per_fit], threads, "per-fit", model, x, runs=2)
+        rl = lsq.curve_fit_batch(model, x, Yc[:k_per_fit], p0=p0[:k_per_fit], kernel="lanes", **SETTINGS)
+        rows.append(dict(name=f"{name} (100 points)", lanes=lanes, per_fit=per_fit, reference=None, target=None,
+                         agreement=agreement(rp, rl)))
+    return rows
+
+
 def batch_rows(k, k_per_fit, k_scipy, k_sweep):
     """Gpufit's benchmark: the lanes kernel on ``k`` fits (1 and all threads), the per-fit kernel on the first
     ``k_per_fit`` (which also check the lanes fit by fit), a SciPy loop on the first ``k_scipy``; then the
@@ -187,4 +239,5 @@ def batch_rows(k, k_per_fit, k_scipy, k_sweep):
                 same_status=same_status, close=close, err_lsq=float(err_lsq), err_scipy=float(err_sp),
                 err_lsq_all=float(np.median(np.abs(r.params[:, 1] - truth[:, 1]))),
                 sweep=points_sweep(k_sweep, max(k_sweep // 10, 64), max(k_scipy // 5, 20), threads),
-                user=user_model_rows(k_sweep, max(k_sweep // 5, 400), threads))
+                user=user_model_rows(k_sweep, max(k_sweep // 5, 400), threads),
+                coverage=coverage_rows(k_sweep, max(k_sweep // 5, 400), threads))
