@@ -157,11 +157,12 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
         ``'lanes'`` runs 8 fits at a time across SIMD lanes (:mod:`lsq._kernels.lanes.engine`: the same
         algorithm, laid out so that the model, ``J^T J`` and the small solves vectorise). It needs a model
         with a lanes kernel (every built-in, or a ``@lsq.model`` function with ``jac='auto'`` that works point
-        by point, run on jets over the lanes: :mod:`lsq._kernels.lanes.lane_jets`) and its exact Jacobian, no
-        bounds, least squares, ``method='lm'``, ``damping='trust-region'`` and ``linear_solver='cholesky'``; a
-        fit that leaves the paths the lanes take is re-run on the per-fit engine. ``'per-fit'`` runs each fit
-        on the per-fit engine. ``'auto'`` takes the lanes when they apply. Both give the same fits up to
-        rounding (the lanes' ``exp``, ``log``, ``sin`` and ``cos`` are within 2 ulp of libm's).
+        by point, run on jets over the lanes: :mod:`lsq._kernels.lanes.lane_jets`) and its exact Jacobian,
+        ``method='lm'``, ``damping='trust-region'`` and ``linear_solver='cholesky'``; bounds and
+        ``estimator='poisson'`` run on the lanes too. A fit that leaves the paths the lanes take is re-run on
+        the per-fit engine. ``'per-fit'`` runs each fit on the per-fit engine. ``'auto'`` takes the lanes
+        when they apply. Both give the same fits up to rounding (the lanes' ``exp``, ``log``, ``sin`` and
+        ``cos`` are within 2 ulp of libm's).
 
     Returns
     -------
@@ -236,7 +237,7 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
                              opt.needs_qr_buffers(solver), absolute_sigma, estimator_code)
     kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
                               g_cf.address if use_guess else 0, use_guess)
-    lanes = _lanes_kernel(kernel, model, X.shape[1], has_jac, bounded, method, opts_i)
+    lanes = _lanes_kernel(kernel, model, X.shape[1], has_jac, method, opts_i)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
@@ -318,7 +319,7 @@ def _run_chunks(kernel_model, lanes, inputs, settings, out, chunk_size, progress
             fit_batch_lanes(lanes.address, kernel_model, data, settings, outputs, min(n_chunks_kernel, b - a))
 
 
-def _lanes_kernel(kernel, model, x_dims, has_jac, bounded, method, opts_i):
+def _lanes_kernel(kernel, model, x_dims, has_jac, method, opts_i):
     """The model's lanes kernel when ``kernel`` asks for it (or, with ``'auto'``, when the fit qualifies), else
     None; ``kernel='lanes'`` on a fit the lanes cannot run raises, naming what stands in the way."""
     check_choice("kernel", kernel, ("auto", "lanes", "per-fit"))
@@ -327,8 +328,6 @@ def _lanes_kernel(kernel, model, x_dims, has_jac, bounded, method, opts_i):
     reasons = []
     if not has_jac:
         reasons.append("finite differences (jac='2-point'/'3-point')")
-    if bounded:
-        reasons.append("bounds")
     if method != "lm" or opts_i[O_RULE] != RULE_TRUST_REGION:
         reasons.append("a method or damping other than method='lm', damping='trust-region'")
     if opts_i[O_SOLVER] != SOLVER_CHOLESKY:

@@ -222,9 +222,8 @@ def test_lanes_report_bad_rows_and_hard_fits_like_the_per_fit_engine():
 def test_kernel_lanes_names_what_it_cannot_run():
     x = np.linspace(0, 1, 10)
     Y = np.ones((2, 10))
-    with pytest.raises(ValueError, match="bounds"):
-        lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], bounds=([0, 0, -1], [9, 9, 9]),
-                            kernel="lanes")
+    with pytest.raises(ValueError, match="a method or damping"):
+        lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], method="gn", kernel="lanes")
     with pytest.raises(ValueError, match="no lanes kernel"):
         lsq.curve_fit_batch(lsq.model(lambda x, a, b: a * x / np.sum(x) + b), x, Y, p0=[1, 0], kernel="lanes")
     with pytest.raises(ValueError, match="finite differences"):
@@ -235,14 +234,25 @@ def test_kernel_lanes_names_what_it_cannot_run():
         lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], kernel="simd")
 
 
-def test_auto_runs_bounded_fits_on_the_per_fit_engine():
+def test_bounded_fits_on_the_lanes_agree_with_the_per_fit_engine():
+    """Bounds that bind on many fits (the width at its lower bound, the background at its upper one) and
+    bounds that never do: the active set and the step-back rule as the per-fit engine's."""
+    Y, p0 = _gpufit_like(403, seed=13)
+    lb = [0.0, 1.0, 1.0, 0.97, 0.0]
+    ub = [np.inf, 3.0, 3.0, 5.0, 10.2]
+    p0 = np.clip(p0, np.array(lb) + 0.01, np.array(ub) - 0.01)
+    a = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, Y, p0=p0, bounds=(lb, ub), kernel="per-fit")
+    b = lsq.curve_fit_batch(lsq.models.gaussian_2d, PIXELS, Y, p0=p0, bounds=(lb, ub))  # 'auto': the lanes
+    at_bound = np.isclose(a.params[:, 3], 0.97) | np.isclose(a.params[:, 4], 10.2)
+    assert 0.1 < at_bound.mean() < 0.9
+    _assert_same_fits(a, b, min_same_status=0.99)
+    assert np.mean(a.nit == b.nit) >= 0.99
+    assert np.all((b.params >= lb) & (b.params <= ub))
+
     x = np.linspace(0, 5, 20)
     Y = np.array([2 * np.exp(-x / t) + 1 for t in (0.5, 1.0, 2.0)])
-    bounds = ([0, 0.1, -5], [10, 10, 5])
-    a = lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], bounds=bounds)
-    b = lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], bounds=bounds, kernel="per-fit")
-    np.testing.assert_array_equal(a.params, b.params)
-    np.testing.assert_allclose(a.params[:, 1], [0.5, 1.0, 2.0], rtol=1e-7)
+    c = lsq.curve_fit_batch(lsq.models.exponential, x, Y, p0=[1, 1, 0], bounds=([0, 0.1, -5], [10, 10, 5]))
+    np.testing.assert_allclose(c.params[:, 1], [0.5, 1.0, 2.0], rtol=1e-7)
 
 
 CURVES = {

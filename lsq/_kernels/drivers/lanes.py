@@ -127,18 +127,28 @@ def _flush(ln, staged, out, poisson):
     return 0
 
 
+@jit_inline
+def _share(ln, data):
+    """What every lane's fit shares into every lane: the bounds, and the points when they are shared."""
+    X = data.X
+    for j in range(data.lb.shape[0]):
+        for l in range(LANES):
+            ln.lb[j, l] = data.lb[j]
+            ln.ub[j, l] = data.ub[j]
+    if X.shape[0] == 1:
+        for k in range(X.shape[1]):
+            for a in range(X.shape[2]):
+                for l in range(LANES):
+                    ln.X[k, a, l] = X[0, k, a]
+
+
 @jit_engine
 def run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop):
     """Fit rows ``start:stop`` in the lanes ``ln`` (``w``, ``s``: a per-fit workspace for the starts and for the
     fits that bail)."""
     evaluate = lanes_at(lanes_addr)
     guess = model_at(model.guess_addr)
-    X = data.X
-    if X.shape[0] == 1:
-        for k in range(X.shape[1]):
-            for a in range(X.shape[2]):
-                for l in range(LANES):
-                    ln.X[k, a, l] = X[0, k, a]
+    _share(ln, data)
     unit_weights = data.wts.shape[0] == 1 and settings.estimator != ESTIMATOR_POISSON
     for a in range(data.wts.shape[1]):
         unit_weights = unit_weights and data.wts[0, a] == 1.0

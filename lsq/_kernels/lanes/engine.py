@@ -2,7 +2,8 @@ r"""The engine's algorithm in lanes: ``LANES`` fits at a time, structure-of-arra
 
 This is the per-fit engine (:mod:`lsq._kernels.engine.loop`) laid out for SIMD, for the configuration the
 batch runs by default: the trust-region rule, Cholesky solves, the linear loss (least squares, or Poisson
-maximum likelihood as least squares on deviance residuals), no bounds, no second-order
+maximum likelihood as least squares on deviance residuals), box bounds (the per-fit engine's active set and
+step-back rule, with a held variable's row of the damped system made a unit row), no second-order
 term, and a model that gives its values and Jacobian together (one evaluation per trial point, whose
 Jacobian serves the next linearisation when the step is accepted). Every array has the lane as its last,
 contiguous axis: the arithmetic (``J^T J``, the costs, the Cholesky factors and solves, the standard errors)
@@ -30,7 +31,7 @@ from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
 from ..engine import codes as c
 from ..engine.damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, trust_region_update
-from ..engine.descent import DWARF, TR_LAM_ITERATIONS, TR_TOLERANCE
+from ..engine.descent import DWARF, STEP_BACK, TR_LAM_ITERATIONS, TR_TOLERANCE
 from ..engine.safeguards import COLLAPSE, FINAL_STEP_SLACK, MAX_UNDO
 from ..engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
 from . import simd as v
@@ -67,6 +68,7 @@ Lanes = namedtuple(
         "P", "F",  # (n, W) point to evaluate, (m, W) model values there
         "r", "r_new",  # (m, W) residuals at x and at the evaluated point
         "fisher", "fisher_new",  # (m, W) Poisson: the Fisher factors at x and at the evaluated point
+        "lb", "ub", "free",  # (n, W) the box, and 1.0 for the variables free at the last linearisation
         "J", "J_new",  # (n, m, W) Jacobian of the residuals at x and at the evaluated point
         "x", "x_new", "x_prev", "d", "g", "colsq", "colsq_prev", "delta", "delta0", "p",  # (n, W); delta0: the
         # undamped step of the current linearisation (the final Gauss-Newton step needs no solve of its own)
@@ -107,7 +109,7 @@ def make_lanes(m, n, dim):
     it[I_PHASE] = IDLE
     it[I_FIT] = -1
     return Lanes(f((dim, m, W)), f((m, W)), f((m, W)), f((n, W)), f((m, W)), f((m, W)), f((m, W)), f((m, W)),
-                 f((m, W)), f((n, m, W)),
+                 f((m, W)), np.full((n, W), -np.inf), np.full((n, W), np.inf), np.ones((n, W)), f((n, m, W)),
                  f((n, m, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
                  f((n, W)), f((n, W)), f((n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((N_F, W)), it,
                  f((N_V, W)), f((n, n, W)), f((n, n, W)), f((n, n, W)), f((n, W)), f((n, W)), f((n, W)), f((n, W)),
@@ -232,13 +234,14 @@ def normal_equations(ln):
 
 
 @jit
-def cholesky_lanes(M, n, L):
+def cholesky_lanes(M, n, L, pivot):
     """The per-fit engine's ``cholesky_factor`` in every lane: ``M = L L^T`` (lower triangles); returns the
-    mask of the lanes whose pivots all exceed ``n * eps`` times their diagonal entry."""
+    mask of the lanes whose pivots all exceed ``pivot`` (``nf * eps``, ``nf`` the lane's free variables)
+    times their diagonal entry."""
     ok = v.splat(1.0)
     for j in range(n):
         s = v.load(M[j, j])
-        tiny = (n * c.EPS) * s
+        tiny = pivot * s
         for k in range(j):
             ljk = v.load(L[j, k])
             s = s - ljk * ljk
@@ -279,12 +282,16 @@ def solve_lanes(ln):
     ``V_NEED`` that did. ``L`` keeps each lane's factor, ``sol`` each lane's solution."""
     n = ln.x.shape[0]
     lam = v.load(ln.vec[V_LAM])
-    for a in range(n):
+    zero = v.splat(0.0)
+    nf = zero
+    for a in range(n):  # a variable held at a bound gets a unit row: its step is 0, the others' are unchanged
+        fa = v.load(ln.free[a])
+        nf = nf + fa
         for b in range(a):
-            v.store(ln.L[a, b], v.load(ln.A[a, b]))
-        v.store(ln.L[a, a], v.load(ln.A[a, a]) + lam * v.load(ln.d[a]))
-        v.store(ln.rhs[a], -v.load(ln.g[a]))
-    ok = cholesky_lanes(ln.L, n, ln.L)
+            v.store(ln.L[a, b], v.select(fa * v.load(ln.free[b]), v.load(ln.A[a, b]), zero))
+        v.store(ln.L[a, a], v.select(fa, v.load(ln.A[a, a]) + lam * v.load(ln.d[a]), v.splat(1.0)))
+        v.store(ln.rhs[a], v.select(fa, -v.load(ln.g[a]), zero))
+    ok = cholesky_lanes(ln.L, n, ln.L, nf * c.EPS)
     ok = ok * cholesky_solve_lanes(ln.L, n, ln.rhs, ln.sol)
     v.store(ln.vec[V_OK], ok)
     take = ok * v.load(ln.vec[V_NEED])
@@ -323,7 +330,7 @@ def standard_errors(ln):
             pb = v.load(ln.se_norm[b])
             both = v.gt(pa, zero) * v.gt(pb, zero)
             v.store(U[a, b], v.select(both, v.load(U[a, b]) / (pa * pb), one if a == b else zero))
-    ok1 = cholesky_lanes(U, n, ln.se_L)
+    ok1 = cholesky_lanes(U, n, ln.se_L, v.splat(n * c.EPS))
     for a in range(n):  # the lanes whose factor failed retry on U + SINGULAR_SHIFT I
         for b in range(a):
             v.store(ln.se_M[a, b], v.load(U[a, b]))
@@ -333,7 +340,7 @@ def standard_errors(ln):
     for k in range(LANES):
         all_factored = all_factored and v.lane(ok1, k) != 0.0
     if not all_factored:
-        ok2 = cholesky_lanes(ln.se_M, n, ln.se_M)
+        ok2 = cholesky_lanes(ln.se_M, n, ln.se_M, v.splat(n * c.EPS))
         for a in range(n):
             for b in range(a + 1):
                 v.store(ln.se_L[a, b], v.select(ok1, v.load(ln.se_L[a, b]), v.load(ln.se_M[a, b])))
@@ -393,23 +400,35 @@ def _step_lengths(ln):
 
 @jit
 def _gradient_norms(ln):
-    """``|g|`` in the metric ``d^-1`` in every lane into ``V_GNORM`` (``trust_region_step``'s ``gnorm``)."""
+    """``|g|`` over the free variables in the metric ``d^-1`` in every lane into ``V_GNORM``
+    (``trust_region_step``'s ``gnorm``)."""
     t = v.splat(0.0)
     for j in range(ln.x.shape[0]):
         g = v.load(ln.g[j])
-        t = t + g * g / v.load(ln.d[j])
+        t = t + v.select(v.load(ln.free[j]), g * g / v.load(ln.d[j]), v.splat(0.0))
     v.store(ln.vec[V_GNORM], v.sqrt(t))
 
 
 @jit
 def _place_lanes(ln, mask, step, copy_step):
-    """``x_new = x + step``, ``p = x_new - x`` and ``|d^(1/2) p|`` (``F_STEP_NORM``) in the lanes of ``mask``
-    (and ``delta = step`` with ``copy_step``)."""
+    """``x_new = x + step`` kept in the box, ``p = x_new - x`` and ``|d^(1/2) p|`` (``F_STEP_NORM``) in the lanes
+    of ``mask`` (and ``delta = step`` with ``copy_step``): the per-fit ``place``, whose component that would
+    cross a bound stops a fraction ``theta = max(STEP_BACK, 1 - optimality)`` of the way to it, or on it when
+    the step overshoots by more than ``1 / (1 - theta)``."""
     n = ln.x.shape[0]
     t = v.splat(0.0)
+    theta = max(v.splat(STEP_BACK), 1.0 - v.load(ln.fl[F_OPTIMALITY]))
+    rest = 1.0 - theta
     for j in range(n):
         x = v.load(ln.x[j])
-        xn = v.select(mask, x + v.load(step[j]), v.load(ln.x_new[j]))
+        xj = x + v.load(step[j])
+        lb, ub = v.load(ln.lb[j]), v.load(ln.ub[j])
+        gap = x - lb
+        to_lb = v.select(v.ge(rest * (x - xj), gap), lb, x - theta * gap)
+        gap = ub - x
+        to_ub = v.select(v.ge(rest * (xj - x), gap), ub, x + theta * gap)
+        xj = v.select(v.lt(xj, lb), to_lb, v.select(v.gt(xj, ub), to_ub, xj))
+        xn = v.select(mask, xj, v.load(ln.x_new[j]))
         v.store(ln.x_new[j], xn)
         p = v.select(mask, xn - x, v.load(ln.p[j]))
         v.store(ln.p[j], p)
@@ -531,8 +550,10 @@ def judge(ln, opts_f, opts_i, poisson):
 
 @jit
 def _linearize_vectors(ln, jac_scaling):
-    """For the lanes in ``V_NEED`` (``V_FIRST``: their first Jacobian): finite column norms, optimality and a
-    collapsed column (against the norms before), then ``colsq_prev``, Moré's scaling ``d`` and ``|d^(1/2) x|``."""
+    """For the lanes in ``V_NEED`` (``V_FIRST``: their first Jacobian): finite column norms, optimality (with
+    Coleman and Li's scaling by the distance to the bound the gradient points at), the free variables (all
+    but those at a bound with the gradient pushing outwards) and a collapsed column (against the norms
+    before), then ``colsq_prev``, Moré's scaling ``d`` and ``|d^(1/2) x|``."""
     n = ln.x.shape[0]
     need = v.load(ln.vec[V_NEED])
     first = v.load(ln.vec[V_FIRST])
@@ -544,7 +565,12 @@ def _linearize_vectors(ln, jac_scaling):
     for j in range(n):
         cj = v.load(ln.colsq[j])
         fin = fin * v.finite(cj)
-        opt = max(opt, v.abs(v.load(ln.g[j])))
+        g, x, lb, ub = v.load(ln.g[j]), v.load(ln.x[j]), v.load(ln.lb[j]), v.load(ln.ub[j])
+        toward_ub = v.lt(g, zero) * v.finite(ub)
+        toward_lb = v.gt(g, zero) * v.finite(lb)
+        opt = max(opt, v.abs(g * v.select(toward_ub, ub - x, v.select(toward_lb, x - lb, one))))
+        held = max(v.ge(lb, x) * v.gt(g, zero), v.ge(x, ub) * v.lt(g, zero))
+        v.store(ln.free[j], v.select(need, one - held, v.load(ln.free[j])))
         lost = max(lost, v.lt(cj, COLLAPSE * v.load(ln.colsq_prev[j])))
         v.store(ln.colsq_prev[j], v.select(need, cj, v.load(ln.colsq_prev[j])))
         if jac_scaling:
@@ -559,7 +585,7 @@ def _linearize_vectors(ln, jac_scaling):
 
 @jit_inline
 def _after_gradient(ln, l, opts_f, opts_i):
-    """The per-fit engine's ``_after_gradient`` decisions for lane ``l`` (no bounds, linear loss)."""
+    """The per-fit engine's ``_after_gradient`` decisions for lane ``l`` (linear loss)."""
     it = ln.it
     fl = ln.fl
     if ln.vec[V_FINITE, l] == 0.0:
