@@ -19,7 +19,6 @@ from numba.core.errors import NumbaError
 from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 from ._kernels.engine.codes import EPS
-from ._kernels.lanes import lane_jets  # registers its typing before anything compiles
 
 __all__ = ["JetFallbackWarning", "Model", "model"]
 
@@ -305,7 +304,7 @@ class Model:
         """The user's function on lane jets (:mod:`lsq._kernels.lanes.lane_jets`), called point by point for
         eight fits at once; None when it does not type there (it reduces over points, or uses an operation
         lane jets lack), with the reason in :attr:`lanes_failure`."""
-        from ._kernels.lanes import simd
+        from ._kernels.lanes import lane_jets, simd
 
         if self._jitted is None:
             self._jitted = _njit_user(self._compiled_source(self.py_func))
@@ -446,7 +445,13 @@ def central_difference_jacobian(f, x, p):
 
 
 def _njit_user(func):
-    """``njit`` the user's function, cached on disk when numba can locate its source (a file, not ``-c``)."""
+    """``njit`` the user's function, cached on disk when numba can locate its source (a file, not ``-c``).
+
+    Lane jets (:mod:`lsq._kernels.lanes.lane_jets`) are imported first: they register typing for operators
+    and NumPy functions, which must not change while numba types a function, and a cached user function's
+    index names their types, so loading it would import them in the middle of a compilation. A process that
+    fits only built-in models never imports them."""
+    from ._kernels.lanes import lane_jets  # noqa: F401
     cacheable = not func.__code__.co_freevars
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

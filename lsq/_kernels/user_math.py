@@ -14,6 +14,7 @@ objects, so numba compiles them as before. ``@lsq.model(exact_exp=True)`` compil
 """
 
 import math
+import sys
 import types
 
 import numpy as np
@@ -55,11 +56,11 @@ def _exp_compiled(x):
         return array
 
     from .jets import JetType, vector_exp
-    from .lanes.lane_jets import LaneJetType
 
     if isinstance(x, JetType):
         return lambda x: vector_exp(x)
-    if isinstance(x, LaneJetType):
+    lane_jets = sys.modules.get("lsq._kernels.lanes.lane_jets")  # not imported here: see Model.lanes_kernel
+    if lane_jets is not None and isinstance(x, lane_jets.LaneJetType):
         return None  # lowered in place by lsq._kernels.lanes.lane_jets
 
     def other(x):  # float32 and complex keep NumPy's exp (and their dtype)

@@ -29,7 +29,7 @@ from ..lanes.engine import (
     NEXT_DONE,
     NEXT_NONE,
     advance_lanes,
-    fisher_information,
+    gram,
     make_lanes,
     standard_errors,
     start_lane,
@@ -76,7 +76,7 @@ def _fill(ln, l, nxt, stop, model, guess, data, settings, w, out):
 def _stage_fisher_rows(ln, l, staged):
     """The rows of the Poisson fit in lane ``l`` whose ``J^T J`` is its Fisher information into ``se_J``:
     the deviance residuals' Jacobian times the Fisher factors (``d mu / sqrt(mu)``, as the per-fit kernel's
-    ``fisher_rows``); :func:`lsq._kernels.lanes.engine.fisher_information` forms it 8 fits at a time."""
+    ``fisher_rows``); :func:`lsq._kernels.lanes.engine.gram` forms it 8 fits at a time."""
     for j in range(ln.x.shape[0]):
         for i in range(ln.r.shape[0]):
             ln.se_J[j, i, staged] = ln.J[j, i, l] * ln.fisher[i, l]
@@ -118,8 +118,8 @@ def _flush(ln, staged, out, poisson):
     """Standard errors of the ``staged`` fits into their rows of ``out`` (``poisson``: from their Fisher
     information); returns 0."""
     if staged > 0:
-        if poisson:
-            fisher_information(ln)
+        if poisson:  # the Fisher information, from the staged rows
+            gram(ln.se_J, ln.se_A)
         standard_errors(ln)
         for k in range(staged):
             for j in range(ln.x.shape[0]):

@@ -215,21 +215,30 @@ def request_points(ln):
 
 
 @jit
+def gram(J, A):
+    """``A = J J^T`` in every lane for rows ``J`` ``(n, m, W)``, each sum over the residuals in order as the
+    per-fit engine's (the normal matrix, and a Poisson fit's Fisher information)."""
+    n, m = J.shape[0], J.shape[1]
+    for a in range(n):
+        for b in range(a + 1):
+            t = v.splat(0.0)
+            for i in range(m):
+                t = t + v.load(J[a, i]) * v.load(J[b, i])
+            v.store(A[a, b], t)
+            v.store(A[b, a], t)
+
+
+@jit
 def normal_equations(ln):
     """``g = J^T r``, ``A = J^T J`` and the squared column norms in every lane, each sum over the residuals in
     order as the per-fit engine's."""
     n, m = ln.J.shape[0], ln.J.shape[1]
+    gram(ln.J, ln.A)
     for a in range(n):
         g = v.splat(0.0)
         for i in range(m):
             g = g + v.load(ln.J[a, i]) * v.load(ln.r[i])
         v.store(ln.g[a], g)
-        for b in range(a + 1):
-            t = v.splat(0.0)
-            for i in range(m):
-                t = t + v.load(ln.J[a, i]) * v.load(ln.J[b, i])
-            v.store(ln.A[a, b], t)
-            v.store(ln.A[b, a], t)
         v.store(ln.colsq[a], v.load(ln.A[a, a]))
 
 
@@ -297,20 +306,6 @@ def solve_lanes(ln):
     take = ok * v.load(ln.vec[V_NEED])
     for a in range(n):
         v.store(ln.delta[a], v.select(take, v.load(ln.sol[a]), v.load(ln.delta[a])))
-
-
-@jit
-def fisher_information(ln):
-    """``se_A = se_J se_J^T`` in every lane: the staged Poisson fits' Fisher information, each sum over the
-    points in order."""
-    n, m = ln.se_J.shape[0], ln.se_J.shape[1]
-    for a in range(n):
-        for b in range(a + 1):
-            t = v.splat(0.0)
-            for i in range(m):
-                t = t + v.load(ln.se_J[a, i]) * v.load(ln.se_J[b, i])
-            v.store(ln.se_A[a, b], t)
-            v.store(ln.se_A[b, a], t)
 
 
 @jit

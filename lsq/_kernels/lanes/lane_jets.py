@@ -34,7 +34,8 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.core.typing import signature
-from numba.extending import intrinsic, lower_builtin, models, register_model, type_callable
+from numba.core.typing.templates import AbstractTemplate, infer_global
+from numba.extending import intrinsic, lower_builtin, models, register_model
 
 from .. import user_math
 from . import simd, vmath
@@ -411,9 +412,20 @@ def _lower_where(context, builder, sig, args):
 
 # ------------------------------------------------------------------------------------------- registration
 def _register_typer(key, typer):
-    @type_callable(key)
-    def _typing(context):
-        return typer
+    """Type ``key(*args)`` by ``typer(*args)`` (a result type or None). A bare template: numba asks every
+    template of an operator for every ``+`` it types, so this one answers with one check."""
+
+    class _Template(AbstractTemplate):
+        def generic(self, args, kws):
+            if kws or not any(isinstance(a, (LaneJetType, LanePointType)) for a in args):
+                return None
+            try:
+                result = typer(*args)
+            except TypeError:  # another number of arguments
+                return None
+            return None if result is None else signature(result, *args)
+
+    infer_global(key)(_Template)
 
 
 _OPERAND_CLASSES = (LaneJetType, simd.Vec8Type, types.Integer, types.Float, types.Boolean)
