@@ -304,26 +304,52 @@ class Model:
         """The user's function on lane jets (:mod:`lsq._kernels.lanes.lane_jets`), called point by point for
         eight fits at once; None when it does not type there (it reduces over points, or uses an operation
         lane jets lack), with the reason in :attr:`lanes_failure`."""
+        n = self.n_params
+        lines = ["def _model_lanes(X, P, F, J):"]
+        lines += [f"    p{j} = seed(v.load(P[{j}]), {j})" for j in range(n)]
+        lines += ["    for i in range(F.shape[0]):",
+                  f"        r = _user({_lane_point(x_dims, 'X[{k}, i]')}, {_params(n)})",
+                  "        v.store(F[i], value_of(r))"]
+        lines += [f"        v.store(J[{j}, i], derivative_of(r, {j}))" for j in range(n)]
+        return self._lane_jet_wrapper("_model_lanes", lines, sig)
+
+    def _pointwise_jacobian_cfunc(self, x_dims):
+        """The Jacobian of ``jac='auto'`` by lane jets across points: the user's function called for 8 points at a
+        time with every lane holding the same parameters, so each operation is one vector instruction for 8
+        points and nothing is allocated; None when the function does not work point by point."""
+        n = self.n_params
+        lines = ["def _model_jacobian(X, p, out):",
+                 "    m = out.shape[1]",
+                 "    full = m - m % 8"]
+        lines += [f"    p{j} = seed(v.splat(p[{j}]), {j})" for j in range(n)]
+        lines += ["    for a in range(0, full, 8):",
+                  f"        r = _user({_lane_point(x_dims, 'X[{k}, a:a + 8]')}, {_params(n)})"]
+        lines += [f"        v.store(out[{j}, a:a + 8], derivative_of(r, {j}))" for j in range(n)]
+        lines += ["    if full < m:  # the last points, padded to 8 with the last one",
+                  "        T = np.empty((X.shape[0], 8))",
+                  "        U = np.empty((out.shape[0], 8))",
+                  "        for k in range(X.shape[0]):",
+                  "            for q in range(8):",
+                  "                T[k, q] = X[k, min(full + q, m - 1)]",
+                  f"        r = _user({_lane_point(x_dims, 'T[{k}]')}, {_params(n)})"]
+        lines += [f"        v.store(U[{j}], derivative_of(r, {j}))" for j in range(n)]
+        lines += ["        for j in range(out.shape[0]):",
+                  "            for q in range(m - full):",
+                  "                out[j, full + q] = U[j, q]"]
+        return self._lane_jet_wrapper("_model_jacobian", lines, JAC_SIG)
+
+    def _lane_jet_wrapper(self, name, lines, sig):
+        """The cfunc ``name`` of signature ``sig`` from ``lines``, which call the user's function on lane jets;
+        None when it does not type there, with numba's reason in :attr:`lanes_failure`."""
         from ._kernels.lanes import lane_jets, simd
 
         if self._jitted is None:
             self._jitted = _njit_user(self._compiled_source(self.py_func))
-        n = self.n_params
-        if x_dims == 1:
-            x = "coordinate(v.load(X[0, i]))"
-        else:
-            x = "point((" + "".join(f"v.load(X[{k}, i]), " for k in range(x_dims)) + "))"
-        lines = ["def _model_lanes(X, P, F, J):"]
-        lines += [f"    p{j} = seed(v.load(P[{j}]), {j})" for j in range(n)]
-        lines += ["    for i in range(F.shape[0]):",
-                  f"        r = _user({x}, {', '.join(f'p{j}' for j in range(n))})",
-                  "        v.store(F[i], value_of(r))"]
-        lines += [f"        v.store(J[{j}, i], derivative_of(r, {j}))" for j in range(n)]
         namespace = {"_user": self._jitted, "v": simd, "seed": lane_jets.seed, "coordinate": lane_jets.coordinate,
                      "point": lane_jets.point, "value_of": lane_jets.value_of,
                      "derivative_of": lane_jets.derivative_of}
         try:
-            return _compile_wrapper("\n".join(lines) + "\n", "_model_lanes", namespace, sig, self.name)
+            return _compile_wrapper("\n".join(lines) + "\n", name, namespace, sig, self.name)
         except TypeError as exc:
             self.lanes_failure = _jet_failure(exc.__cause__ or exc)
             return None
@@ -376,7 +402,9 @@ class Model:
                  f"        out[i] = r[i] if ok else np.nan\n")
         fc = _compile_wrapper(src_f, "_model_values", {"_user": self._jitted}, MODEL_SIG, self.name)
         if self._user_jac is None:
-            jc = self._jet_cfunc(xarg) if self.jac == "auto" and self._jets_failed is None else None
+            jc = None
+            if self.jac == "auto" and self._jets_failed is None:
+                jc = self._pointwise_jacobian_cfunc(x_dims) or self._jet_cfunc(xarg)
             return fc, jc, jc is not None
         src_j = (f"def _model_jacobian(X, p, out):\n"
                  f"    r = _user({xarg}, {params})\n"
@@ -429,6 +457,18 @@ class Model:
 
     def __repr__(self):
         return f"<lsq.Model {self.name}({', '.join(('x',) + self.param_names)})>"
+
+
+def _lane_point(x_dims, row):
+    """Source of the point a lane-jet wrapper passes as ``x``: ``row`` (``'X[{k}, i]'``) formatted for each
+    coordinate ``k`` and loaded as a lane vector."""
+    if x_dims == 1:
+        return f"coordinate(v.load({row.format(k=0)}))"
+    return "point((" + "".join(f"v.load({row.format(k=k)}), " for k in range(x_dims)) + "))"
+
+
+def _params(n):
+    return ", ".join(f"p{j}" for j in range(n))
 
 
 def central_difference_jacobian(f, x, p):
