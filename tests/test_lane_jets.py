@@ -21,6 +21,7 @@ from test_jets import (
 from test_lanes import _assert_same_fits
 
 import lsq
+from benchmarks.batch import astigmatic_psf, elliptic_gaussian
 from lsq._kernels.drivers.lanes import lanes_at
 from lsq._kernels.lanes.engine import LANES
 
@@ -158,27 +159,6 @@ def test_finite_difference_and_analytic_user_models_stay_on_the_per_fit_kernel()
 
 
 # --- fits: users' microscopy models on the lanes against the per-fit engine ------------------------------------
-S0, FOCUS, DEPTH = 1.3, 0.4, 0.5
-
-
-def elliptic_gaussian(x, a, x0, y0, sx, sy, theta, b):
-    c, s = np.cos(theta), np.sin(theta)
-    dx = x[0] - x0
-    dy = x[1] - y0
-    u = (c * dx + s * dy) / sx
-    w = (c * dy - s * dx) / sy
-    return a * np.exp(-0.5 * (u * u + w * w)) + b
-
-
-def astigmatic_psf(x, n, x0, y0, z, bg):
-    """A 3-D localisation model: the spot's widths follow the defocus ``z`` (Huang et al., Science 2008)."""
-    zx = (z + FOCUS) / DEPTH
-    zy = (z - FOCUS) / DEPTH
-    sx = S0 * np.sqrt(1 + zx * zx + 0.05 * zx ** 3 + 0.02 * zx ** 4)
-    sy = S0 * np.sqrt(1 + zy * zy - 0.05 * zy ** 3 + 0.02 * zy ** 4)
-    return n * np.exp(-0.5 * ((x[0] - x0) / sx) ** 2 - 0.5 * ((x[1] - y0) / sy) ** 2) + bg
-
-
 def _spots(func, truth0, spread, size, k, seed):
     rng = np.random.default_rng(seed)
     X = np.stack([g.ravel() for g in np.meshgrid(np.arange(float(size)), np.arange(float(size)))])
