@@ -216,6 +216,47 @@ class CompositeModel(Model):
                            + "\n".join(body) + "\n")
         return sources
 
+    def lanes_kernel(self, x_dims=1):
+        """The composite's lanes kernel (:meth:`lsq.Model.lanes_kernel`): its parts' lanes kernels, called by
+        address, combined point by point by the sum and product rules; None when a part has none."""
+        from ._kernels.drivers.lanes import LANES_SIG
+
+        key = ("lanes", x_dims)
+        if key not in self._cfuncs:
+            self._cfuncs[key] = self._lanes_cfunc(x_dims, LANES_SIG)
+        return self._cfuncs[key]
+
+    def _lanes_cfunc(self, x_dims, sig):
+        from ._kernels.drivers.lanes import lanes_at
+        from ._kernels.lanes import simd
+
+        parts = [leaf.lanes_kernel(x_dims) if leaf.has_jacobian else None for leaf in self.leaves]
+        missing = [f"`{leaf.name}`" + (f" ({leaf.lanes_failure})" if leaf.lanes_failure else "")
+                   for leaf, kernel in zip(self.leaves, parts, strict=True) if kernel is None]
+        if missing:
+            self.lanes_failure = "no lanes kernel for " + ", ".join(missing)
+            return None
+        lines = ["def _composite_lanes(X, P, F, J):", "    m, W = F.shape[0], F.shape[1]"]
+        at = 0
+        for k, (leaf, kept) in enumerate(zip(self.leaves, self.keep, strict=True)):
+            lines.append(f"    Q{k} = np.zeros(({leaf.n_params}, W))")
+            for j in np.flatnonzero(kept):
+                lines.append(f"    Q{k}[{j}] = P[{at}]")
+                at += 1
+            lines += [f"    V{k} = np.empty((m, W))", f"    G{k} = np.empty(({leaf.n_params}, m, W))",
+                      f"    lanes_at(L{k})(X, Q{k}, V{k}, G{k})"]
+        part = "v.load(V{k}[i])"
+        lines += ["    for i in range(m):", f"        v.store(F[i], {_value(self.tree, part)})"]
+        row = 0
+        for k, kept in enumerate(self.keep):
+            factor = _derivative(self.tree, k, part)
+            for j in np.flatnonzero(kept):
+                rhs = f"v.load(G{k}[{j}, i])" + ("" if factor == "1.0" else f" * ({factor})")
+                lines.append(f"        v.store(J[{row}, i], {rhs})")
+                row += 1
+        ns = {"np": np, "v": simd, "lanes_at": lanes_at, **{f"L{k}": p.address for k, p in enumerate(parts)}}
+        return _compile_wrapper("\n".join(lines) + "\n", "_composite_lanes", ns, sig, self.name)
+
     def _user_cfuncs(self, x_dims):
         module = self._generated(x_dims)
         ns = {"np": np, "model_at": model_at, "jacobian_at": jacobian_at}
@@ -232,23 +273,23 @@ class CompositeModel(Model):
         return fc, jc, True
 
 
-def _value(tree):
-    """The composite's value at point ``i`` as source, from the parts' values ``v{k}[i]``."""
+def _value(tree, part="v{k}[i]"):
+    """The composite's value at point ``i`` as source, from the parts' values (``part`` formatted with ``k``)."""
     if isinstance(tree, tuple):
-        return f"({_value(tree[1])} {tree[0]} {_value(tree[2])})"
-    return f"v{tree}[i]"
+        return f"({_value(tree[1], part)} {tree[0]} {_value(tree[2], part)})"
+    return part.format(k=tree)
 
 
-def _derivative(tree, k):
+def _derivative(tree, k, part="v{k}[i]"):
     """``d composite / d v_k`` at point ``i`` as source (sum rule: 1; product rule: the other factor)."""
     if not isinstance(tree, tuple):
         return "1.0"
     op, left, right = tree
     inner, other = (left, right) if k in _leaves_of(left) else (right, left)
-    d = _derivative(inner, k)
+    d = _derivative(inner, k, part)
     if op == "+":
         return d
-    return _value(other) if d == "1.0" else f"{d} * {_value(other)}"
+    return _value(other, part) if d == "1.0" else f"{d} * {_value(other, part)}"
 
 
 def _describe(leaves, tree):
