@@ -39,10 +39,12 @@ from numba.extending import intrinsic, lower_builtin, models, register_model
 
 from .. import user_math
 from . import simd, vmath
-from .simd import WIDTH, exp_ir, vec8
-from .vmath import log_ir, sincos_ir
+from .simd import WIDTH, vec8
+from .vmath import VEC as _VEC
+from .vmath import const as _const
+from .vmath import exp_ir, log_ir, sincos_ir
+from .vmath import intrinsic_call as _intrinsic_call
 
-_VEC = ir.VectorType(ir.DoubleType(), WIDTH)
 LN10 = math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -88,10 +90,6 @@ class _LanePointModel(models.PrimitiveModel):
 
 
 # ------------------------------------------------------------------------------------------- building blocks
-def _const(x):
-    return ir.Constant(_VEC, [float(x)] * WIDTH)
-
-
 def _is_number(t):
     return isinstance(t, (types.Integer, types.Float, types.Boolean))
 
@@ -130,12 +128,6 @@ def _join(builder, ty, value, derivs):
     for k, r in enumerate(ty.rows):
         agg = builder.insert_value(agg, derivs.get(r, _const(0.0)), k + 1)
     return agg
-
-
-def _intrinsic_call(builder, name, *args):
-    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * len(args)),
-                                        f"llvm.{name}.v8f64")
-    return builder.call(fn, list(args))
 
 
 def _per_lane(context, builder, func, *args):
@@ -188,7 +180,7 @@ def _div(builder, a, ad, b, bd):
     return value, _chain(builder, inv, ad, builder.fmul(builder.fmul(_const(-1.0), value), inv), bd)
 
 
-def _power_constant(context, builder, a, e):
+def _power_constant(builder, a, e):
     """Value and ``d/da`` of ``a ** e`` for an exponent the same in every lane, with the special cases of
     :func:`lsq._kernels.jet_math._power_const` as branches (LLVM folds them away for a constant exponent)."""
     e0 = builder.extract_element(e, ir.Constant(ir.IntType(32), 0))
@@ -244,9 +236,9 @@ def _branches(builder, key, cases, default):
     return value, grad
 
 
-def _pow(context, builder, a, ad, b, bd, b_is_jet):
+def _pow(builder, a, ad, b, bd, b_is_jet):
     if not b_is_jet:
-        value, g = _power_constant(context, builder, a, b)
+        value, g = _power_constant(builder, a, b)
         return value, _chain(builder, g, ad)
     value = _intrinsic_call(builder, "pow", a, b)
     da = builder.fmul(b, _intrinsic_call(builder, "pow", a, builder.fsub(b, _const(1.0))))
@@ -279,7 +271,7 @@ def _lower_binary(kind):
         elif kind == "div":
             value, derivs = _div(builder, a, ad, b, bd)
         else:
-            value, derivs = _pow(context, builder, a, ad, b, bd, isinstance(tb, LaneJetType))
+            value, derivs = _pow(builder, a, ad, b, bd, isinstance(tb, LaneJetType))
         return _join(builder, sig.return_type, value, derivs)
 
     return lower

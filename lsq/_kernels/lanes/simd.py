@@ -19,13 +19,12 @@ import operator
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic, models, overload, register_model
 
 from . import vmath
 
-WIDTH = 8
-_VEC = ir.VectorType(ir.DoubleType(), WIDTH)
+WIDTH = vmath.WIDTH
+_VEC = vmath.VEC
 
 
 class Vec8Type(types.Type):
@@ -156,8 +155,7 @@ def sqrt(typingctx, v):
         return None
 
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.sqrt.v8f64")
-        return builder.call(fn, [args[0]])
+        return vmath.intrinsic_call(builder, "sqrt", args[0])
 
     return vec8(v), codegen
 
@@ -192,8 +190,7 @@ def abs(typingctx, v):  # noqa: A001  (the lanes' abs, as math.fabs)
         return None
 
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.fabs.v8f64")
-        return builder.call(fn, [args[0]])
+        return vmath.intrinsic_call(builder, "fabs", args[0])
 
     return vec8(v), codegen
 
@@ -239,29 +236,6 @@ def select(typingctx, mask, a, b):
     return vec8(mask, a, b), codegen
 
 
-def exp_ir(builder, x):
-    """The IR of :func:`exp` on the ``<8 x double>`` value ``x``."""
-    from .vexp import LN2_HI, LN2_LO, LOG2E, TAYLOR, X_MAX, X_MIN
-
-    def const(c):
-        return ir.Constant(_VEC, [float(c)] * WIDTH)
-
-    xc = builder.select(builder.fcmp_ordered("<", x, const(X_MIN)), const(X_MIN), x)
-    xc = builder.select(builder.fcmp_ordered(">", xc, const(X_MAX)), const(X_MAX), xc)
-    floor = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC]), "llvm.floor.v8f64")
-    k = builder.call(floor, [builder.fadd(builder.fmul(xc, const(LOG2E)), const(0.5))])
-    r = builder.fsub(builder.fsub(xc, builder.fmul(k, const(LN2_HI))), builder.fmul(k, const(LN2_LO)))
-    p = const(TAYLOR[13])
-    for j in range(12, 1, -1):
-        p = builder.fadd(builder.fmul(p, r), const(TAYLOR[j]))
-    p = builder.fadd(builder.fmul(p, r), const(1.0))
-    p = builder.fadd(builder.fmul(p, r), const(1.0))
-    k1 = builder.call(floor, [builder.fmul(k, const(0.5))])
-    k2 = builder.fsub(k, k1)
-    y = builder.fmul(builder.fmul(p, vmath.power_of_two(builder, k1)), vmath.power_of_two(builder, k2))
-    return builder.select(builder.fcmp_unordered("uno", x, x), x, y)
-
-
 @intrinsic
 def exp(typingctx, v):
     """:func:`lsq._kernels.lanes.vexp.exp` in every lane: the same operations in the same order, so the same bits
@@ -270,7 +244,7 @@ def exp(typingctx, v):
         return None
 
     def codegen(context, builder, sig, args):
-        return exp_ir(builder, args[0])
+        return vmath.exp_ir(builder, args[0])
 
     return vec8(v), codegen
 
@@ -317,8 +291,7 @@ def pow(typingctx, a, b):  # noqa: A001  (libm's pow per lane, as math.pow)
         return None
 
     def codegen(context, builder, sig, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC, _VEC]), "llvm.pow.v8f64")
-        return builder.call(fn, list(args))
+        return vmath.intrinsic_call(builder, "pow", *args)
 
     return vec8(a, b), codegen
 
