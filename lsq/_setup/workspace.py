@@ -6,7 +6,8 @@ from collections import namedtuple
 import numpy as np
 
 from .._kernels.engine.loop import advance
-from .._kernels.engine.state import STATE, reset
+from .._kernels.engine.state import STATE, new_state, reset
+from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
 
 Workspace = namedtuple(
@@ -68,7 +69,7 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         f((nh, nh)), f((3, nh)),  # H2, sec
         np.zeros(n, dtype=np.int64),  # free
         f((max(history, 1), 6)),  # hist
-        np.zeros(1, dtype=STATE),  # state
+        new_state(),  # state
     )
 
 
@@ -189,7 +190,8 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     buf[lb[0]:lb[1]] = -np.inf
     buf[ub[0]:ub[1]] = np.inf
     buf[d[0]:d[1]] = 1.0
-    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), np.array(key, dtype=np.int64))
+    state = np.zeros(1, dtype=STATE).view(np.recarray)  # fields as attributes for the interpreted engine too
+    packed = Packed(buf, np.zeros(n, dtype=np.int64), state, np.array(key, dtype=np.int64))
     return WorkspaceViews(packed, layout), packed
 
 
@@ -204,7 +206,7 @@ def _python_layout(dims):
               "hist": (max(history, 1), 6)}
     floats = [f for f in Workspace._fields if f not in ("free", "state")]
     layout, at = {}, 0
-    for name, size in zip(floats, _float_sizes(np.array(dims, dtype=np.int64)), strict=True):
+    for name, size in zip(floats, interpreted(_float_sizes)(np.array(dims, dtype=np.int64)), strict=True):
         layout[name] = (at, at + size, shapes.get(name))
         at += size
     return layout

@@ -24,6 +24,7 @@ from numba.extending import intrinsic
 
 from ..._setup.jit import jit, jit_engine, jit_inline
 from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..._tiers.twin import at_address, python_equivalent
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     COVARIANCE_AND_CONDITIONING,
@@ -78,6 +79,8 @@ model_at = function_at(types.FunctionType(MODEL_SIG))
 """``model_at(address)``: the compiled model (or guess rule) at a ``cfunc`` address."""
 jacobian_at = function_at(types.FunctionType(JAC_SIG))
 """``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
+python_equivalent(model_at)(at_address)  # interpreted, an address is a stand-in for a Python kernel
+python_equivalent(jacobian_at)(at_address)
 
 
 @jit_engine

@@ -7,7 +7,9 @@ is part of the cached signature.
 
 import numpy as np
 
+from ..._setup.jit import jit as jit_alloc
 from ..._setup.jit import jit_inline as jit
+from ..._tiers.twin import python_equivalent
 from .codes import (
     HESSIAN_EXACT,
     LOSS_CALLABLE,
@@ -77,6 +79,18 @@ STATE = np.dtype(
     align=True,
 )
 """The engine's scalar state, one record per workspace."""
+
+
+@jit_alloc
+def new_state():
+    """A zeroed state record array of one element (``w.state``)."""
+    return np.zeros(1, dtype=STATE)
+
+
+@python_equivalent(new_state)
+def _new_state_python():
+    # interpreted, the engine reads the record's fields as attributes (``s.phase``), as numba does
+    return np.zeros(1, dtype=STATE).view(np.recarray)
 
 
 @jit

@@ -20,6 +20,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from ..._setup.jit import jit_engine as jit
+from ..._tiers.twin import python_equivalent
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k * LN2_HI is exact for |k| < 2**21
@@ -72,3 +73,12 @@ def exp_into(x, out):
     """``out[i] = exp(x[i])`` (:func:`exp`) for 1-D arrays."""
     for i in range(x.shape[0]):
         out[i] = exp(x[i])
+
+
+@python_equivalent(exp)
+def _exp_python(x):
+    # interpreted: libm's exp (within 1 ulp; the compiled exp is within 2), inf where it overflows as exp does
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
