@@ -41,6 +41,8 @@ from ._setup.validate import (
     has_bounds,
 )
 from ._setup.workspace import make_packed_workspace, reset_packed
+from ._tiers import route
+from ._tiers.current import kernel, tier
 from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
@@ -194,7 +196,8 @@ def least_squares(
     OptimizeResult
         ``x, cost, fun, jac, grad, optimality, active_mask, nfev, njev, status, message, success`` as in
         SciPy (``nfev`` leaves finite-difference calls out), plus ``ncalls`` (every call of ``fun``), ``nit``,
-        ``method`` and ``history`` (dict of arrays ``cost, lam, step_norm, optimality, nfev, ncalls``; row 0
+        ``tier`` (``'compiled'``, or ``'interpreted'`` while numba has not compiled the kernels yet), ``method``
+        and ``history`` (dict of arrays ``cost, lam, step_norm, optimality, nfev, ncalls``; row 0
         is the starting point). When a damped fit stops, ``x`` (with ``fun`` and ``cost``) may be one final
         Gauss-Newton step past the last linearisation, kept only if the cost did not rise above its
         rounding level, and not counted in ``nit`` or ``history``. ``jac`` and ``grad`` belong to the
@@ -241,35 +244,55 @@ def least_squares(
             linear_solver, force_chunks = "cholesky", True
     if isinstance(validation_data, tuple | list) and isinstance(fun, ModelResiduals):
         validation_data = fun.model.residuals(*validation_data)
-    if method in FIRST_ORDER:
-        return _counted(solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
-                                          max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs,
-                                          diff_step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
-                                          batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
-                                          minibatch=minibatch, grad=grad, validation_data=validation_data,
-                                          patience=patience), probe_calls)
-    if validation_data is not None or patience is not None:
-        raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
-                         f"method {method!r} converges to the training minimum (compare held-out costs with "
-                         "lsq.selection.cross_validate).")
-    options = opt.engine_options(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-                                 float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian,
-                                 restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart")
-    start = Start(x0, lb, ub, x_scale, x_scale_given)
-    if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
-            and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):
-        w, jac_out = _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history)
-    else:
-        w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
-                                   jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
-                                   verbose, hess)
-    result = _counted(build_result(w, method, jac=jac_out), probe_calls)
-    if verbose >= 1:
-        print(result.message)
-        print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
-              f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
-              f"{result.optimality:.2e}.")
+    with route.call(_path_of(fun, method), _work_of(fun, n)):
+        if method in FIRST_ORDER:
+            result = _counted(solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
+                                              max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs,
+                                              diff_step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
+                                              batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
+                                              minibatch=minibatch, grad=grad, validation_data=validation_data,
+                                              patience=patience), probe_calls)
+            result.tier = tier()
+            return result
+        if validation_data is not None or patience is not None:
+            raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
+                             f"method {method!r} converges to the training minimum (compare held-out costs with "
+                             "lsq.selection.cross_validate).")
+        options = opt.engine_options(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
+                                     float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian,
+                                     restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart")
+        start = Start(x0, lb, ub, x_scale, x_scale_given)
+        if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
+                and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):
+            w, jac_out = _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history)
+        else:
+            w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
+                                       jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
+                                       verbose, hess)
+        result = _counted(build_result(w, method, jac=jac_out), probe_calls)
+        result.tier = tier()
+        if verbose >= 1:
+            print(result.message)
+            print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
+                  f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
+                  f"{result.optimality:.2e}.")
     return result
+
+
+def _path_of(fun, method):
+    """The compile path (:data:`lsq.compile.PATHS`) a call of ``fun`` by ``method`` runs on."""
+    if method in FIRST_ORDER:
+        return "first_order"
+    if isinstance(fun, ModelResiduals):
+        return fun.model.compile_path
+    return "least_squares"
+
+
+def _work_of(fun, n):
+    """The work ``m n (n + 1)`` of a fit, when known before ``fun`` is called (a compiled model's residuals)."""
+    if isinstance(fun, ModelResiduals):
+        return fun.y.shape[0] * n * (n + 1)
+    return None
 
 
 def _counted(result, probe_calls):
@@ -324,6 +347,7 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
         if not np.isfinite(f0).all():
             raise ValueError(_NONFINITE_X0)
         m = f0.shape[0]
+        route.decide(m * n * (n + 1))
         kind, J0 = _first_jacobian(problem, jac, x0, f0, rows, jac_sparsity, tr_solver)
         x_scale = _operator_scaling(start, kind)
         solver, solver_code = opt.resolve_linear_solver(linear_solver, n, m, kind, tr_solver)
@@ -349,7 +373,7 @@ def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, mi
             w.ub[:] = start.ub
         if not isinstance(x_scale, str):  # else the workspace's own ones, replaced by the column norms
             w.d[:] = _initial_scaling(x_scale, n)
-        reset_packed(*packed, opts_i)
+        kernel(reset_packed)(*packed, opts_i)
         run_python(problem, w, packed, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
                    f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,
                    solver=_driver_solver(solver, n, schur, tr_options), J0=J0,

@@ -21,6 +21,9 @@ from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
 from ._setup.validate import check_bounds, check_choice, check_estimator, check_tolerance
 from ._setup.workspace import make_scratch, make_workspace
+from ._tiers import route
+from ._tiers.current import INTERPRETED, tier
+from ._tiers.current import kernel as tiered
 from .model import Model, as_points
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -58,6 +61,8 @@ class BatchResult:
     status: np.ndarray
     success: np.ndarray
     param_names: tuple = field(default=())
+    tier: str = "compiled"
+    """The tier the batch ran on: ``'compiled'``, or ``'interpreted'`` (see :mod:`lsq._tiers.route`)."""
 
     def message(self, i):
         """Termination message of fit ``i``."""
@@ -179,6 +184,21 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     >>> np.round(r.params[:, 1], 6)
     array([1. , 2. , 0.5])
     """
+    with route.call("batch", np.size(Y) * getattr(model, "n_params", 1) * (getattr(model, "n_params", 1) + 1)):
+        out = _curve_fit_batch(model, x, Y, p0, sigma, bounds, method, max_nfev, tol, ftol=ftol, xtol=xtol, gtol=gtol,
+                              max_iterations=max_iterations, absolute_sigma=absolute_sigma, jac=jac, damping=damping,
+                              linear_solver=linear_solver, chunk_size=chunk_size, progress=progress, compute=compute,
+                              estimator=estimator, kernel=kernel)
+        if isinstance(out, BatchResult):
+            out.tier = tier()
+    return out
+
+
+def _curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", max_nfev=None, tol=None, *,
+                    ftol=1e-8, xtol=1e-8, gtol=1e-8, max_iterations=None, absolute_sigma=False, jac=None,
+                    damping="trust-region", linear_solver="cholesky", chunk_size=DEFAULT_CHUNK, progress=False,
+                    compute=False, estimator="least_squares", kernel="auto"):
+    """:func:`curve_fit_batch` on the tier its call was routed to."""
     if not isinstance(model, Model):
         raise TypeError(f"`model` must be an lsq.Model (a built-in or @lsq.model), got {type(model).__name__}.")
     if _is_dask(Y):
@@ -214,10 +234,10 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     ftol, xtol, gtol = check_tolerance(ftol, xtol, gtol)
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
-    f_cf, j_cf, has_jac = model.kernels(X.shape[1])
-    g_cf = model.guess_kernel() if use_guess else None
+    f_addr, j_addr, has_jac = model.tier_kernels(X.shape[1])
+    g_addr = model.tier_guess() if use_guess else 0
     has_jac = has_jac and jac is None
-    if use_guess and g_cf is None:  # a user model's guess is Python: starting values here, one row per fit
+    if use_guess and not g_addr:  # a user model's guess is Python: starting values here, one row per fit
         P0, use_guess = _python_guesses(model, X, Y, lb, ub), False
     scheme = SCHEME_3POINT if jac == "3-point" else SCHEME_2POINT
     if max_nfev is None:
@@ -233,11 +253,13 @@ def curve_fit_batch(model, x, Y, p0=None, sigma=None, bounds=None, method="lm", 
     opts_f, opts_i = opt.EngineOptions(method, damping, "linear", x_scale == "jac", bounded, ftol, xtol, gtol, 1.0,
                                        int(max_nfev), max_nit=max_nit).for_jacobian(
         not has_jac and estimator_code == ESTIMATOR_LEAST_SQUARES).lower(solver_code)
-    settings = BatchSettings(opts_f, opts_i, scheme, float(default_rstep(scheme, EPS)), True,
+    settings = BatchSettings(opts_f, opts_i, scheme, float(tiered(default_rstep)(scheme, EPS)), True,
                              opt.needs_qr_buffers(solver), absolute_sigma, estimator_code)
-    kernel_model = BatchModel(f_cf.address, j_cf.address if has_jac else 0, has_jac,
-                              g_cf.address if use_guess else 0, use_guess)
-    lanes = _lanes_kernel(kernel, model, X.shape[1], has_jac, method, opts_i)
+    kernel_model = BatchModel(f_addr, j_addr if has_jac else 0, has_jac, g_addr if use_guess else 0, use_guess)
+    check_choice("kernel", kernel, ("auto", "lanes", "per-fit"))
+    lanes = None  # interpreted, the lanes' vector types have no Python body: every fit on the per-fit engine
+    if tier() != INTERPRETED:
+        lanes = _lanes_kernel(kernel, model, X.shape[1], has_jac, method, opts_i)
     out = BatchResult(np.empty((k, n)), np.empty((k, n)), np.empty(k), np.empty(k, dtype=np.int64),
                       np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.empty(k, dtype=bool),
                       model.param_names)
@@ -275,14 +297,19 @@ def _in_threads(fit_range_of, k, n_tasks):
 def _buffers(data, outputs, settings):
     """A workspace and scratch set for one range of fits (the batch fits use the linear loss)."""
     m, n = data.Y.shape[1], outputs.params.shape[1]
-    return make_workspace(m, n, settings.qr, 0, True, True, False), make_scratch(m, n)
+    return tiered(make_workspace)(m, n, settings.qr, 0, True, True, False), make_scratch(m, n)
 
 
 def fit_batch(kernel_model, data, settings, outputs, n_tasks):
-    """Fit every row of ``data.Y`` on the per-fit kernel (:func:`lsq._kernels.drivers.batch.fit_range`)."""
+    """Fit every row of ``data.Y`` on the per-fit kernel (:func:`lsq._kernels.drivers.batch.fit_range`); the
+    interpreted kernel holds the GIL, so it runs the whole range on this thread."""
+    run = tiered(fit_range)  # resolved on this thread: the pool's threads are outside the call's tier
+    if tier() == INTERPRETED:
+        run(kernel_model, data, settings, outputs, 0, data.Y.shape[0], *_buffers(data, outputs, settings))
+        return
 
     def fit(a, b):
-        fit_range(kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
+        run(kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
 
     _in_threads(fit, data.Y.shape[0], n_tasks)
 

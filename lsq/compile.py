@@ -13,7 +13,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from ._tiers.readiness import mark_ready, status
+
 __all__ = ["PATHS", "compile_ahead", "main"]
+
+_FIRST_ORDER = "lsq.least_squares(f, [1.0, 3.0, 1.0, 0.0], method='adam', max_nfev=50)\n"
 
 _DATA = ("import numpy as np\n"
          "t = np.linspace(0, 10, 100); y = 2 * np.exp(-0.5 * ((t - 4) / 1.5) ** 2) + 0.1\n")
@@ -22,9 +26,13 @@ PATHS = {
     "least_squares": _DATA + (
         "def f(p): return p[0] * np.exp(-0.5 * ((t - p[1]) / p[2]) ** 2) + p[3] - y\n"
         "lsq.least_squares(f, [1.0, 3.0, 1.0, 0.0])\n"),
+    "first_order": _DATA + "def f(p): return p[0] * np.exp(-0.5 * ((t - p[1]) / p[2]) ** 2) + p[3] - y\n"
+                   + _FIRST_ORDER,
     "curve_fit_python": _DATA + (
         "lsq.curve_fit(lambda x, a, m, s, c: a * np.exp(-0.5 * ((x - m) / s) ** 2) + c, t, y, p0=[1, 3, 1, 0])\n"),
-    "curve_fit": _DATA + "lsq.curve_fit(lsq.models.gaussian, t, y, p0=[1.0, 3.0, 1.0, 0.0])\n",
+    "curve_fit": _DATA + ("lsq.curve_fit(lsq.models.gaussian, t, y, p0=[1.0, 3.0, 1.0, 0.0])\n"
+                          "lsq.models.gaussian(t, 1.0, 3.0, 1.0, 0.0)\n"
+                          "lsq.models.gaussian.jacobian(t, 1.0, 3.0, 1.0, 0.0)\n"),
     "fit": _DATA + "lsq.fit(lsq.models.gaussian, t, y)\n",
     "model": (
         "import numpy as np\n"
@@ -56,6 +64,7 @@ def _run(name, env):
                          capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"compiling the {name} path failed:\n{out.stderr[-2000:]}")
+    mark_ready(name)
     return name, time.perf_counter() - t0
 
 
@@ -81,7 +90,7 @@ def compile_ahead(paths=None, jobs=None, progress=True):
     if unknown:
         raise ValueError(f"`paths` must be names from {sorted(PATHS)}, got {unknown}")
     jobs = max(1, int(jobs or os.cpu_count() or 1))
-    env = dict(os.environ)
+    env = dict(os.environ, LSQ_TIER="compiled", LSQ_COMPILE="never")  # compile, and start nothing else
     bar = None
     if progress:
         try:
@@ -111,7 +120,13 @@ def main(argv=None):
     ap.add_argument("paths", nargs="*", help=f"paths to compile (default all): {', '.join(PATHS)}")
     ap.add_argument("--jobs", "-j", type=int, default=None, help="processes at a time (default: CPU count)")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--status", action="store_true",
+                    help="list each path as cached, compiling (in the background) or missing, and compile nothing")
     a = ap.parse_args(argv)
+    if a.status:
+        for name, state in status().items():
+            print(f"{name}: {state}")
+        return 0
     t0 = time.perf_counter()
     try:
         seconds = compile_ahead(a.paths or None, a.jobs, not a.no_progress)

@@ -18,7 +18,8 @@ import numpy as np
 
 from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
-from .model import Model, _compile_wrapper, as_points
+from ._tiers.twin import at_address, register_address
+from .model import Model, _compile_wrapper, as_points, generated_function
 
 __all__ = ["CompositeModel", "compose"]
 
@@ -256,6 +257,19 @@ class CompositeModel(Model):
                 row += 1
         ns = {"np": np, "v": simd, "lanes_at": lanes_at, **{f"L{k}": p.address for k, p in enumerate(parts)}}
         return _compile_wrapper("\n".join(lines) + "\n", "_composite_lanes", ns, sig, self.name)
+
+    def _python_kernels(self, x_dims):
+        """The interpreted kernels: the same generated source, calling the parts' interpreted kernels."""
+        ns = {"model_at": at_address, "jacobian_at": at_address}
+        for k, leaf in enumerate(self.leaves):
+            f, j, has_jac = leaf.python_kernels(x_dims)
+            ns[f"F{k}"] = register_address(f)
+            ns[f"J{k}"] = register_address(j) if has_jac else 0
+        src = self._sources(direct=False)
+        values = generated_function(src[0], "_composite_values", ns, self.name)
+        if not self.has_jacobian:
+            return values, None, False
+        return values, generated_function(src[1], "_composite_jacobian", ns, self.name), True
 
     def _user_cfuncs(self, x_dims):
         module = self._generated(x_dims)

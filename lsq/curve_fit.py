@@ -13,6 +13,8 @@ from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
 from ._setup import options as opt
 from ._setup.validate import _unbounded, check_x0, has_bounds
+from ._tiers import route
+from ._tiers.current import kernel, tier
 from .api import least_squares
 from .model import Model
 
@@ -61,7 +63,7 @@ def covariance_from_jacobian(J):
 
 def _conditioning_from_jacobian(J, r, conditioning=True):
     """:func:`lsq._kernels.covariance.covariance_from_transposed` of an ``(m, n)`` Jacobian and residuals."""
-    return covariance_from_transposed(np.ascontiguousarray(np.asarray(J, dtype=float).T),
+    return kernel(covariance_from_transposed)(np.ascontiguousarray(np.asarray(J, dtype=float).T),
                                       np.ascontiguousarray(r, dtype=float), conditioning)
 
 
@@ -250,6 +252,17 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     >>> np.round(popt, 6)
     array([2.5, 1.3])
     """
+    with route.call(_path_of(f), _work_of(f, ydata, p0)):
+        out = _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, method, jac,
+                         full_output=full_output, nan_policy=nan_policy, **kwargs)
+        if full_output:
+            out[2]["tier"] = tier()
+    return out
+
+
+def _curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_finite=None, bounds=NO_BOUNDS,
+              method=None, jac=None, *, full_output=False, nan_policy=None, **kwargs):
+    """:func:`curve_fit` on the tier its call was routed to."""
     if (isinstance(f, Model) and bounds is NO_BOUNDS and method is None and jac is None and not kwargs
             and not full_output and check_finite is None and nan_policy is None):
         done = quick_fit(f, xdata, ydata, p0, sigma)
@@ -286,6 +299,17 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     if method == "lm" and res.jac is not None:  # None when J^T J was assembled by chunks (very large m)
         infodict.update(_minpack_factors(res.jac, res.fun))
     return res.x, pcov, infodict, res.message, res.status
+
+
+def _path_of(f):
+    """The compile path of a ``curve_fit`` of ``f`` (:data:`lsq.compile.PATHS`)."""
+    return f.compile_path if isinstance(f, Model) else "curve_fit_python"
+
+
+def _work_of(f, ydata, p0):
+    """The work ``m n (n + 1)`` of a ``curve_fit`` (``n`` from ``p0``, the model, or 8 when neither tells)."""
+    n = np.size(p0) if p0 is not None else (f.n_params if isinstance(f, Model) else 8)
+    return np.size(ydata) * n * (n + 1)
 
 
 def _check_method(method, p0, lb, ub):

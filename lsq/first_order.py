@@ -32,6 +32,7 @@ from ._python.driver import wrap_callback
 from ._python.problem import PythonProblem
 from ._setup.options import LOSSES
 from ._setup.result import TERMINATION_MESSAGES, find_active_constraints
+from ._tiers.current import kernel
 from .schedules import make_schedule
 
 FIRST_ORDER = {"gd": fo.RULE_GD, "sgd": fo.RULE_GD, "momentum": fo.RULE_MOMENTUM, "nesterov": fo.RULE_NESTEROV,
@@ -47,7 +48,8 @@ def cost_and_weights(f, loss, f_scale):
         return 0.5 * f_scale**2 * float(np.sum(rho[0])), rho[1]
     code = LOSSES[loss]
     rho = np.empty((3, m))
-    cost = residual_cost(np.ascontiguousarray(f, dtype=float), rho, m, code, float(f_scale), code == LOSS_CALLABLE)
+    f = np.ascontiguousarray(f, dtype=float)
+    cost = kernel(residual_cost)(f, rho, m, code, float(f_scale), code == LOSS_CALLABLE)
     return float(cost), (np.ones(m) if loss == "linear" else rho[1].copy())
 
 
@@ -196,7 +198,7 @@ def solve_first_order(fun, jac, x0, lb, ub, method, loss, f_scale, ftol, gtol, m
                 batch_cost, g, _, _ = ev.gradient(x, idx, m_total=m)
                 batches.append((epoch + start / m, batch_cost * m / (m if idx is None else len(idx))))
             t += 1
-            fo.first_order_step(rule, x, g, v, s, t, rate, beta1, beta2, eps, momentum, lb, ub, x_new)
+            kernel(fo.first_order_step)(rule, x, g, v, s, t, rate, beta1, beta2, eps, momentum, lb, ub, x_new)
             if not np.all(np.isfinite(x_new)):
                 break  # a non-finite gradient: keep x, stop below
             x, x_new = x_new, x

@@ -11,6 +11,8 @@ from ._kernels.poisson import poisson_fisher_rows, poisson_residuals
 from ._python.model_problem import ModelResiduals
 from ._python.quick_fit import quick_fit
 from ._setup.validate import check_estimator
+from ._tiers import route
+from ._tiers.current import kernel, tier
 from .api import least_squares
 from .curve_fit import _conditioning_from_jacobian, _n_params, chisqr_for_covariance, conditioning_of
 from .fit_result import FitResult
@@ -136,6 +138,16 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     >>> round(r.params["center"], 6)
     0.3
     """
+    with route.call(_path_of(model), np.size(y) * _n_of(model, p0) * (_n_of(model, p0) + 1)):
+        out = _fit(model, x, y, p0, sigma, bounds, fixed, method, absolute_sigma, estimator, tie, validation_data,
+                   validation_fraction, **kwargs)
+        out.tier = tier()
+    return out
+
+
+def _fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", absolute_sigma=False,
+        estimator="least_squares", tie=None, validation_data=None, validation_fraction=None, **kwargs):
+    """:func:`fit` on the tier its call was routed to."""
     names = _names(model)
     if validation_data is not None or validation_fraction is not None:
         x, y, sigma, validation_data = _held_out(x, y, sigma, validation_data, validation_fraction,
@@ -176,7 +188,7 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     values[free] = res.x
     if poisson and res.jac is not None:
         mu = np.asarray(model(x_arr, *values), dtype=float)
-        fisher = np.asarray(res.jac, dtype=float) * poisson_fisher_rows(mu, y)[:, None]
+        fisher = np.asarray(res.jac, dtype=float) * kernel(poisson_fisher_rows)(mu, y)[:, None]
         pcov, rank_deficient, s_unit, V_unit, rss_linear = _conditioning_from_jacobian(fisher, res.fun)
     else:
         pcov, rank_deficient, s_unit, V_unit, rss_linear = conditioning_of(res, fun)
@@ -198,6 +210,18 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
                   chisqr_for_covariance(res, rss_linear, linear_loss) if linear_loss else chisqr)
     out.bounds = (lb, ub)
     return out
+
+
+def _path_of(model):
+    """The compile path of a ``fit`` of ``model`` (:data:`lsq.compile.PATHS`)."""
+    if isinstance(model, Model):
+        return "fit" if model.compile_path == "curve_fit" else model.compile_path
+    return "curve_fit_python"
+
+
+def _n_of(model, p0):
+    """The number of parameters of a fit, for its work estimate (8 when neither ``model`` nor ``p0`` tells)."""
+    return getattr(model, "n_params", None) or (len(p0) if p0 is not None else 8)
 
 
 def _held_out(x, y, sigma, validation_data, fraction, seed):
@@ -420,13 +444,13 @@ def _residuals(model, x, y, sigma, start, free, estimator=ESTIMATOR_LEAST_SQUARE
 
     def fun(p):
         if poisson:
-            return poisson_residuals(values(p), y)[0]
+            return kernel(poisson_residuals)(values(p), y)[0]
         return (values(p) - y) * wts
 
     if isinstance(model, Model) and model.has_jacobian:
         def jac(p):
             full[free] = p
-            factors = poisson_residuals(values(p), y)[1] if poisson else np.broadcast_to(wts, y.shape)
+            factors = kernel(poisson_residuals)(values(p), y)[1] if poisson else np.broadcast_to(wts, y.shape)
             return model.jacobian(x, *full)[:, free] * factors[:, None]
 
         return fun, jac

@@ -48,11 +48,16 @@ class FitResult:
         The lower and upper bounds the fit ran with (None: unbounded).
     ties : dict
         Tied parameter -> its expression (their ``stderr`` is derived from the free parameters').
+    tier : str
+        ``'compiled'``, or ``'interpreted'`` when the fit ran the kernels' Python code while numba had not
+        compiled them yet (see the README: the first call in a fresh environment).
     singular_values : ndarray
         Of the Jacobian at the solution with its columns scaled to unit length, largest first.
     condition_number : float
         Their ratio, largest over smallest.
     """
+
+    tier = "compiled"
 
     def __init__(self, model, names, values, cov, free, x, y, sigma, chisqr, dof, result, absolute_sigma,
                  singular_values=None, diagnostics=(), estimator="least_squares"):
@@ -199,6 +204,7 @@ class FitResult:
             f"[[Model]]\n    {self.model_name}",
             "[[Fit Statistics]]",
             f"    # fitting method   = {self.result.method}",
+            f"    # kernels          = {self.tier}",
             f"    # function evals   = {self.nfev}",
             f"    # iterations       = {self.nit}",
             f"    # data points      = {self.n_data}",

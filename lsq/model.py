@@ -19,6 +19,10 @@ from numba.core.errors import NumbaError
 from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, call_jac, call_model
 from ._kernels.engine.codes import EPS
+from ._tiers import route
+from ._tiers.current import INTERPRETED, kernel, tier
+from ._tiers.python_models import python_kernels_of
+from ._tiers.twin import interpreted, register_address
 
 __all__ = ["JetFallbackWarning", "Model", "model"]
 
@@ -204,7 +208,8 @@ class Model:
             return self.py_func(x, *params)
         X = as_points(x)
         out = np.empty(X.shape[1])
-        call_model(self.kernels(X.shape[0])[0].address, X, self._scalars(params), out)
+        with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
+            kernel(call_model)(self.tier_kernels(X.shape[0])[0], X, self._scalars(params), out)
         return out.reshape(np.shape(x)[-1:]) if np.ndim(x) else out
 
     def prefixed(self, prefix):
@@ -233,11 +238,12 @@ class Model:
         X = as_points(x)
         p = self._scalars(params)
         if self.has_jacobian:
-            _, jac, has_jac = self.kernels(X.shape[0])
-            if has_jac:
-                out = np.empty((self.n_params, X.shape[1]))
-                call_jac(jac.address, X, p, out)
-                return np.ascontiguousarray(out.T)
+            with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
+                _, jac, has_jac = self.tier_kernels(X.shape[0])
+                if has_jac:
+                    out = np.empty((self.n_params, X.shape[1]))
+                    kernel(call_jac)(jac, X, p, out)
+                    return np.ascontiguousarray(out.T)
         return central_difference_jacobian(self, x, p)
 
     def guess(self, x, y):
@@ -251,7 +257,8 @@ class Model:
             raise TypeError(f"model `{self.name}` has no guess(x, y); give p0.")
         X = as_points(x)
         out = np.empty(self.n_params)
-        call_model(self.guess_kernel().address, X, np.ascontiguousarray(y, dtype=float), out)
+        with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
+            kernel(call_model)(self.tier_guess(), X, np.ascontiguousarray(y, dtype=float), out)
         return out
 
     def residuals(self, x, y, sigma=None):
@@ -284,6 +291,48 @@ class Model:
             else:
                 self._cfuncs[key] = self._user_cfuncs(x_dims)
         return self._cfuncs[key]
+
+    @property
+    def compile_path(self):
+        """The compile path (:data:`lsq.compile.PATHS`) of this model's fits: ``'curve_fit'`` for built-ins,
+        ``'model'`` for the rest (the engine is the same; a user's function compiles on its own)."""
+        return "curve_fit" if self._kernel_funcs is not None else "model"
+
+    def tier_guess(self):
+        """The address of the built-in guess rule for the tier of this thread's call (see :meth:`tier_kernels`),
+        or 0 without one."""
+        if self._kernel_funcs is None:
+            return 0
+        if tier() == INTERPRETED:
+            return register_address(interpreted(self._kernel_funcs[2]))
+        return self.guess_kernel().address
+
+    def tier_kernels(self, x_dims):
+        """``(model_addr, jac_addr, has_jac)`` for the tier of this thread's call (:mod:`lsq._tiers.current`):
+        the compiled cfuncs' addresses, or stand-in addresses of the interpreted kernels (``jac_addr`` is 0
+        without a Jacobian)."""
+        if tier() == INTERPRETED:
+            f, j, has_jac = self.python_kernels(x_dims)
+            return register_address(f), register_address(j) if has_jac else 0, has_jac
+        f, j, has_jac = self.kernels(x_dims)
+        return f.address, j.address if has_jac else 0, has_jac
+
+    def python_kernels(self, x_dims):
+        """The interpreted ``(model, jac, has_jac)`` kernels for points with ``x_dims`` coordinates: the built-in
+        kernels' own Python code (:func:`lsq._tiers.twin.interpreted`), or the user's function called from
+        Python, its exact Jacobian by dual numbers (:mod:`lsq._tiers.dual`) where the compiled model has jets."""
+        if self.x_ndim is not None and x_dims != self.x_ndim:
+            raise ValueError(f"model `{self.name}` expects x of shape ({self.x_ndim}, m), got {x_dims} rows.")
+        key = ("python", x_dims)
+        if key not in self._cfuncs:
+            self._cfuncs[key] = self._python_kernels(x_dims)
+        return self._cfuncs[key]
+
+    def _python_kernels(self, x_dims):
+        if self._kernel_funcs is not None:
+            f, j, _ = self._kernel_funcs
+            return interpreted(f), interpreted(j), True
+        return python_kernels_of(self.py_func, self._user_jac, self.jac == "auto", x_dims)
 
     def lanes_kernel(self, x_dims=1):
         """The compiled lanes kernel (values and Jacobian of ``LANES`` fits at once, see
@@ -518,6 +567,16 @@ def _jet_failure(exc):
     return what
 
 
+def generated_function(src, name, namespace, model_name):
+    """The function ``name`` of generated ``src``, executed in ``namespace`` (plus ``np``); its source is
+    registered with ``linecache`` so that tracebacks and numba's errors show it."""
+    filename = f"<lsq model {model_name}:{name}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    ns = {"np": np, **namespace}
+    exec(compile(src, filename, "exec"), ns)
+    return ns[name]
+
+
 def _compile_wrapper(src, name, namespace, sig, model_name, module=None):
     """The cfunc ``name`` of signature ``sig`` from generated ``src``: cached on disk when ``module`` (the
     :func:`lsq._generated.generated_module` holding it) is given, else executed in ``namespace`` for this
@@ -525,11 +584,7 @@ def _compile_wrapper(src, name, namespace, sig, model_name, module=None):
     if module is not None:
         func, cache = getattr(module, name), True
     else:
-        filename = f"<lsq model {model_name}:{name}>"
-        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-        ns = {"np": np, **namespace}
-        exec(compile(src, filename, "exec"), ns)
-        func, cache = ns[name], False
+        func, cache = generated_function(src, name, namespace, model_name), False
     try:
         return cfunc(sig, error_model="numpy", cache=cache)(func)
     except NumbaError as exc:

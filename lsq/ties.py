@@ -21,7 +21,8 @@ from numba import njit
 
 from . import _generated
 from ._kernels.drivers.compiled import JAC_SIG, MODEL_SIG, jacobian_at, model_at
-from .model import Model, _compile_wrapper
+from ._tiers.twin import at_address, register_address
+from .model import Model, _compile_wrapper, generated_function
 
 __all__ = ["FUNCTIONS", "TiedModel", "tie_model"]
 
@@ -258,6 +259,17 @@ class TiedModel(Model):
                 f"            for k in range({nb}):\n                s += D[k, j] * G[k, i]\n"
                 f"            out[j, i] = s\n")
         return sources
+
+    def _python_kernels(self, x_dims):
+        """The interpreted kernels: the same generated source, calling the base's interpreted kernels."""
+        f, j, has_jac = self.base.python_kernels(x_dims)
+        ns = {"model_at": at_address, "jacobian_at": at_address, "_expand": self._py_expand,
+              "_expand_jac": self._py_expand_jac, "F": register_address(f), "J": register_address(j) if has_jac else 0}
+        src = self._sources("model_at(F)", "jacobian_at(J)")
+        values = generated_function(src[0], "_tied_values", ns, self.name)
+        if not self.has_jacobian:
+            return values, None, False
+        return values, generated_function(src[1], "_tied_jacobian", ns, self.name), True
 
     def _user_cfuncs(self, x_dims):
         module = self._generated(x_dims)

@@ -6,7 +6,8 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from .._kernels.engine import codes as c
-from .._setup.workspace import advance_packed
+from .._setup.workspace import advance_packed as advance
+from .._tiers.current import kernel
 
 
 def wrap_callback(callback):
@@ -65,6 +66,7 @@ def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, c
             print_history(w)
         return
     buf, free, state, dims = packed
+    advance_packed = kernel(advance)
     tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
     tasks.second_order = second_order
     iterates = _Iterates(wrap_callback(callback), w)
@@ -94,6 +96,7 @@ def _run_forward(problem, w, packed, opts_f, opts_i, f0):
     point after another, and there is no callback or callable loss. The same answers to the same tasks, in
     a loop with nothing else in it."""
     buf, free, state, dims = packed
+    advance_packed = kernel(advance)
     x, x_new, r, r_new, Jt = w.x, w.x_new, w.r, w.r_new, w.Jt
     nfd = state["nfd"]  # a view of the field: the engine reads it for the history's call counts
     eval_f, eval_j = c.TASK_EVAL_F, c.TASK_EVAL_J

@@ -13,6 +13,7 @@ from .._kernels.drivers.finite_diff import default_rstep, relative_steps
 from .._kernels.engine.codes import COVARIANCE_NONE, EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON
 from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
+from .._tiers.current import kernel
 from ..model import Model, as_points
 
 CHUNK_ROWS = 8192
@@ -88,13 +89,13 @@ class ModelResiduals:
         self.check_params(p, "x")
         v = self._model_values(p)
         if self.estimator == ESTIMATOR_POISSON:
-            return poisson_residuals(v, self.y)[0]
+            return kernel(poisson_residuals)(v, self.y)[0]
         return (v - self.y) * self.wts
 
     def _row_factors(self, p):
         """Per-point factors of the Jacobian of the model values: the weights, or the deviance slopes."""
         if self.estimator == ESTIMATOR_POISSON:
-            return poisson_residuals(self._model_values(p), self.y)[1]
+            return kernel(poisson_residuals)(self._model_values(p), self.y)[1]
         return self.wts
 
     def check_params(self, p, name="x0"):
@@ -137,13 +138,13 @@ class ModelResiduals:
         None).
         """
         self.check_params(x0)
-        f_cf, j_cf, has_jac = self.model.kernels(self.X.shape[0])
+        f_addr, j_addr, has_jac = self.model.tier_kernels(self.X.shape[0])
         has_jac = has_jac and analytic
-        rstep = float(default_rstep(scheme, EPS))
-        rel = NO_STEPS if diff_step is None else relative_steps(x0, scheme, diff_step, True)
-        j_addr = j_cf.address if has_jac else 0
-        x, r, Jt, g, hist, state, _ = solve(
-            f_cf.address, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
+        rstep = float(kernel(default_rstep)(scheme, EPS))
+        rel = NO_STEPS if diff_step is None else kernel(relative_steps)(x0, scheme, diff_step, True)
+        j_addr = j_addr if has_jac else 0
+        x, r, Jt, g, hist, state, _ = kernel(solve)(
+            f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
             rstep, qr, history, chunk, COVARIANCE_NONE, self.estimator)
         return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
 

@@ -23,6 +23,7 @@ from .._kernels.drivers.finite_diff import (
 )
 from .._kernels.engine.codes import EPS
 from .._setup.validate import check_residuals
+from .._tiers.current import kernel
 from .sparse_fd import GroupedDifferences, check_sparsity
 
 FD_SCHEMES = {"2-point": SCHEME_2POINT, "3-point": SCHEME_3POINT, "cs": SCHEME_CS}
@@ -113,11 +114,11 @@ class PythonProblem:
             eps = EPS
             if f.dtype != np.float64 and np.issubdtype(f.dtype, np.floating):
                 eps = max(np.finfo(f.dtype).eps, EPS)  # a float32 scalar stays one: see default_rstep
-            self.rstep = float(default_rstep(self.scheme if self.scheme is not None else 0, eps))
+            self.rstep = float(kernel(default_rstep)(self.scheme if self.scheme is not None else 0, eps))
             # MINPACK's relative steps for float64 residuals; coarser residuals (float32) would drown steps
             # far below 1 in their rounding, so they keep SciPy's rule, relative to max(1, |x|)
             minpack = self.minpack_step and eps == EPS
-            self.rel = relative_steps(x if type(x) is np.ndarray and x.dtype == np.float64 else
+            self.rel = kernel(relative_steps)(x if type(x) is np.ndarray and x.dtype == np.float64 else
                                       np.asarray(x, dtype=float), self.scheme, self.diff_step, minpack)
         return f
 
@@ -145,7 +146,7 @@ class PythonProblem:
             Jt = np.empty((n, m)) if out is None else out
             self.forward_differences(x, f0, Jt)
             return Jt.T
-        fd_steps(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
+        kernel(fd_steps)(x, self.lb, self.ub, self.rstep, self.rel, self.scheme, self._h, self._one_sided)
         h, one_sided = self._h, self._one_sided
         if self.grouped is not None:
             J = self.grouped.jacobian(self._evaluate, x, f0, h, one_sided, self.scheme)
@@ -178,7 +179,7 @@ class PythonProblem:
             f2 = next(vals) if per == 2 else f1
             if f1.shape[0] != m or f2.shape[0] != m:
                 raise ValueError(f"`fun` returned {f1.shape[0]} residuals, expected {m}.")
-            fd_column(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
+            kernel(fd_column)(self.scheme, one_sided[j], h[j], f0, f1, f2, Jt, j)
         return J
 
     @property
@@ -195,7 +196,7 @@ class PythonProblem:
         after it was passed); each value goes straight to its row of ``Jt``."""
         m, n = f0.shape[0], x.shape[0]
         points = np.empty((n, n))
-        forward_points(x, self.lb, self.ub, self.rstep, self.rel, self._h, self._one_sided, points)
+        kernel(forward_points)(x, self.lb, self.ub, self.rstep, self.rel, self._h, self._one_sided, points)
         fun = self.fun
         for j in range(n):
             v = fun(points[j])
@@ -205,7 +206,7 @@ class PythonProblem:
                     raise ValueError(f"`fun` returned {v.shape[0]} residuals, expected {m}.")
             Jt[j] = v
         self.nfev += n
-        forward_quotients(Jt, f0, self._h)
+        kernel(forward_quotients)(Jt, f0, self._h)
 
     def _evaluate(self, pts):
         self.nfev += len(pts)

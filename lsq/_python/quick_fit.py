@@ -26,9 +26,11 @@ from .._kernels.engine.codes import (
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
+from .._tiers.current import kernel
+from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
 
-RSTEP = float(default_rstep(SCHEME_2POINT, EPS))
+RSTEP = float(interpreted(default_rstep)(SCHEME_2POINT, EPS))  # at import: nothing compiles
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,7 +107,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         with np.errstate(divide="ignore"):
             wts = 1.0 / s
     try:
-        f_cf, j_cf, has_jac = model.kernels(X.shape[0])
+        f_addr, j_addr, has_jac = model.tier_kernels(X.shape[0])
     except ValueError:  # x with the wrong number of coordinates: the general path names it
         return None
     defaults = _defaults(n, y.shape[0], not has_jac and estimator == ESTIMATOR_LEAST_SQUARES)
@@ -113,8 +115,8 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         return None
     opts_f, opts_i, qr, d = defaults
     lb, ub = _unbounded(n)
-    x, r, Jt, g, hist, state, cov = solve(
-        f_cf.address, j_cf.address if has_jac else 0, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
+    x, r, Jt, g, hist, state, cov = kernel(solve)(
+        f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
         SCHEME_2POINT, RSTEP, qr, history, 0, COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY,
         estimator)
     if cov[1] or state["status"][0] <= 0:  # rank deficient (or J not finite), or not a success

@@ -9,13 +9,14 @@ callable ``jac``, or second differences of the residuals.
 import numpy as np
 
 from .._kernels.drivers.compiled import JACOBIAN_DIFFERENCE_STEP, SECOND_ORDER_STEP, second_order_step
+from .._tiers.current import kernel
 from .problem import ArgsWrapper
 
 
 def _steps(x, rel_fd, rstep):
     """:func:`lsq._kernels.drivers.compiled.second_order_step` for every variable."""
     rel_fd = np.full(x.shape[0], -1.0) if rel_fd is None else rel_fd
-    return np.array([second_order_step(float(v), float(r), rstep) for v, r in zip(x, rel_fd, strict=True)])
+    return np.array([kernel(second_order_step)(float(v), float(r), rstep) for v, r in zip(x, rel_fd, strict=True)])
 
 
 class SecondOrder:
