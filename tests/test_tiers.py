@@ -219,7 +219,7 @@ def test_route_chooses_by_readiness_and_size(monkeypatch, tmp_path):
     monkeypatch.setattr(readiness, "_READY", set())
     try:
         assert route.choose("fit", 1000) == INTERPRETED
-        assert route.choose("fit", route.INTERPRET_LIMIT + 1) == COMPILED  # large work compiles now
+        assert route.choose("fit", route.interpret_limit("fit") + 1) == COMPILED  # large work compiles now
         readiness.mark_ready("fit")
         assert (tmp_path / "ready" / "fit").exists()
         assert route.choose("fit", 1000) == COMPILED

@@ -5,8 +5,8 @@ known, the size of its work; a nested entry (``curve_fit`` calling ``least_squar
 The tier is:
 
 - compiled, when the path's kernels are in numba's disk cache or were compiled in this process;
-- otherwise interpreted, when the problem is small (:data:`INTERPRET_LIMIT`), and the path is queued for the
-  background compile (:mod:`lsq._tiers.readiness`);
+- otherwise interpreted, when interpreting it costs a fraction of compiling the path (:func:`interpret_limit`),
+  and the path is queued for the background compile (:mod:`lsq._tiers.readiness`);
 - otherwise compiled in the foreground, after one line on stderr saying what compiles and about how long.
 
 ``LSQ_TIER=compiled|interpreted`` forces a tier (``auto``, the default, decides as above);
@@ -22,18 +22,29 @@ import sys
 from . import current, readiness
 from .current import COMPILED, INTERPRETED
 
-__all__ = ["INTERPRET_LIMIT", "call", "choose", "decide"]
-
-INTERPRET_LIMIT = 1_000_000
-"""Largest work ``m * n * (n + 1)`` (summed over the fits of a batch) run interpreted while a path is not
-compiled. Measured on a 2-core EPYC (a gaussian, 4 parameters, 7-8 evaluations): 0.3-0.45 us per unit and
-evaluation, so 10,000 points take 0.4-0.7 s and the limit (50,000 points) 2-3.5 s, against 35-100 s of compiling
-a path; a fit that needs ten times the evaluations still answers before the compiler would have.
-"""
+__all__ = ["call", "choose", "decide", "interpret_limit"]
 
 SECONDS = {"least_squares": 35, "first_order": 20, "curve_fit_python": 35, "curve_fit": 50, "fit": 55,
            "model": 55, "batch": 100}
-"""About how long each path compiles from an empty cache on a 2-core machine (the line that announces it)."""
+"""About how long each path compiles from an empty cache on a 2-core machine (measured on a 2-core EPYC: issue
+38's table; also the line that announces a foreground compile)."""
+
+SECONDS_PER_UNIT = 4e-6
+"""Interpreted seconds per unit of work ``m * n * (n + 1)`` for a whole fit: 0.3-0.45 us per unit and evaluation
+(measured on a 2-core EPYC, gaussians of 4 parameters, 100 to 100,000 points, 7-8 evaluations), times the ten
+evaluations of a typical fit."""
+
+SHARE = 0.25
+"""A problem runs interpreted while its estimated interpreted time is at most this share of its path's compile
+time: interpreting then answers well before the compiler would have, even for a fit of several times the
+typical evaluations."""
+
+
+def interpret_limit(path):
+    """The largest work run interpreted on ``path`` while it is not compiled (2.2 million units for
+    ``least_squares``, a 4-parameter fit of 100,000 points; 6 million for ``batch``)."""
+    return SHARE * SECONDS.get(path, 35) / SECONDS_PER_UNIT
+
 
 _ANNOUNCED = set()
 
@@ -46,7 +57,7 @@ def choose(path, work):
     if readiness.is_ready(path):
         return COMPILED
     mode = os.environ.get("LSQ_COMPILE", "background")
-    if mode != "foreground" and work <= INTERPRET_LIMIT:
+    if mode != "foreground" and work <= interpret_limit(path):
         if mode == "background":
             readiness.request(path)
         return INTERPRETED
