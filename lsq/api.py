@@ -1,8 +1,10 @@
 """``lsq.least_squares``: SciPy's signature and result, served by one damped-step engine.
 
-The entry validates (:mod:`lsq._setup.validate`), freezes the options (:class:`lsq._setup.options.EngineOptions`)
-and dispatches: a compiled model's fit runs whole in numba (:func:`_solve_compiled`), anything that needs
-Python during the fit goes through the Python driver (:func:`_solve_python`), first-order methods to
+The entry checks its arguments once (:mod:`lsq._setup.validate`) into a description of the fit (:class:`Fit`, with
+the frozen options of :class:`lsq._setup.options.EngineOptions`), routes the call to its tier
+(:mod:`lsq._tiers.route`: compiled kernels, or their interpreted twins while numba compiles) and hands it to its
+path (:func:`_run`): a compiled model's fit runs whole in the engine (:func:`_solve_compiled`), anything that
+needs Python during the fit goes through the Python driver (:func:`_solve_python`), first-order methods to
 :mod:`lsq.first_order`.
 """
 
@@ -244,38 +246,64 @@ def least_squares(
             linear_solver, force_chunks = "cholesky", True
     if isinstance(validation_data, tuple | list) and isinstance(fun, ModelResiduals):
         validation_data = fun.model.residuals(*validation_data)
+    if method not in FIRST_ORDER and (validation_data is not None or patience is not None):
+        raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
+                         f"method {method!r} converges to the training minimum (compare held-out costs with "
+                         "lsq.selection.cross_validate).")
+    fit = Fit(
+        method, Start(x0, lb, ub, x_scale, x_scale_given),
+        Evaluation(fun, jac, args, kwargs, diff_step, workers, minibatch, jac_sparsity, hess),
+        None if method in FIRST_ORDER else opt.engine_options(
+            method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol, float(f_scale),
+            max_nfev or 100 * n, float(factor), hessian=hessian,
+            restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart"),
+        LinearSolve(linear_solver, force_chunks, tr_solver, tr_options, schur),
+        Driving(history, callback, verbose),
+        dict(loss=loss, f_scale=float(f_scale), ftol=ftol, gtol=gtol, max_nfev=max_nfev or max(10_000, 1000 * n),
+             lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs,
+             seed=seed, schedule=schedule, grad=grad, validation_data=validation_data, patience=patience))
     with route.call(_path_of(fun, method), _work_of(fun, n)):
-        if method in FIRST_ORDER:
-            result = _counted(solve_first_order(fun, jac, x0, lb, ub, method, loss, float(f_scale), ftol, gtol,
-                                              max_nfev or max(10_000, 1000 * n), callback, history, args, kwargs,
-                                              diff_step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
-                                              batch_size=batch_size, epochs=epochs, seed=seed, schedule=schedule,
-                                              minibatch=minibatch, grad=grad, validation_data=validation_data,
-                                              patience=patience), probe_calls)
-            result.tier = tier()
-            return result
-        if validation_data is not None or patience is not None:
-            raise ValueError(f"`validation_data` and `patience` go with the first-order methods {tuple(FIRST_ORDER)}; "
-                             f"method {method!r} converges to the training minimum (compare held-out costs with "
-                             "lsq.selection.cross_validate).")
-        options = opt.engine_options(method, damping, loss, isinstance(x_scale, str), bounded, ftol, xtol, gtol,
-                                     float(f_scale), max_nfev or 100 * n, float(factor), hessian=hessian,
-                                     restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart")
-        start = Start(x0, lb, ub, x_scale, x_scale_given)
-        if (_runs_compiled(fun, jac, loss, callback, workers) and not args and not kwargs and jac_sparsity is None
-                and linear_solver in ("auto", "qr", "cholesky") and not minibatch and hess is None):
-            w, jac_out = _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history)
-        else:
-            w, jac_out = _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch,
-                                       jac_sparsity, linear_solver, tr_solver, tr_options, schur, history, callback,
-                                       verbose, hess)
-        result = _counted(build_result(w, method, jac=jac_out), probe_calls)
+        result = _counted(_run(fit), probe_calls)
         result.tier = tier()
-        if verbose >= 1:
-            print(result.message)
-            print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
-                  f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
-                  f"{result.optimality:.2e}.")
+    return result
+
+
+Start = namedtuple("Start", ["x0", "lb", "ub", "x_scale", "x_scale_given"])
+"""The validated starting point, bounds and scaling of a fit."""
+Evaluation = namedtuple("Evaluation", ["fun", "jac", "args", "kwargs", "diff_step", "workers", "minibatch",
+                                       "jac_sparsity", "hess"])
+"""How the residuals, their Jacobian (and the exact Hessian term) are evaluated."""
+LinearSolve = namedtuple("LinearSolve", ["name", "force_chunks", "tr_solver", "tr_options", "schur"])
+"""The linear solver asked for, and SciPy's trust-region solver options."""
+Driving = namedtuple("Driving", ["history", "callback", "verbose"])
+"""What the fit records and reports while it runs."""
+Fit = namedtuple("Fit", ["method", "start", "evaluation", "options", "solve", "driving", "first_order"])
+"""A validated ``least_squares`` call: everything :func:`_run` needs, checked once (``options``: the engine's
+frozen options, None for a first-order method; ``first_order``: that method's settings)."""
+
+
+def _run(fit):
+    """Hand a described fit to its path: a first-order method, the whole fit in compiled code (a compiled model's
+    residuals and nothing that needs Python during the fit), or the engine driven from Python."""
+    ev, start = fit.evaluation, fit.start
+    if fit.method in FIRST_ORDER:
+        fo = dict(fit.first_order)
+        loss, f_scale, ftol, gtol, max_nfev = (fo.pop(k) for k in ("loss", "f_scale", "ftol", "gtol", "max_nfev"))
+        return solve_first_order(ev.fun, ev.jac, start.x0, start.lb, start.ub, fit.method, loss, f_scale, ftol, gtol,
+                                 max_nfev, fit.driving.callback, fit.driving.history, ev.args, ev.kwargs,
+                                 ev.diff_step, minibatch=ev.minibatch, **fo)
+    if (_runs_compiled(ev.fun, ev.jac, fit.options.loss, fit.driving.callback, ev.workers) and not ev.args
+            and not ev.kwargs and ev.jac_sparsity is None and fit.solve.name in ("auto", "qr", "cholesky")
+            and not ev.minibatch and ev.hess is None):
+        w, jac_out = _solve_compiled(fit)
+    else:
+        w, jac_out = _solve_python(fit)
+    result = build_result(w, fit.method, jac=jac_out)
+    if fit.driving.verbose >= 1:
+        print(result.message)
+        print(f"Function evaluations {result.nfev} ({result.ncalls} calls of fun with finite differences), "
+              f"initial cost {w.hist[0, 0]:.4e}, final cost {result.cost:.4e}, first-order optimality "
+              f"{result.optimality:.2e}.")
     return result
 
 
@@ -303,23 +331,21 @@ def _counted(result, probe_calls):
     return result
 
 
-Start = namedtuple("Start", ["x0", "lb", "ub", "x_scale", "x_scale_given"])
-"""The validated starting point, bounds and scaling of a fit."""
-
-
-def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_step, history):
+def _solve_compiled(fit):
     """The whole fit of a compiled model in numba; returns the finished state and no held Jacobian."""
+    start, fun, jac, options = fit.start, fit.evaluation.fun, fit.evaluation.jac, fit.options
     x0 = start.x0
     n = x0.shape[0]
     fun.check_shape(x0)
-    solver, solver_code = opt.resolve_linear_solver(linear_solver, n, fun.y.shape[0])
-    if force_chunks:
+    solver, solver_code = opt.resolve_linear_solver(fit.solve.name, n, fun.y.shape[0])
+    if fit.solve.force_chunks:
         solver_code = SOLVER_NORMAL
     differences = not (jac == "2-point" and fun.has_jacobian) and fun.estimator == ESTIMATOR_LEAST_SQUARES
     opts_f, opts_i = options.for_jacobian(differences).lower(solver_code)
     chunk = max(256, opt.CHUNK_ENTRIES // n) if solver_code == SOLVER_NORMAL else 0
     w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
-                  diff_step, opt.needs_qr_buffers(solver), history, analytic=jac == "2-point", chunk=chunk)
+                  fit.evaluation.diff_step, opt.needs_qr_buffers(solver), fit.driving.history,
+                  analytic=jac == "2-point", chunk=chunk)
     status = w.state[0]["status"]
     if status == STATUS_BAD_INPUT:
         raise ValueError("The residuals' data are not usable: x and y must be finite, and the weights 1/sigma "
@@ -329,10 +355,12 @@ def _solve_compiled(fun, jac, start, options, linear_solver, force_chunks, diff_
     return w, None
 
 
-def _solve_python(fun, jac, start, options, args, kwargs, diff_step, workers, minibatch, jac_sparsity,
-                  linear_solver, tr_solver, tr_options, schur, history, callback, verbose, hess=None):
+def _solve_python(fit):
     """A fit driven from Python (user functions, or a compiled model when the fit needs Python); returns the
     finished workspace and the Jacobian the driver kept (None when the engine held it)."""
+    start, options, history, callback, verbose = fit.start, fit.options, *fit.driving
+    fun, jac, args, kwargs, diff_step, workers, minibatch, jac_sparsity, hess = fit.evaluation
+    linear_solver, _, tr_solver, tr_options, schur = fit.solve
     x0, n = start.x0, start.x0.shape[0]
     if isinstance(fun, ModelResiduals) and fun.has_jacobian and jac == "2-point":
         jac = fun.jacobian
