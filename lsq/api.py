@@ -259,9 +259,10 @@ def least_squares(
             restart_scaling=isinstance(x_scale, str) and x_scale == "jac-restart"),
         LinearSolve(linear_solver, force_chunks, tr_solver, tr_options, schur),
         Driving(history, callback, verbose),
-        dict(loss=loss, f_scale=float(f_scale), ftol=ftol, gtol=gtol, max_nfev=max_nfev or max(10_000, 1000 * n),
-             lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs,
-             seed=seed, schedule=schedule, grad=grad, validation_data=validation_data, patience=patience))
+        None if method not in FIRST_ORDER else dict(
+            loss=loss, f_scale=float(f_scale), ftol=ftol, gtol=gtol, max_nfev=max_nfev or max(10_000, 1000 * n),
+            lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum, batch_size=batch_size, epochs=epochs,
+            seed=seed, schedule=schedule, grad=grad, validation_data=validation_data, patience=patience))
     with route.call(_path_of(fun, method), _work_of(fun, n)):
         result = _counted(_run(fit), probe_calls)
         result.tier = tier()

@@ -253,15 +253,15 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     array([2.5, 1.3])
     """
     with route.call(_path_of(f), _work_of(f, ydata, p0)):
-        out = _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, method, jac,
-                         full_output=full_output, nan_policy=nan_policy, **kwargs)
+        out = _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, method, jac, full_output,
+                         nan_policy, kwargs)
         if full_output:
             out[2]["tier"] = tier()
     return out
 
 
-def _curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_finite=None, bounds=NO_BOUNDS,
-              method=None, jac=None, *, full_output=False, nan_policy=None, **kwargs):
+def _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, method, jac, full_output, nan_policy,
+               kwargs):
     """:func:`curve_fit` on the tier its call was routed to."""
     if (isinstance(f, Model) and bounds is NO_BOUNDS and method is None and jac is None and not kwargs
             and not full_output and check_finite is None and nan_policy is None):
@@ -308,8 +308,9 @@ def _path_of(f):
 
 def _work_of(f, ydata, p0):
     """The work ``m n (n + 1)`` of a ``curve_fit`` (``n`` from ``p0``, the model, or 8 when neither tells)."""
-    n = np.size(p0) if p0 is not None else (f.n_params if isinstance(f, Model) else 8)
-    return np.size(ydata) * n * (n + 1)
+    n = len(p0) if isinstance(p0, list | tuple) else (np.size(p0) if p0 is not None else getattr(f, "n_params", 8))
+    m = ydata.size if isinstance(ydata, np.ndarray) else np.size(ydata)
+    return m * n * (n + 1)
 
 
 def _check_method(method, p0, lb, ub):

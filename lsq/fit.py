@@ -138,7 +138,8 @@ def fit(model, x, y, p0=None, sigma=None, bounds=None, fixed=None, method="lm", 
     >>> round(r.params["center"], 6)
     0.3
     """
-    with route.call(_path_of(model), np.size(y) * _n_of(model, p0) * (_n_of(model, p0) + 1)):
+    n = _n_of(model, p0)
+    with route.call(_path_of(model), np.size(y) * n * (n + 1)):
         out = _fit(model, x, y, p0, sigma, bounds, fixed, method, absolute_sigma, estimator, tie, validation_data,
                    validation_fraction, **kwargs)
         out.tier = tier()

@@ -208,8 +208,8 @@ class Model:
             return self.py_func(x, *params)
         X = as_points(x)
         out = np.empty(X.shape[1])
-        with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
-            kernel(call_model)(self.tier_kernels(X.shape[0])[0], X, self._scalars(params), out)
+        on = route.tier_of(self.compile_path, X.shape[1] * self.n_params)
+        kernel(call_model, on)(self.tier_kernels(X.shape[0], on)[0], X, self._scalars(params), out)
         return out.reshape(np.shape(x)[-1:]) if np.ndim(x) else out
 
     def prefixed(self, prefix):
@@ -238,12 +238,12 @@ class Model:
         X = as_points(x)
         p = self._scalars(params)
         if self.has_jacobian:
-            with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
-                _, jac, has_jac = self.tier_kernels(X.shape[0])
-                if has_jac:
-                    out = np.empty((self.n_params, X.shape[1]))
-                    kernel(call_jac)(jac, X, p, out)
-                    return np.ascontiguousarray(out.T)
+            on = route.tier_of(self.compile_path, X.shape[1] * self.n_params)
+            _, jac, has_jac = self.tier_kernels(X.shape[0], on)
+            if has_jac:
+                out = np.empty((self.n_params, X.shape[1]))
+                kernel(call_jac, on)(jac, X, p, out)
+                return np.ascontiguousarray(out.T)
         return central_difference_jacobian(self, x, p)
 
     def guess(self, x, y):
@@ -257,8 +257,8 @@ class Model:
             raise TypeError(f"model `{self.name}` has no guess(x, y); give p0.")
         X = as_points(x)
         out = np.empty(self.n_params)
-        with route.call(self.compile_path, X.shape[1] * self.n_params, marks=False):
-            kernel(call_model)(self.tier_guess(), X, np.ascontiguousarray(y, dtype=float), out)
+        on = route.tier_of(self.compile_path, X.shape[1] * self.n_params)
+        kernel(call_model, on)(self.tier_guess(on), X, np.ascontiguousarray(y, dtype=float), out)
         return out
 
     def residuals(self, x, y, sigma=None):
@@ -298,20 +298,20 @@ class Model:
         ``'model'`` for the rest (the engine is the same; a user's function compiles on its own)."""
         return "curve_fit" if self._kernel_funcs is not None else "model"
 
-    def tier_guess(self):
-        """The address of the built-in guess rule for the tier of this thread's call (see :meth:`tier_kernels`),
-        or 0 without one."""
+    def tier_guess(self, on=None):
+        """The address of the built-in guess rule for the tier ``on`` (default: this thread's call's, see
+        :meth:`tier_kernels`), or 0 without one."""
         if self._kernel_funcs is None:
             return 0
-        if tier() == INTERPRETED:
+        if (on or tier()) == INTERPRETED:
             return register_address(interpreted(self._kernel_funcs[2]))
         return self.guess_kernel().address
 
-    def tier_kernels(self, x_dims):
-        """``(model_addr, jac_addr, has_jac)`` for the tier of this thread's call (:mod:`lsq._tiers.current`):
-        the compiled cfuncs' addresses, or stand-in addresses of the interpreted kernels (``jac_addr`` is 0
-        without a Jacobian)."""
-        if tier() == INTERPRETED:
+    def tier_kernels(self, x_dims, on=None):
+        """``(model_addr, jac_addr, has_jac)`` for the tier ``on`` (default: this thread's call's,
+        :mod:`lsq._tiers.current`): the compiled cfuncs' addresses, or stand-in addresses of the interpreted kernels
+        (``jac_addr`` is 0 without a Jacobian)."""
+        if (on or tier()) == INTERPRETED:
             f, j, has_jac = self.python_kernels(x_dims)
             return register_address(f), register_address(j) if has_jac else 0, has_jac
         f, j, has_jac = self.kernels(x_dims)

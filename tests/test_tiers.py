@@ -212,19 +212,21 @@ def test_threads_switching_tiers_give_the_serial_results():
 
 
 def test_route_chooses_by_readiness_and_size(monkeypatch, tmp_path):
-    monkeypatch.setenv("LSQ_TIER", "auto")
-    monkeypatch.setenv("LSQ_COMPILE", "never")
+    monkeypatch.setattr(route.SETTINGS, "tier", "auto")
+    monkeypatch.setattr(route.SETTINGS, "compile", "never")
     monkeypatch.setenv(readiness.PATHS_DIR_ENV, str(tmp_path))
     readiness.directory.cache_clear()
-    monkeypatch.setattr(readiness, "_READY", set())
+    monkeypatch.setattr(readiness, "READY", set())
     try:
         assert route.choose("fit", 1000) == INTERPRETED
         assert route.choose("fit", route.interpret_limit("fit") + 1) == COMPILED  # large work compiles now
         readiness.mark_ready("fit")
         assert (tmp_path / "ready" / "fit").exists()
         assert route.choose("fit", 1000) == COMPILED
-        monkeypatch.setenv("LSQ_TIER", "interpreted")
+        route.configure(tier="interpreted")
         assert route.choose("fit", 10**9) == INTERPRETED
+        with pytest.raises(ValueError, match="`tier` must be one of"):
+            route.configure(tier="fast")
     finally:
         readiness.directory.cache_clear()
 
@@ -232,10 +234,10 @@ def test_route_chooses_by_readiness_and_size(monkeypatch, tmp_path):
 def test_an_unwritable_marker_directory_warns_once_and_interprets(monkeypatch, tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    monkeypatch.setenv("LSQ_TIER", "auto")
-    monkeypatch.setenv("LSQ_COMPILE", "background")
+    monkeypatch.setattr(route.SETTINGS, "tier", "auto")
+    monkeypatch.setattr(route.SETTINGS, "compile", "background")
     monkeypatch.setenv(readiness.PATHS_DIR_ENV, str(blocked / "sub"))
-    monkeypatch.setattr(readiness, "_READY", set())
+    monkeypatch.setattr(readiness, "READY", set())
     readiness.directory.cache_clear()
     try:
         with pytest.warns(RuntimeWarning, match="cannot write its compile markers"):

@@ -6,7 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._kernels.engine.loop import advance
-from .._kernels.engine.state import STATE, new_state, reset
+from .._kernels.engine.state import STATE, as_record, new_state, reset
 from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
 
@@ -169,7 +169,7 @@ def workspace_views(buf, free, state, dims):
                      rho_new.reshape((3, sz[11] // 3)), Jt.reshape((n, sz[12] // n)), g, colsq, colsq_prev, delta,
                      p, rhs, A.reshape((nj, nj)), L.reshape((nj, nj)), QJ.reshape((n + 1, sz[21] // (n + 1))),
                      S.reshape((n + 1, sz[22] // (n + 1))), H2.reshape((nh, nh)), sec.reshape((3, nh)), free,
-                     hist.reshape((max(history, 1), 6)), state)
+                     hist.reshape((max(history, 1), 6)), as_record(state))
 
 
 def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True,
@@ -190,8 +190,7 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     buf[lb[0]:lb[1]] = -np.inf
     buf[ub[0]:ub[1]] = np.inf
     buf[d[0]:d[1]] = 1.0
-    state = np.zeros(1, dtype=STATE).view(np.recarray)  # fields as attributes for the interpreted engine too
-    packed = Packed(buf, np.zeros(n, dtype=np.int64), state, np.array(key, dtype=np.int64))
+    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), np.array(key, dtype=np.int64))
     return WorkspaceViews(packed, layout), packed
 
 

@@ -37,21 +37,28 @@ def running(name):
         yield name
 
 
-@contextlib.contextmanager
-def pending(chooser):
-    """Run the enclosed call with its tier chosen by ``chooser(work)`` at the first :func:`settle`."""
-    with _scope(None, chooser):
-        yield
+def enter(chooser, name=None):
+    """Start a call on this thread whose tier is ``name``, or chosen by ``chooser(work)`` at the first
+    :func:`settle`; returns what :func:`leave` restores."""
+    saved = (getattr(_local, "tier", COMPILED), getattr(_local, "chooser", None), getattr(_local, "depth", 0))
+    _local.tier, _local.chooser, _local.depth = name, chooser, saved[2] + 1
+    return saved
+
+
+def leave(saved):
+    """End the call :func:`enter` started; returns the tier it ran on (None if it never needed one)."""
+    chosen = _local.tier
+    _local.tier, _local.chooser, _local.depth = saved
+    return chosen
 
 
 @contextlib.contextmanager
 def _scope(name, chooser):
-    saved = (getattr(_local, "tier", COMPILED), getattr(_local, "chooser", None), getattr(_local, "depth", 0))
-    _local.tier, _local.chooser, _local.depth = name, chooser, saved[2] + 1
+    saved = enter(chooser, name)
     try:
         yield
     finally:
-        _local.tier, _local.chooser, _local.depth = saved
+        leave(saved)
 
 
 def settle(work):
@@ -61,10 +68,11 @@ def settle(work):
     return _local.tier
 
 
-def kernel(fn):
-    """``fn`` for the tier of this thread's call: the compiled kernel, or its interpreted twin (run with NumPy's
-    floating-point warnings off, as compiled code runs: the engine reads inf and NaN as rejected steps)."""
-    chosen = getattr(_local, "tier", COMPILED)
+def kernel(fn, on=None):
+    """``fn`` for the tier ``on`` (default: this thread's call's): the compiled kernel, or its interpreted twin
+    (run with NumPy's floating-point warnings off, as compiled code runs: the engine reads inf and NaN as
+    rejected steps)."""
+    chosen = on or getattr(_local, "tier", COMPILED)
     if chosen is None:
         chosen = settle(0)
     if chosen == INTERPRETED:

@@ -25,7 +25,7 @@ __all__ = ["PATHS_DIR_ENV", "directory", "is_ready", "mark_ready", "request", "s
 PATHS_DIR_ENV = "LSQ_TIER_DIR"
 """Overrides the directory of the markers and the lock (tests give each run its own)."""
 
-_READY = set()
+READY = set()
 """Paths known ready in this process (compiled here, or a marker seen)."""
 
 
@@ -72,20 +72,33 @@ def directory():
     return base
 
 
+_LOOKED = {}
+"""Path -> when its marker was last looked for and not found (looked for again after :data:`LOOK_EVERY`)."""
+LOOK_EVERY = 0.5
+"""Seconds between looks for a missing marker: a call costs a dictionary lookup, not a file system call, and
+a path the background compile has finished is taken up within half a second."""
+
+
 def is_ready(path):
     """Whether the kernels of ``path`` are in the disk cache (or compiled in this process)."""
-    if path in _READY:
+    if path in READY:
         return True
+    now = time.monotonic()
+    if now - _LOOKED.get(path, -LOOK_EVERY) < LOOK_EVERY:
+        return False
     d = directory()
     if d is not None and (d / "ready" / path).exists():
-        _READY.add(path)
+        READY.add(path)
         return True
+    _LOOKED[path] = now
     return False
 
 
 def mark_ready(path):
     """Record that ``path`` compiled (this process, and every later one)."""
-    _READY.add(path)
+    if path in READY:
+        return
+    READY.add(path)
     d = directory()
     if d is not None:
         try:

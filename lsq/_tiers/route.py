@@ -12,17 +12,18 @@ The tier is:
 ``LSQ_TIER=compiled|interpreted`` forces a tier (``auto``, the default, decides as above);
 ``LSQ_COMPILE=background|foreground|never`` says what happens to a path not compiled yet: compiled in the
 background while small problems run interpreted (default), compiled in the foreground at once, or never
-compiled for small problems (no background process).
+compiled for small problems (no background process). Both are read when lsq is imported; :func:`configure`
+changes them in a running process.
 """
 
-import contextlib
 import os
 import sys
+import warnings
 
 from . import current, readiness
 from .current import COMPILED, INTERPRETED
 
-__all__ = ["call", "choose", "decide", "interpret_limit"]
+__all__ = ["SETTINGS", "call", "choose", "configure", "decide", "interpret_limit", "tier_of"]
 
 SECONDS = {"least_squares": 35, "first_order": 20, "curve_fit_python": 35, "curve_fit": 50, "fit": 55,
            "model": 55, "batch": 100}
@@ -49,14 +50,54 @@ def interpret_limit(path):
 _ANNOUNCED = set()
 
 
+TIERS = ("auto", COMPILED, INTERPRETED)
+MODES = ("background", "foreground", "never")
+
+
+class Settings:
+    """The tier and compile mode, read from ``LSQ_TIER`` and ``LSQ_COMPILE`` when lsq is imported (a call reads
+    no environment variable: that took a microsecond a fit) and changed by :func:`configure`."""
+
+    def __init__(self, environ):
+        self.tier = self._valid("LSQ_TIER", environ.get("LSQ_TIER", "auto"), TIERS)
+        self.compile = self._valid("LSQ_COMPILE", environ.get("LSQ_COMPILE", "background"), MODES)
+
+    @staticmethod
+    def _valid(name, value, allowed):
+        if value in allowed:
+            return value
+        warnings.warn(f"{name}={value!r} is not one of {allowed}; lsq uses {allowed[0]!r}.", RuntimeWarning,
+                      stacklevel=3)
+        return allowed[0]
+
+
+SETTINGS = Settings(os.environ)
+
+
+def configure(tier=None, compile=None):
+    """Set the tier (``'auto'``, ``'compiled'`` or ``'interpreted'``) and what happens to a path not compiled yet
+    (``'background'``, ``'foreground'`` or ``'never'``) for this process, as ``LSQ_TIER`` and ``LSQ_COMPILE`` do
+    at import. Returns the previous ``(tier, compile)``."""
+    before = SETTINGS.tier, SETTINGS.compile
+    if tier is not None:
+        if tier not in TIERS:
+            raise ValueError(f"`tier` must be one of {TIERS}, got {tier!r}.")
+        SETTINGS.tier = tier
+    if compile is not None:
+        if compile not in MODES:
+            raise ValueError(f"`compile` must be one of {MODES}, got {compile!r}.")
+        SETTINGS.compile = compile
+    return before
+
+
 def choose(path, work):
     """``'compiled'`` or ``'interpreted'`` for a call on ``path`` with ``work`` (see the module)."""
-    forced = os.environ.get("LSQ_TIER", "auto")
-    if forced in (COMPILED, INTERPRETED):
+    forced = SETTINGS.tier
+    if forced != "auto":
         return forced
-    if readiness.is_ready(path):
+    if path in readiness.READY or readiness.is_ready(path):
         return COMPILED
-    mode = os.environ.get("LSQ_COMPILE", "background")
+    mode = SETTINGS.compile
     if mode != "foreground" and work <= interpret_limit(path):
         if mode == "background":
             readiness.request(path)
@@ -68,20 +109,50 @@ def choose(path, work):
     return COMPILED
 
 
-@contextlib.contextmanager
-def call(path, work=None, marks=True):
-    """Run a public entry's call on the tier chosen for ``path``; with ``work`` None, the tier is chosen when the
-    call knows its size (:func:`decide`) or first needs a kernel. A compiled call that ``marks`` records the
-    path as ready (a model's evaluation compiles only part of a path, and does not)."""
+class call:
+    """``with call(path, work):`` runs a public entry's call on the tier chosen for ``path``; with ``work`` None,
+    the tier is chosen when the call knows its size (:func:`decide`) or first needs a kernel. A compiled call
+    that ``marks`` records the path as ready (a model's evaluation compiles only part of a path, and does not).
+    A class rather than a generator: it wraps every fit, and costs about 1 us this way."""
+
+    __slots__ = ("path", "work", "marks", "outer")
+
+    def __init__(self, path, work=None, marks=True):
+        self.path, self.work, self.marks, self.outer = path, work, marks, False
+
+    def _choose(self, work):
+        return choose(self.path, work)
+
+    def __enter__(self):
+        local = current._local
+        if getattr(local, "depth", 0):  # a nested entry keeps the outer call's tier
+            return self
+        self.outer = True  # outside any call this thread's state is the default: nothing to save
+        local.depth = 1
+        if self.work is None:
+            local.tier, local.chooser = None, self._choose
+        else:
+            local.tier, local.chooser = choose(self.path, self.work), None
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if not self.outer:
+            return False
+        local = current._local
+        chosen = local.tier
+        local.tier, local.chooser, local.depth = COMPILED, None, 0
+        if (kind is None and self.marks and chosen == COMPILED and self.path not in readiness.READY
+                and SETTINGS.tier == "auto"):
+            readiness.mark_ready(self.path)  # compiled in this process: numba has written it to the disk cache
+        return False
+
+
+def tier_of(path, work):
+    """The tier of the call running on this thread, or, outside one, the tier :func:`choose` gives a step of
+    ``path`` (evaluating a model, its Jacobian or its starting values) without starting a call."""
     if current.in_call():
-        yield
-        return
-    with current.pending(lambda w: choose(path, w)):
-        if work is not None:
-            current.settle(work)
-        yield
-        if marks and current.tier() == COMPILED and os.environ.get("LSQ_TIER", "auto") == "auto":
-            readiness.mark_ready(path)  # compiled in this process: numba has written it to the disk cache
+        return current.tier()
+    return choose(path, work)
 
 
 def decide(work):

@@ -94,6 +94,19 @@ def _new_state_python():
 
 
 @jit
+def as_record(state):
+    """``state`` as the engine reads it: itself when compiled; interpreted, a recarray view of it (the same
+    memory), whose fields read as attributes. Callers from Python keep a plain structured array, which numba
+    unboxes in 0.35 us against 3.8 us for a recarray."""
+    return state
+
+
+@python_equivalent(as_record)
+def _as_record_python(state):
+    return state.view(np.recarray)
+
+
+@jit
 def reset(w, opts_i):
     """Put a workspace back to its start state (``w.x`` must hold the new ``x0``)."""
     s = w.state[0]
