@@ -211,6 +211,46 @@ def test_threads_switching_tiers_give_the_serial_results():
     assert tier() == COMPILED  # outside any call
 
 
+def test_threads_fitting_while_the_path_becomes_ready(monkeypatch, tmp_path):
+    """Eight threads fit on the automatic route while another marks the path ready half way: the calls before
+    run interpreted, those after compiled, and every answer is the serial one."""
+    monkeypatch.setattr(route.SETTINGS, "tier", "auto")
+    monkeypatch.setattr(route.SETTINGS, "compile", "never")
+    monkeypatch.setenv(readiness.PATHS_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(readiness, "READY", set())
+    monkeypatch.setattr(readiness, "LOOK_EVERY", 0.0)
+    readiness.directory.cache_clear()
+    ref = on_both(lambda: lsq.curve_fit(lsq.models.gaussian, X, Y, p0=[1, 0, 1, 0])[0])[1]
+    seen, errors, half = [], [], threading.Barrier(9)
+
+    def work():
+        try:
+            for k in range(6):
+                if k == 3:
+                    half.wait()  # the main thread marks the path ready here
+                    half.wait()
+                out = lsq.curve_fit(lsq.models.gaussian, X, Y, p0=[1, 0, 1, 0], full_output=True)
+                seen.append((k >= 3, out[2]["tier"], out[0]))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        half.wait()
+        readiness.mark_ready("curve_fit")
+        half.wait()
+        for t in threads:
+            t.join()
+    finally:
+        readiness.directory.cache_clear()
+    assert not errors, errors
+    assert {(after, which) for after, which, _ in seen} == {(False, INTERPRETED), (True, COMPILED)}
+    for _, _, popt in seen:
+        assert close(popt, ref)[0], close(popt, ref)[1]
+
+
 def test_route_chooses_by_readiness_and_size(monkeypatch, tmp_path):
     monkeypatch.setattr(route.SETTINGS, "tier", "auto")
     monkeypatch.setattr(route.SETTINGS, "compile", "never")
