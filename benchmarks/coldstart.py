@@ -163,7 +163,14 @@ def first_call_rows():
     from lsq._tiers.current import COMPILED, running
 
     rows = []
-    for name, code in FIRST_CALLS.items():
+    cases = FIRST_CALLS.items()
+    try:
+        from tqdm import tqdm
+
+        cases = tqdm(cases, desc="first calls, fresh processes", unit="call", file=sys.stderr)
+    except ImportError:  # tqdm is optional
+        pass
+    for name, code in cases:
         with tempfile.TemporaryDirectory(prefix="lsq_first_") as tmp:
             env = dict(os.environ, LSQ_TIER="auto", LSQ_COMPILE="never", NUMBA_CACHE_DIR=tmp,
                        LSQ_TIER_DIR=os.path.join(tmp, "tiers"))

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ._tiers.readiness import mark_ready, status
 
@@ -103,12 +103,17 @@ def compile_ahead(paths=None, jobs=None, progress=True):
     waves = [[n for n in names if n in FIRST], [n for n in names if n not in FIRST]]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         for wave in waves:
-            for fut in as_completed([pool.submit(_run, n, env) for n in wave]):
-                name, dt = fut.result()
-                seconds[name] = dt
+            pending = {pool.submit(_run, n, env) for n in wave}
+            while pending:  # the bar redraws every second (its clock runs) while a long path compiles
+                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    name, dt = fut.result()
+                    seconds[name] = dt
+                    if bar is not None:
+                        bar.set_postfix_str(f"{name} {dt:.0f} s")
+                        bar.update(1)
                 if bar is not None:
-                    bar.set_postfix_str(f"{name} {dt:.0f} s")
-                    bar.update(1)
+                    bar.refresh()
     if bar is not None:
         bar.close()
     return seconds
