@@ -365,3 +365,15 @@ def test_interpreted_least_squares_matches_scipy():
         res = lsq.least_squares(rosenbrock, [-1.2, 1.0])
     ref = scipy_least_squares(rosenbrock, [-1.2, 1.0], method="lm")
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-7)
+
+
+def test_a_twin_reached_first_is_the_one_its_siblings_call():
+    """Whichever kernel of a module is twinned first, every twin of that module calls the same twin of it (a
+    placeholder left in the module's twin globals would run with no globals at all)."""
+    src = ("from lsq._tiers.twin import interpreted\n"
+           "from lsq._kernels.drivers import compiled as c\n"
+           "r = interpreted(c.residuals_into)\n"
+           "t = interpreted(c.trial_residuals_into)\n"
+           "print(t.__globals__['residuals_into'] is r and 'ESTIMATOR_POISSON' in r.__globals__)\n")
+    out = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr[-2000:]

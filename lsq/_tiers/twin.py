@@ -68,32 +68,48 @@ def _twin_function(fn):
     hit = _TWINS.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
-    twin = types.FunctionType(fn.__code__, {}, fn.__name__, fn.__defaults__, None)
-    _remember(fn, twin)  # before resolving the globals: a kernel may reach itself again
-    globals_ = _twin_globals(fn.__globals__)
-    closure = None
-    if fn.__closure__:
-        closure = tuple(types.CellType(interpreted(cell.cell_contents)) for cell in fn.__closure__)
-    twin = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__, closure)
+    # the twin exists (and is registered) before anything it reaches is resolved, so that a kernel reached again
+    # on the way (a sibling in its module, itself) resolves to this very function; its globals dict and closure
+    # cells are filled afterwards, in place
+    globals_ = _globals_shell(fn.__globals__)
+    cells = tuple(types.CellType() for _ in fn.__closure__) if fn.__closure__ else None
+    twin = types.FunctionType(fn.__code__, globals_, fn.__name__, fn.__defaults__, cells)
     twin.__kwdefaults__ = fn.__kwdefaults__
     twin.__doc__, twin.__qualname__, twin.__module__ = fn.__doc__, fn.__qualname__, fn.__module__
     twin.__wrapped_kernel__ = fn
-    return _remember(fn, twin)
+    _remember(fn, twin)
+    _fill(fn.__globals__)
+    for cell, original in zip(cells or (), fn.__closure__ or (), strict=True):
+        cell.cell_contents = interpreted(original.cell_contents)
+    return twin
 
 
 _GLOBALS = {}
-"""id of a module's globals dict -> (that dict, the twin globals)."""
+"""id of a module's globals dict -> [that dict, the twin globals, whether they are filled, the module twins that
+show them]."""
 
 
-def _twin_globals(g):
+def _globals_shell(g):
+    """The twin globals of ``g``: registered at once, filled by :func:`_fill`."""
     hit = _GLOBALS.get(id(g))
     if hit is not None and hit[0] is g:
         return hit[1]
     twin = {}
-    _GLOBALS[id(g)] = (g, twin)
+    _GLOBALS[id(g)] = [g, twin, False, []]
+    return twin
+
+
+def _fill(g):
+    """Fill the twin globals of ``g`` (once: a module reached again while they are being filled is left as is)."""
+    entry = _GLOBALS[id(g)]
+    if entry[2]:
+        return
+    entry[2] = True
+    twin = entry[1]
     for name, value in list(g.items()):
         twin[name] = _resolve(value)
-    return twin
+    for module in entry[3]:  # module twins made while these globals were being filled
+        module.__dict__.update(twin)
 
 
 def _resolve(value):
@@ -116,7 +132,11 @@ def _twin_module(module):
         return hit[1]
     twin = types.ModuleType(module.__name__, module.__doc__)
     _remember(module, twin)
-    twin.__dict__.update(_twin_globals(module.__dict__))
+    _globals_shell(module.__dict__)
+    entry = _GLOBALS[id(module.__dict__)]
+    entry[3].append(twin)
+    twin.__dict__.update(entry[1])
+    _fill(module.__dict__)
     return twin
 
 
