@@ -37,28 +37,28 @@ def running(name):
         yield name
 
 
-def enter(chooser, name=None):
-    """Start a call on this thread whose tier is ``name``, or chosen by ``chooser(work)`` at the first
-    :func:`settle`; returns what :func:`leave` restores."""
-    saved = (getattr(_local, "tier", COMPILED), getattr(_local, "chooser", None), getattr(_local, "depth", 0))
-    _local.tier, _local.chooser, _local.depth = name, chooser, saved[2] + 1
-    return saved
+def open_call(name, chooser):
+    """Start the outermost call on this thread (:func:`in_call` false): its tier is ``name``, or, with ``name``
+    None, chosen by ``chooser(work)`` at the first :func:`settle`. Outside a call the thread's state is the
+    default, so nothing is saved; :func:`close_call` restores the default."""
+    _local.tier, _local.chooser, _local.depth = name, chooser, 1
 
 
-def leave(saved):
-    """End the call :func:`enter` started; returns the tier it ran on (None if it never needed one)."""
+def close_call():
+    """End the call :func:`open_call` started; returns the tier it ran on (None if it never needed one)."""
     chosen = _local.tier
-    _local.tier, _local.chooser, _local.depth = saved
+    _local.tier, _local.chooser, _local.depth = COMPILED, None, 0
     return chosen
 
 
 @contextlib.contextmanager
 def _scope(name, chooser):
-    saved = enter(chooser, name)
+    saved = (getattr(_local, "tier", COMPILED), getattr(_local, "chooser", None), getattr(_local, "depth", 0))
+    _local.tier, _local.chooser, _local.depth = name, chooser, saved[2] + 1
     try:
         yield
     finally:
-        leave(saved)
+        _local.tier, _local.chooser, _local.depth = saved
 
 
 def settle(work):

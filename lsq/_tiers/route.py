@@ -124,23 +124,19 @@ class call:
         return choose(self.path, work)
 
     def __enter__(self):
-        local = current._local
-        if getattr(local, "depth", 0):  # a nested entry keeps the outer call's tier
+        if current.in_call():  # a nested entry keeps the outer call's tier
             return self
-        self.outer = True  # outside any call this thread's state is the default: nothing to save
-        local.depth = 1
+        self.outer = True
         if self.work is None:
-            local.tier, local.chooser = None, self._choose
+            current.open_call(None, self._choose)
         else:
-            local.tier, local.chooser = choose(self.path, self.work), None
+            current.open_call(choose(self.path, self.work), None)
         return self
 
     def __exit__(self, kind, value, tb):
         if not self.outer:
             return False
-        local = current._local
-        chosen = local.tier
-        local.tier, local.chooser, local.depth = COMPILED, None, 0
+        chosen = current.close_call()
         if (kind is None and self.marks and chosen == COMPILED and self.path not in readiness.READY
                 and SETTINGS.tier == "auto"):
             readiness.mark_ready(self.path)  # compiled in this process: numba has written it to the disk cache
