@@ -60,8 +60,8 @@ _COMPARISONS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, 
                 np.isnan, np.isinf, np.sign, np.floor, np.ceil, np.signbit}
 
 
-def _parts(a, n):
-    """Value and derivatives of a dual or a constant (derivative rows of zeros, kept 1-wide)."""
+def _parts(a):
+    """Value and derivatives of a dual, or of a constant (None: no derivatives)."""
     if isinstance(a, Dual):
         return a.v, a.d
     v = np.asarray(a, dtype=float) if not isinstance(a, float | int) else float(a)
@@ -105,7 +105,7 @@ class Dual:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs.get("out") is not None:
             raise NotDifferentiable(f"{ufunc.__name__}.{method} on a model parameter")
-        values = [_parts(a, 0)[0] for a in inputs]
+        values = [_parts(a)[0] for a in inputs]
         if ufunc in _COMPARISONS:
             return ufunc(*values, **kwargs)
         if len(inputs) == 1 and ufunc in _UNARY:
@@ -119,8 +119,8 @@ class Dual:
     def __array_function__(self, func, types_, args, kwargs):
         if func is np.where:
             cond, a, b = args
-            va, da = _parts(a, 0)
-            vb, db = _parts(b, 0)
+            va, da = _parts(a)
+            vb, db = _parts(b)
             v = np.where(cond, va, vb)
             shape = np.shape(v)
             da, db = _aligned(da, va, shape), _aligned(db, vb, shape)
@@ -141,8 +141,8 @@ class Dual:
 
 
 def _binary(ufunc, a, b):
-    va, da = _parts(a, 0)
-    vb, db = _parts(b, 0)
+    va, da = _parts(a)
+    vb, db = _parts(b)
     v = ufunc(va, vb)
     shape = np.shape(v)
     da, db = _aligned(da, va, shape), _aligned(db, vb, shape)
