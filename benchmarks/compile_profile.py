@@ -87,6 +87,8 @@ def run_cold(code, cache_dir=None, env=None):
     empty directory when None); returns the child's profile dict."""
     env = dict(os.environ if env is None else env)
     env["NUMBA_CACHE_DIR"] = cache_dir or tempfile.mkdtemp(prefix="lsq_cold_")
+    env["LSQ_TIER"] = "compiled"  # what is profiled is the compiler: no interpreted tier, no background compile
+    env["LSQ_COMPILE"] = "never"
     src = f"from benchmarks.compile_profile import _child; _child({code!r})"
     out = subprocess.run([sys.executable, "-c", src], env=env, capture_output=True, text=True, check=False,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
