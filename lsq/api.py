@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._kernels.engine import layout as slot
 from ._kernels.engine.codes import (
     ESTIMATOR_LEAST_SQUARES,
     SOLVER_AUTO,
@@ -347,11 +348,11 @@ def _solve_compiled(fit):
     w = fun.solve(x0, start.lb, start.ub, _initial_scaling(start.x_scale, n), opts_f, opts_i, FD_SCHEMES[jac],
                   fit.evaluation.diff_step, opt.needs_qr_buffers(solver), fit.driving.history,
                   analytic=jac == "2-point", chunk=chunk)
-    status = w.state[0]["status"]
+    status = w.si[slot.STATUS]
     if status == STATUS_BAD_INPUT:
         raise ValueError("The residuals' data are not usable: x and y must be finite, and the weights 1/sigma "
                          "finite and positive (a sigma below about 1e-308 makes its weight infinite).")
-    if status == STATUS_NONFINITE and w.state[0]["nfev"] == 1:
+    if status == STATUS_NONFINITE and w.si[slot.NFEV] == 1:
         raise ValueError(_NONFINITE_X0)
     return w, None
 

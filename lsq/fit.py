@@ -6,6 +6,7 @@ import inspect
 import numpy as np
 
 from ._identifiability import RANK_RTOL, ill_conditioned, strong_correlations, undetermined
+from ._kernels.engine import layout as slot
 from ._kernels.engine.codes import EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATORS
 from ._kernels.poisson import poisson_fisher_rows, poisson_residuals
 from ._python.model_problem import ModelResiduals
@@ -340,7 +341,7 @@ def _quick(model, names, x, y, p0, sigma, absolute_sigma, estimator):
         return None
     state, (pcov, _, s_unit, V_unit, rss_linear) = done
     name = ESTIMATOR_NAMES[estimator]
-    return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.state["cost"][0]),
+    return _finish(model, names, None, start, state.x, pcov, (s_unit, V_unit), 2.0 * float(state.sf[slot.COST]),
                    x_arr, y, sigma, state, absolute_sigma, (), RANK_RTOL, name, rss_linear)
 
 

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 
+from ._kernels.engine import layout as slot
 from ._setup.result import TERMINATION_MESSAGES, FitState, build_result
 from .model import Model, central_difference_jacobian
 
@@ -80,9 +81,8 @@ class FitResult:
         self.redchi = chisqr / dof if dof > 0 else np.inf
         if isinstance(result, FitState):  # the compiled quick path: the OptimizeResult is built when asked for
             self._fit_state = result
-            state = result.state  # fields read from the (1,) array: a tenth of the cost of the record's
-            status = int(state["status"][0])
-            self.nfev, self.nit, self.success = int(state["nfev"][0]), int(state["nit"][0]), status > 0
+            status = int(result.si[slot.STATUS])
+            self.nfev, self.nit, self.success = int(result.si[slot.NFEV]), int(result.si[slot.NIT]), status > 0
             self.message = TERMINATION_MESSAGES[status]
         else:
             self._fit_state = None

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lsq._kernels.engine import codes as c
+from lsq._kernels.engine import layout as slot
 from lsq._kernels.engine.damping import (
     LAM_MAX,
     LAM_MIN,
@@ -134,7 +135,7 @@ def _linearised(m, n, solver, free=None):
     w.x[:] = RNG.standard_normal(n)
     free = np.arange(n) if free is None else np.asarray(free)
     w.free[: free.size] = free
-    w.state[0]["nfree"] = free.size
+    w.si[slot.NFREE] = free.size
     factor(w, solver)
     return w, J, f, free
 
@@ -155,7 +156,7 @@ def test_quadratic_term_is_jp_squared(solver):
     assert solve_damped(w, 0.1, solver)
     place(w, 1.0, False)
     np.testing.assert_allclose(quadratic_term(w, solver), np.sum((J @ w.p) ** 2), rtol=1e-10)
-    np.testing.assert_allclose(w.state[0]["step_norm"], np.sqrt(np.sum(w.d * w.p**2)), rtol=1e-12)
+    np.testing.assert_allclose(w.sf[slot.STEP_NORM], np.sqrt(np.sum(w.d * w.p**2)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("solver", [c.SOLVER_QR, c.SOLVER_CHOLESKY])
@@ -164,13 +165,13 @@ def test_trust_region_step_fills_the_radius(solver, fraction):
     w, J, f, _ = _linearised(15, 5, solver)
     gn = np.linalg.lstsq(J, -f, rcond=None)[0]
     gn_norm = np.sqrt(np.sum(w.d * gn**2))
-    s = w.state[0]
-    s["radius"] = fraction * gn_norm
-    s["lam"] = 0.0
+    sf = w.sf
+    sf[slot.RADIUS] = fraction * gn_norm
+    sf[slot.LAM] = 0.0
     assert trust_region_step(w, solver)
     step_norm = np.sqrt(np.sum(w.d * w.delta[:5] ** 2))
-    assert abs(step_norm - s["radius"]) <= 0.1 * s["radius"]  # MINPACK's 10 % tolerance
-    lam = s["trial_lam"]
+    assert abs(step_norm - sf[slot.RADIUS]) <= 0.1 * sf[slot.RADIUS]  # MINPACK's 10 % tolerance
+    lam = sf[slot.TRIAL_LAM]
     assert lam > 0
     ref = np.linalg.solve(J.T @ J + lam * np.diag(w.d), -J.T @ f)
     np.testing.assert_allclose(w.delta[:5], ref, rtol=1e-8)
@@ -180,9 +181,9 @@ def test_trust_region_step_fills_the_radius(solver, fraction):
 def test_trust_region_takes_the_gauss_newton_step_when_it_fits(solver):
     w, J, f, _ = _linearised(15, 5, solver)
     gn = np.linalg.lstsq(J, -f, rcond=None)[0]
-    w.state[0]["radius"] = 2.0 * np.sqrt(np.sum(w.d * gn**2))
+    w.sf[slot.RADIUS] = 2.0 * np.sqrt(np.sum(w.d * gn**2))
     assert trust_region_step(w, solver)
-    assert w.state[0]["trial_lam"] == 0.0
+    assert w.sf[slot.TRIAL_LAM] == 0.0
     np.testing.assert_allclose(w.delta[:5], gn, rtol=1e-9)
 
 
@@ -193,8 +194,8 @@ def test_place_stops_short_of_a_bound_unless_the_step_overshoots_far():
     w.ub[:] = [np.inf, np.inf]
     w.d[:] = 1.0
     w.free[:2] = [0, 1]
-    w.state[0]["nfree"] = 2
-    w.state[0]["optimality"] = 1.0
+    w.si[slot.NFREE] = 2
+    w.sf[slot.OPTIMALITY] = 1.0
     w.delta[:2] = [-2.0, -1000.0]  # x0 overshoots its bound by 1, x1 by 999 (> 1 / (1 - 0.995) = 200)
     place(w, 1.0, True)
     assert w.x_new[0] == pytest.approx(0.005) and w.x_new[1] == 0.0
@@ -210,15 +211,15 @@ def test_packed_workspace_has_the_layout_of_the_plain_one(sizes):
     for name in w._fields:
         a, b = getattr(w, name), getattr(plain, name)
         assert a.shape == b.shape and a.dtype == b.dtype, name
-        if name != "state":
+        if name not in ("si", "sf"):
             np.testing.assert_array_equal(a, b)
             if a.dtype == np.float64 and a.size:
                 assert np.shares_memory(a, packed.buf), name
     # the compiled views (what advance_packed hands the engine) have the same shapes and the same memory; the
     # probe is compiled without reference counting, as workspace_views requires, and returns only numbers
     @numba.njit(_nrt=False)
-    def probe(buf, free, state, dims):
-        v = workspace_views(buf, free, state, dims)
+    def probe(buf, free, si, sf, dims):
+        v = workspace_views(buf, free, si, sf, dims)
         return (v.x.shape[0], v.Jt.shape[0], v.Jt.shape[1], v.hist.shape[0], v.S.shape[1], v.hist[-1, -1], v.d[0],
                 v.QJ[-1, -1])
 

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
+from .._kernels.engine import layout as slot
 from .._kernels.large.coloring import csr_column_sumsq
 
 N_PROBES = 8
@@ -111,4 +112,4 @@ class HeldJacobian:
     def jp_sq(self, w):
         """Answer ``TASK_EVAL_JP``: ``|Js p|^2``."""
         u = self.matvec(w.p)
-        w.state[0]["jp_sq"] = dot(u, u)
+        w.sf[slot.JP_SQ] = dot(u, u)

@@ -15,6 +15,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, lsmr
 
+from .._kernels.engine import layout as slot
 from .._kernels.engine.linalg import cholesky_factor, cholesky_solve
 from .._kernels.large.schur import schur_accumulate, schur_back_substitute, schur_reduce, schur_structure
 from .held_jacobian import dot
@@ -41,7 +42,7 @@ class _DriverSolver:
     def forcing(self, w):
         """Relative tolerance of the inner solve for the current gradient."""
         gnorm = math.sqrt(dot(w.g, w.g))
-        if self.g0 is None or w.state[0]["njev"] == 1:
+        if self.g0 is None or w.si[slot.NJEV] == 1:
             self.g0 = gnorm
         if self.g0 == 0.0:
             return ETA_MIN
@@ -49,12 +50,12 @@ class _DriverSolver:
 
     @staticmethod
     def free(w):
-        return w.free[: int(w.state[0]["nfree"])]
+        return w.free[: int(w.si[slot.NFREE])]
 
     @staticmethod
     def store(w, step):
         """Write the step on the free set; no progress at all counts as "could not solve" (more damping)."""
-        nf = int(w.state[0]["nfree"])
+        nf = int(w.si[slot.NFREE])
         if not np.any(step):
             step = np.full(nf, np.nan)
         w.delta[:nf] = step
@@ -67,7 +68,7 @@ class ConjugateGradient(_DriverSolver):
 
     def solve(self, held, w):
         free = self.free(w)
-        lam = float(w.state[0]["trial_lam"])
+        lam = float(w.sf[slot.TRIAL_LAM])
         d = w.d[free]
         full = np.zeros(self.n)
 
@@ -124,7 +125,7 @@ class Lsmr(_DriverSolver):
 
     def solve(self, held, w):
         free = self.free(w)
-        lam = float(w.state[0]["trial_lam"])
+        lam = float(w.sf[slot.TRIAL_LAM])
         sd = np.sqrt(w.d[free])
         full = np.zeros(self.n)
 
@@ -205,7 +206,7 @@ class Schur(_DriverSolver):
         nan = np.full(free.shape[0], np.nan)
         mask = np.zeros(self.n)
         mask[free] = 1.0
-        lam_d = float(w.state[0]["trial_lam"]) * w.d
+        lam_d = float(w.sf[slot.TRIAL_LAM]) * w.d
         _, _, cams_ptr, cams, _ = self._structure
         S = np.empty((self.k, self.k))
         rhs = np.empty(self.k)

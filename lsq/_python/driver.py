@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from .._kernels.engine import codes as c
+from .._kernels.engine import layout as slot
 from .._setup.workspace import advance_packed as advance
 from .._tiers.current import kernel
 
@@ -38,7 +39,7 @@ def print_history(w):
     """SciPy-style iteration table (``verbose=2``) from the recorded history."""
     print(f"{'Iteration':^15}{'Total nfev':^15}{'Cost':^15}{'Cost reduction':^15}"
           f"{'Step norm':^15}{'Optimality':^15}")
-    hist = w.hist[: int(w.state[0]["hist_rows"])]
+    hist = w.hist[: int(w.si[slot.HIST_ROWS])]
     for k, row in enumerate(hist):
         red = "" if k == 0 else f"{hist[k - 1, 0] - row[0]:.2e}"
         step = "" if k == 0 else f"{row[2]:.2e}"
@@ -65,13 +66,12 @@ def run_python(problem, w, packed, opts_f, opts_i, f0, loss=None, f_scale=1.0, c
         if verbose == 2:
             print_history(w)
         return
-    buf, free, state, dims = packed
     advance_packed = kernel(advance)
     tasks = _Tasks(problem, w, f0, J0, loss, f_scale, held, solver, opts_i[c.O_LOSS] == c.LOSS_LINEAR)
     tasks.second_order = second_order
     iterates = _Iterates(wrap_callback(callback), w)
     while True:
-        task = advance_packed(buf, free, state, dims, opts_f, opts_i)
+        task = advance_packed(*packed, opts_f, opts_i)
         if iterates.stopped(task):
             break
         if task == c.TASK_EVAL_F:
@@ -95,12 +95,11 @@ def _run_forward(problem, w, packed, opts_f, opts_i, f0):
     """:func:`run_python` for the everyday fit: the engine holds ``J``, from forward differences evaluated one
     point after another, and there is no callback or callable loss. The same answers to the same tasks, in
     a loop with nothing else in it."""
-    buf, free, state, dims = packed
+    buf, free, si, sf, dims = packed
     advance_packed = kernel(advance)
     x, x_new, r, r_new, Jt = w.x, w.x_new, w.r, w.r_new, w.Jt
-    nfd = state["nfd"]  # a view of the field: the engine reads it for the history's call counts
     eval_f, eval_j = c.TASK_EVAL_F, c.TASK_EVAL_J
-    task = advance_packed(buf, free, state, dims, opts_f, opts_i)
+    task = advance_packed(buf, free, si, sf, dims, opts_f, opts_i)
     while True:
         if task == eval_f:
             if f0 is None:
@@ -110,10 +109,10 @@ def _run_forward(problem, w, packed, opts_f, opts_i, f0):
                 f0 = None
         elif task == eval_j:
             problem.forward_differences(x, r, Jt)  # f sees only the perturbed points, never x itself
-            nfd[0] += x.shape[0]
+            si[slot.NFD] += x.shape[0]
         else:
             return
-        task = advance_packed(buf, free, state, dims, opts_f, opts_i)
+        task = advance_packed(buf, free, si, sf, dims, opts_f, opts_i)
 
 
 class _Tasks:
@@ -122,7 +121,7 @@ class _Tasks:
     def __init__(self, problem, w, f0, J0, loss, f_scale, held, solver, loss_linear):
         self.problem, self.w, self.f0, self.J0 = problem, w, f0, J0
         self.loss, self.f_scale, self.held, self.solver, self.loss_linear = loss, f_scale, held, solver, loss_linear
-        self.s = w.state[0]  # a view: the engine's writes show through
+        self.si = w.si  # the engine's writes show through
         self.second_order = None
 
     def residuals(self):
@@ -154,14 +153,14 @@ class _Tasks:
                 w.Jt[:] = J.T
         else:
             held.set(J)
-        if self.second_order is not None and self.s["phase"] != c.PHASE_FINAL_J:  # not for the returned J
+        if self.second_order is not None and self.si[slot.PHASE] != c.PHASE_FINAL_J:  # not for the returned J
             w.H2[:] = self.second_order(w.x.copy(), w.r.copy(), w.Jt.T)
-        self.s["nfd"] += self.problem.nfev - before
+        self.si[slot.NFD] += self.problem.nfev - before
 
     def gradient(self):
         spent = self.held.linearize(self.w, self.loss_linear, self.solver is None)
         if spent:  # row-chunked differences (lsq._large.row_chunks), counted in whole-data evaluations
-            self.s["nfd"] += spent
+            self.si[slot.NFD] += spent
             self.problem.nfev += spent
 
 
@@ -169,14 +168,14 @@ class _Iterates:
     """Shows the callback each iterate the fit keeps, and stops the fit when it asks."""
 
     def __init__(self, cb, w):
-        self.cb, self.w, self.s = cb, w, w.state[0]
+        self.cb, self.w = cb, w
         self.reported = 0  # iterations already shown to the callback
         self.pending = None  # (nit, nfev) of an accepted point, shown once the engine has kept it
 
     def accepted(self):
-        nit = int(self.s["nit"])
+        nit = int(self.w.si[slot.NIT])
         if nit > self.reported and self.cb is not None:
-            self.pending = (nit, int(self.s["nfev"]))
+            self.pending = (nit, int(self.w.si[slot.NFEV]))
 
     def stopped(self, task):
         """Show a pending iterate once the engine has linearised at it and kept it (an undone step goes back
@@ -184,14 +183,14 @@ class _Iterates:
         if self.pending is None or task == c.TASK_GRADIENT:
             return False
         (nit, nfev), self.pending = self.pending, None
-        s = self.s
-        if s["phase"] == c.PHASE_AFTER_F0:
+        si = self.w.si
+        if si[slot.PHASE] == c.PHASE_AFTER_F0:
             return False
         self.reported = nit
-        if not self.cb(self.w.x, self.w.r, s["cost"], nit, nfev) or task == c.TASK_DONE:
+        if not self.cb(self.w.x, self.w.r, self.w.sf[slot.COST], nit, nfev) or task == c.TASK_DONE:
             return False
         if task == c.TASK_EVAL_F:  # the trial was asked for, never evaluated
-            s["nfev"] -= 1
-        s["status"] = c.STATUS_CALLBACK
-        s["phase"] = c.PHASE_DONE
+            si[slot.NFEV] -= 1
+        si[slot.STATUS] = c.STATUS_CALLBACK
+        si[slot.PHASE] = c.PHASE_DONE
         return True

@@ -143,10 +143,10 @@ class ModelResiduals:
         rstep = float(kernel(default_rstep)(scheme, EPS))
         rel = NO_STEPS if diff_step is None else kernel(relative_steps)(x0, scheme, diff_step, True)
         j_addr = j_addr if has_jac else 0
-        x, r, Jt, g, hist, state, _ = kernel(solve)(
+        x, r, Jt, g, hist, si, sf, _ = kernel(solve)(
             f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
             rstep, qr, history, chunk, COVARIANCE_NONE, self.estimator)
-        return FitState(x, r, Jt if chunk == 0 else None, g, hist, state, lb, ub)
+        return FitState(x, r, Jt if chunk == 0 else None, g, hist, si, sf, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):
         """``J^T J`` of the residuals at ``p``, assembled by chunks of rows (``J`` is never held whole)."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
+from .._kernels.engine import layout as slot
 from .._kernels.engine.codes import (
     COVARIANCE_AND_CONDITIONING,
     COVARIANCE_ONLY,
@@ -115,10 +116,10 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         return None
     opts_f, opts_i, qr, d = defaults
     lb, ub = _unbounded(n)
-    x, r, Jt, g, hist, state, cov = kernel(solve)(
+    x, r, Jt, g, hist, si, sf, cov = kernel(solve)(
         f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
         SCHEME_2POINT, RSTEP, qr, history, 0, COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY,
         estimator)
-    if cov[1] or state["status"][0] <= 0:  # rank deficient (or J not finite), or not a success
+    if cov[1] or si[slot.STATUS] <= 0:  # rank deficient (or J not finite), or not a success
         return None
-    return FitState(x, r, Jt, g, hist, state, lb, ub), cov
+    return FitState(x, r, Jt, g, hist, si, sf, lb, ub), cov

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from .._kernels.engine import codes as c
+from .._kernels.engine import layout as slot
 from .validate import has_bounds
 
 TERMINATION_MESSAGES = {
@@ -21,7 +22,7 @@ TERMINATION_MESSAGES = {
                          "parameters of the best validation epoch are returned.",
 }
 
-FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "state", "lb", "ub"])
+FitState = namedtuple("FitState", ["x", "r", "Jt", "g", "hist", "si", "sf", "lb", "ub"])
 """What a result is built from: these fields of a finished :class:`lsq._setup.workspace.Workspace`."""
 
 HISTORY_FIELDS = ("cost", "lam", "step_norm", "optimality", "nfev", "ncalls")
@@ -51,9 +52,9 @@ def build_result(w, method, jac=None):
     ``jac`` is the Jacobian when the driver kept it (sparse, ``LinearOperator`` or dense); it is None when
     ``J^T J`` was assembled by chunks and ``J`` never existed whole. ``nfev`` leaves finite-difference calls
     out (SciPy's meaning); ``ncalls`` counts every call of ``fun``."""
-    state = w.state  # fields read from the (1,) array: a tenth of the cost of the record's
-    status, cost, nfev = int(state["status"][0]), float(state["cost"][0]), int(state["nfev"][0])
-    hist = history_dict(w.hist, int(state["hist_rows"][0]))
+    si, sf = w.si, w.sf
+    status, cost, nfev = int(si[slot.STATUS]), float(sf[slot.COST]), int(si[slot.NFEV])
+    hist = history_dict(w.hist, int(si[slot.HIST_ROWS]))
     hist["nfev"] = hist["nfev"].astype(int)
     hist["ncalls"] = hist["ncalls"].astype(int)
     n = w.x.shape[0]
@@ -65,13 +66,13 @@ def build_result(w, method, jac=None):
         fun=w.r.copy(),
         jac=jac,
         grad=w.g.copy(),
-        optimality=float(state["optimality"][0]),
+        optimality=float(sf[slot.OPTIMALITY]),
         active_mask=find_active_constraints(w.x, w.lb, w.ub) if has_bounds(w.lb, w.ub) else np.zeros(n, dtype=int),
         nfev=nfev,
-        ncalls=nfev + int(state["nfd"][0]),
-        njev=int(state["njev"][0]),
-        nit=int(state["nit"][0]),
-        restarts=int(state["restarts"][0]),
+        ncalls=nfev + int(si[slot.NFD]),
+        njev=int(si[slot.NJEV]),
+        nit=int(si[slot.NIT]),
+        restarts=int(si[slot.RESTARTS]),
         status=status,
         message=TERMINATION_MESSAGES[status],
         success=status > 0,

@@ -5,8 +5,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._kernels.engine.layout import N_SF, N_SI
 from .._kernels.engine.loop import advance
-from .._kernels.engine.state import STATE, as_record, new_state, reset
+from .._kernels.engine.state import reset
 from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
 
@@ -26,7 +27,7 @@ Workspace = namedtuple(
         "sec",  # (3, n) the secant update's memory: J_old^T r_new, the gradient and the step of the last move
         "free",  # (n,) int64 indices of the free variables
         "hist",  # (cap, 6) cost, lambda, step norm, optimality, nfev, ncalls per iteration
-        "state",  # (1,) record: the engine's scalar state (lsq._kernels.engine.state.STATE)
+        "si", "sf",  # the engine's scalar state: int64 and float64 slots named in lsq._kernels.engine.layout
     ],
 )
 
@@ -69,7 +70,7 @@ def make_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True
         f((nh, nh)), f((3, nh)),  # H2, sec
         np.zeros(n, dtype=np.int64),  # free
         f((max(history, 1), 6)),  # hist
-        new_state(),  # state
+        np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF),  # si, sf
     )
 
 
@@ -95,9 +96,9 @@ def make_scratch(m, n, d=1, chunk=0, second_order=False):
                    np.zeros((n, m) if second_order else (n, 0)), np.zeros(n), np.zeros(m), np.full(n, np.nan))
 
 
-Packed = namedtuple("Packed", ["buf", "free", "state", "dims"])
+Packed = namedtuple("Packed", ["buf", "free", "si", "sf", "dims"])
 """A workspace held as one float64 buffer (every float array of the :class:`Workspace` is a view of it), the
-``free`` indices, the state record and the sizes ``dims`` = ``(m, n, qr, history, holds_jacobian, normal,
+``free`` indices, the scalar state ``si``/``sf`` and the sizes ``dims`` = ``(m, n, qr, history, holds_jacobian, normal,
 robust, second_order)``. The Python driver passes this to compiled code: numba unboxes every array of an
 argument on each call, and four arrays cost a fraction of the 28 of a :class:`Workspace` (measured: 2.4 us a
 call, about 40 us of a 100-point fit driven from Python)."""
@@ -127,7 +128,7 @@ def _take(buf, at, size):
 
 
 @jit_engine
-def workspace_views(buf, free, state, dims):
+def workspace_views(buf, free, si, sf, dims):
     """The :class:`Workspace` whose float arrays are consecutive views of ``buf`` (lengths from
     :func:`_float_sizes`), shaped as :func:`make_workspace` shapes them. Allocates nothing.
 
@@ -169,7 +170,7 @@ def workspace_views(buf, free, state, dims):
                      rho_new.reshape((3, sz[11] // 3)), Jt.reshape((n, sz[12] // n)), g, colsq, colsq_prev, delta,
                      p, rhs, A.reshape((nj, nj)), L.reshape((nj, nj)), QJ.reshape((n + 1, sz[21] // (n + 1))),
                      S.reshape((n + 1, sz[22] // (n + 1))), H2.reshape((nh, nh)), sec.reshape((3, nh)), free,
-                     hist.reshape((max(history, 1), 6)), as_record(state))
+                     hist.reshape((max(history, 1), 6)), si, sf)
 
 
 def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True,
@@ -190,7 +191,8 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     buf[lb[0]:lb[1]] = -np.inf
     buf[ub[0]:ub[1]] = np.inf
     buf[d[0]:d[1]] = 1.0
-    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(1, dtype=STATE), np.array(key, dtype=np.int64))
+    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF),
+                    np.array(key, dtype=np.int64))
     return WorkspaceViews(packed, layout), packed
 
 
@@ -203,7 +205,7 @@ def _python_layout(dims):
     shapes = {"rho": (3, -1), "rho_new": (3, -1), "Jt": (n, m if holds_jacobian else 0), "A": (nj, nj),
               "L": (nj, nj), "QJ": (n + 1, -1), "S": (n + 1, -1), "H2": (nh, nh), "sec": (3, nh),
               "hist": (max(history, 1), 6)}
-    floats = [f for f in Workspace._fields if f not in ("free", "state")]
+    floats = [f for f in Workspace._fields if f not in ("free", "si", "sf")]
     layout, at = {}, 0
     for name, size in zip(floats, interpreted(_float_sizes)(np.array(dims, dtype=np.int64)), strict=True):
         layout[name] = (at, at + size, shapes.get(name))
@@ -223,7 +225,7 @@ class WorkspaceViews:
         self._layout = _python_layout(tuple(packed.dims.tolist())) if layout is None else layout
 
     def __getattr__(self, name):
-        if name in ("free", "state"):
+        if name in ("free", "si", "sf"):
             view = getattr(self._packed, name)
         else:
             try:
@@ -238,16 +240,16 @@ class WorkspaceViews:
 
 
 @jit_engine
-def advance_packed(buf, free, state, dims, opts_f, opts_i):
+def advance_packed(buf, free, si, sf, dims, opts_f, opts_i):
     """:func:`lsq._kernels.engine.loop.advance` on a :class:`Packed` workspace (given field by field: numba
     types a namedtuple argument on every call, which costs more than its four arrays)."""
-    return advance(workspace_views(buf, free, state, dims), opts_f, opts_i)
+    return advance(workspace_views(buf, free, si, sf, dims), opts_f, opts_i)
 
 
 @jit_engine
-def reset_packed(buf, free, state, dims, opts_i):
+def reset_packed(buf, free, si, sf, dims, opts_i):
     """:func:`lsq._kernels.engine.state.reset` on a :class:`Packed` workspace."""
-    reset(workspace_views(buf, free, state, dims), opts_i)
+    reset(workspace_views(buf, free, si, sf, dims), opts_i)
 
 
 make_workspace_jit = jit(make_workspace)

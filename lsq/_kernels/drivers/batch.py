@@ -14,6 +14,7 @@ import numpy as np
 from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
 from ..._setup.jit import jit_engine, jit_inline
 from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
+from ..engine.layout import COST, NFEV, NIT, STATUS
 from ..engine.linalg import cholesky_factor, cholesky_solve
 from ..engine.state import reset
 from .compiled import fisher_rows, model_at, run_compiled
@@ -159,16 +160,15 @@ def fit_one(i, model, guess, data, settings, w, s, out):
                  settings.scheme, settings.rstep, settings.estimator)
     for j in range(n):
         out.params[i, j] = w.x[j]
-    st = w.state[0]
-    out.cost[i] = st.cost
-    out.nit[i] = st.nit
-    out.nfev[i] = st.nfev
-    out.status[i] = st.status
+    out.cost[i] = w.sf[COST]
+    out.nit[i] = w.si[NIT]
+    out.nfev[i] = w.si[NFEV]
+    out.status[i] = w.si[STATUS]
     scale = 1.0
     if settings.estimator == ESTIMATOR_POISSON:
         fisher_rows(model_at(model.model_addr), Xi, y, w.x, w.Jt, s.f1)
     else:
-        scale = chi_square_scale(st.cost, m, n, settings.absolute_sigma)
+        scale = chi_square_scale(w.sf[COST], m, n, settings.absolute_sigma)
     parameter_stderr(w, scale, out.stderr[i])
 
 

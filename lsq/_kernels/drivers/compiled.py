@@ -44,6 +44,7 @@ from ..engine.codes import (
     TASK_EVAL_J,
     TASK_GRADIENT,
 )
+from ..engine.layout import NFD, PHASE, STATUS
 from ..engine.loop import advance
 from ..engine.state import reset
 from ..poisson import deviance_pair, deviance_residual, deviance_slope, fisher_factor
@@ -319,11 +320,11 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
             trial_residuals_into(model, X, y, wts, w, s, estimator)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
-                w.state[0].nfd += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
-                if opts_i[O_HESSIAN] == HESSIAN_EXACT and w.state[0].phase != PHASE_FINAL_J:
-                    w.state[0].nfd += second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator)
+                w.si[NFD] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
+                if opts_i[O_HESSIAN] == HESSIAN_EXACT and w.si[PHASE] != PHASE_FINAL_J:
+                    w.si[NFD] += second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator)
         elif task == TASK_GRADIENT:
-            w.state[0].nfd += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
+            w.si[NFD] += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
                                                    loss_linear, estimator)
         else:
             return
@@ -332,7 +333,7 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i,
 @jit
 def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
           history, chunk, covariance, estimator):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, state,
+    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, si, sf,
     covariance)``.
 
     (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) ``rel``
@@ -361,7 +362,7 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
         step_floors(x0, s.rel)
     reset(w, opts_i)
     if not data_usable(X, y, wts, estimator):
-        w.state[0].status = STATUS_BAD_INPUT
+        w.si[STATUS] = STATUS_BAD_INPUT
     else:
         run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
         if covariance != COVARIANCE_NONE and chunk == 0:
@@ -369,9 +370,9 @@ def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, 
             if estimator == ESTIMATOR_POISSON:
                 Jc = w.Jt.copy()
                 fisher_rows(model_at(model_addr), X, y, w.x, Jc, s.f1)
-            return (w.x, w.r, w.Jt, w.g, w.hist, w.state,
+            return (w.x, w.r, w.Jt, w.g, w.hist, w.si, w.sf,
                     covariance_from_transposed(Jc, w.r, covariance == COVARIANCE_AND_CONDITIONING))
-    return w.x, w.r, w.Jt, w.g, w.hist, w.state, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
+    return w.x, w.r, w.Jt, w.g, w.hist, w.si, w.sf, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
 
 
 @jit_engine

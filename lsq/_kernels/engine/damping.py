@@ -14,6 +14,7 @@ import math
 
 from ..._setup.jit import jit_inline as jit
 from .codes import RULE_BACKTRACK, RULE_MARQUARDT, RULE_NIELSEN, RULE_TRUST_REGION
+from .layout import ACTUAL, ALPHA, COST, COST_NEW, LAM, NU, RADIUS, SLOPE, STEP_NORM
 
 ACCEPT_RATIO = 1e-4
 """A trial step is accepted when its gain ratio exceeds this (and the cost is finite)."""
@@ -90,14 +91,14 @@ def trust_region_update(radius, lam, gain, accepted, actual, slope, step_norm, c
 
 
 @jit
-def update_damping(rule, accepted, gain, s):
-    """Apply ``rule`` to the state record ``s`` after a trial with gain ratio ``gain``."""
+def update_damping(rule, accepted, gain, sf):
+    """Apply ``rule`` to the float state ``sf`` (:mod:`.layout`) after a trial with gain ratio ``gain``."""
     if rule == RULE_NIELSEN:
-        s.lam, s.nu = nielsen_update(s.lam, s.nu, gain, accepted)
+        sf[LAM], sf[NU] = nielsen_update(sf[LAM], sf[NU], gain, accepted)
     elif rule == RULE_MARQUARDT:
-        s.lam = marquardt_update(s.lam, accepted)
+        sf[LAM] = marquardt_update(sf[LAM], accepted)
     elif rule == RULE_BACKTRACK:
-        s.alpha = backtrack_update(s.alpha, accepted)
+        sf[ALPHA] = backtrack_update(sf[ALPHA], accepted)
     elif rule == RULE_TRUST_REGION:
-        s.radius, s.lam = trust_region_update(s.radius, s.lam, gain, accepted, s.actual, s.slope, s.step_norm, s.cost,
-                                              s.cost_new)
+        sf[RADIUS], sf[LAM] = trust_region_update(sf[RADIUS], sf[LAM], gain, accepted, sf[ACTUAL], sf[SLOPE],
+                                                  sf[STEP_NORM], sf[COST], sf[COST_NEW])

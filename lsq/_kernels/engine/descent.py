@@ -12,6 +12,7 @@ import math
 from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
 from .codes import CHOLESKY_MAX_CONDITION, SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
+from .layout import LAM, NFREE, OPTIMALITY, RADIUS, STEP_NORM, TRIAL_LAM
 from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 
 TR_LAM_ITERATIONS = 10
@@ -36,7 +37,7 @@ def scaled_norm(v, d):
 def factor(w, solver):
     """Factor the linearisation on the free variables: ``A = J^T J`` (Cholesky) or ``[J | f] -> [R | Q^T f]``."""
     m = w.Jt.shape[1]
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     if solver == SOLVER_NORMAL:
         # The driver wrote the full J^T J; restrict it to the free variables in place (free is increasing,
         # so every entry is read before it is overwritten).
@@ -69,7 +70,7 @@ def well_conditioned(w):
     column-scaled ``A_s`` (unit diagonal) has a Cholesky factor ``L`` and ``nf |L^-1|_F^2``, a bound on the
     2-norm condition number of ``A_s`` from above (``|A_s| <= trace A_s = nf``, ``|A_s^-1| <= |L^-1|_F^2``),
     is at most :data:`CHOLESKY_MAX_CONDITION`. Uses ``w.L``, ``w.rhs`` and ``w.delta`` as scratch."""
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     for a in range(nf):
         if not (w.A[a, a] > 0.0 and math.isfinite(w.A[a, a])):
             return False
@@ -96,7 +97,7 @@ def solve_damped(w, lam, solver):
     """Solve ``(A + lam*diag(d)) delta = -g`` on the free variables into ``w.delta[:nf]``; False when the
     system is singular or the solution is not finite."""
     m = w.Jt.shape[1]
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     if solver != SOLVER_QR:
         for a in range(nf):
             for b in range(nf):
@@ -127,7 +128,7 @@ def solve_damped(w, lam, solver):
 
 @jit
 def delta_finite(w):
-    for a in range(w.state[0].nfree):
+    for a in range(w.si[NFREE]):
         if not math.isfinite(w.delta[a]):
             return False
     return True
@@ -137,7 +138,7 @@ def delta_finite(w):
 def _delta_scaled_norm(w):
     """``|d^(1/2) delta|`` over the free variables."""
     t = 0.0
-    for a in range(w.state[0].nfree):
+    for a in range(w.si[NFREE]):
         t += w.d[w.free[a]] * w.delta[a] * w.delta[a]
     return math.sqrt(t)
 
@@ -146,7 +147,7 @@ def _delta_scaled_norm(w):
 def _length_slope(w, solver, dxnorm):
     """``|R_lam^-T d delta|^2 / |d^(1/2) delta|^2`` from the factor of the last solve: ``-phi'(lam) / |D delta|``
     for ``phi(lam) = |D delta(lam)|`` (MINPACK's ``lmpar``); ``w.rhs`` is the work vector."""
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     for a in range(nf):
         w.rhs[a] = w.d[w.free[a]] * w.delta[a] / dxnorm
     t = 0.0
@@ -172,16 +173,16 @@ def trust_region_step(w, solver):
     safeguarded Newton iteration (Moré 1978, ``lmpar``); ``w.delta`` holds the step, ``state.trial_lam`` its
     ``lam``. The starting guess is the previous ``lam``. False when no finite step was found.
     """
-    s = w.state[0]
-    nf = s.nfree
-    radius = s.radius
+    si, sf = w.si, w.sf
+    nf = si[NFREE]
+    radius = sf[RADIUS]
     parl = 0.0
     dxnorm = 0.0
     if solve_damped(w, 0.0, solver):
         dxnorm = _delta_scaled_norm(w)
         fp = dxnorm - radius
         if fp <= TR_TOLERANCE * radius:
-            s.trial_lam = 0.0
+            sf[TRIAL_LAM] = 0.0
             return True
         if dxnorm > 0.0:
             parl = fp / radius / _length_slope(w, solver, dxnorm)
@@ -193,7 +194,7 @@ def trust_region_step(w, solver):
     paru = gnorm / radius
     if paru == 0.0:
         paru = DWARF / min(radius, 0.1)
-    par = min(max(s.lam, parl), paru)
+    par = min(max(sf[LAM], parl), paru)
     if par == 0.0:
         par = gnorm / dxnorm if dxnorm > 0.0 else 0.001 * paru
     fp_prev = 0.0
@@ -208,7 +209,7 @@ def trust_region_step(w, solver):
         fp = dxnorm - radius
         if (abs(fp) <= TR_TOLERANCE * radius or (parl == 0.0 and fp <= fp_prev and fp_prev < 0.0)
                 or it == TR_LAM_ITERATIONS - 1):
-            s.trial_lam = par
+            sf[TRIAL_LAM] = par
             return True
         parc = fp / radius / _length_slope(w, solver, dxnorm)
         if fp > 0.0:
@@ -224,7 +225,7 @@ def trust_region_step(w, solver):
 def quadratic_term(w, solver):
     """``|J p|^2`` for the step ``p`` on the free variables, from the factorisation."""
     m = w.Jt.shape[1]
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     q = 0.0
     if solver == SOLVER_QR:
         for a in range(min(m, nf)):
@@ -250,12 +251,12 @@ def place(w, alpha, bounded):
     vanishes (``sqrt(u**2 + c**2)`` at ``c = 0``), while a bound that is active at the solution is still
     approached ever faster as the gradient vanishes.
     """
-    s = w.state[0]
-    theta = max(STEP_BACK, 1.0 - s.optimality)
+    si, sf = w.si, w.sf
+    theta = max(STEP_BACK, 1.0 - sf[OPTIMALITY])
     for j in range(w.x.shape[0]):
         w.p[j] = 0.0
         w.x_new[j] = w.x[j]
-    for a in range(s.nfree):
+    for a in range(si[NFREE]):
         j = w.free[a]
         xj = w.x[j] + alpha * w.delta[a]
         if bounded:
@@ -269,4 +270,4 @@ def place(w, alpha, bounded):
                 xj = w.ub[j] if (1.0 - theta) * (xj - w.x[j]) >= gap else w.x[j] + theta * gap
         w.x_new[j] = xj
         w.p[j] = xj - w.x[j]
-    s.step_norm = scaled_norm(w.p, w.d)
+    sf[STEP_NORM] = scaled_norm(w.p, w.d)

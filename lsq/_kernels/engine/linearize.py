@@ -5,6 +5,7 @@ import math
 
 from ..._setup.jit import jit_inline as jit
 from .codes import EPS, LOSS_LINEAR
+from .layout import NFREE
 from .state import copy
 
 
@@ -82,4 +83,4 @@ def select_free(w, bounded):
         if not held:
             w.free[nf] = j
             nf += 1
-    w.state[0].nfree = nf
+    w.si[NFREE] = nf

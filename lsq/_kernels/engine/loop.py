@@ -36,6 +36,41 @@ from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
 from . import codes as c
 from . import damping, descent, linearize, safeguards, second_order, state, termination
+from .layout import (
+    ACTUAL,
+    ALPHA,
+    COST,
+    COST_NEW,
+    FINAL_STEP,
+    GAIN,
+    HIST_ROWS,
+    JP_SQ,
+    LAM,
+    LAST_STEP,
+    N_REJECT,
+    N_UNDONE,
+    NEXT_RESTART,
+    NFD,
+    NFEV,
+    NFREE,
+    NIT,
+    NJEV,
+    NO_GN,
+    NU,
+    OPTIMALITY,
+    PENDING,
+    PHASE,
+    PRED,
+    RADIUS,
+    RESTARTS,
+    SLOPE,
+    SOLVE_TRIES,
+    SOLVER,
+    STEP_NORM,
+    TRIAL_LAM,
+    TRY_GN,
+    X_NORM,
+)
 
 MAX_SOLVE_TRIES = 80
 GN_TRY_RATIO = 0.75
@@ -57,13 +92,13 @@ def advance(w, opts_f, opts_i):
     task : int
         One of the ``TASK_*`` codes.
     """
-    s = w.state[0]
+    si = w.si
     while True:
-        phase = s.phase
+        phase = si[PHASE]
         if phase == c.PHASE_START:
             state.copy(w.x_new, w.x)
-            s.nfev += 1
-            s.phase = c.PHASE_AFTER_F0
+            si[NFEV] += 1
+            si[PHASE] = c.PHASE_AFTER_F0
             return c.TASK_EVAL_F
         if phase == c.PHASE_AFTER_F0:
             return _after_start(w, opts_f, opts_i)
@@ -86,7 +121,7 @@ def advance(w, opts_f, opts_i):
         elif phase == c.PHASE_FINAL_STEP:
             task = safeguards.final_gauss_newton_step(w, opts_i)
         elif phase == c.PHASE_FINAL_J:
-            s.njev += 1
+            si[NJEV] += 1
             return safeguards.finish_at_final_jacobian(w, opts_i[c.O_LOSS])
         else:
             return c.TASK_DONE
@@ -97,23 +132,23 @@ def advance(w, opts_f, opts_i):
 @jit
 def _after_start(w, opts_f, opts_i):
     """The residuals at ``x0`` are in: their cost, then ask for the first Jacobian."""
-    s = w.state[0]
+    si, sf = w.si, w.sf
     cost = state.trial_cost(w, opts_f, opts_i)
     state.copy(w.r, w.r_new)
     state.copy2(w.rho, w.rho_new)
-    s.cost = cost
+    sf[COST] = cost
     if not math.isfinite(cost):
         return state.finish(w, c.STATUS_NONFINITE)
-    s.phase = c.PHASE_AFTER_J
+    si[PHASE] = c.PHASE_AFTER_J
     return c.TASK_EVAL_J
 
 
 @jit
 def _after_jacobian(w, opts_i):
-    s = w.state[0]
-    s.njev += 1
+    si = w.si
+    si[NJEV] += 1
     linearize.scale_for_loss(w, opts_i[c.O_LOSS])
-    s.phase = c.PHASE_AFTER_GRADIENT
+    si[PHASE] = c.PHASE_AFTER_GRADIENT
     if opts_i[c.O_SOLVER] == c.SOLVER_NORMAL or opts_i[c.O_SOLVER] == c.SOLVER_EXTERNAL:
         return c.TASK_GRADIENT
     linearize.gradient_and_column_norms(w)
@@ -123,25 +158,25 @@ def _after_jacobian(w, opts_i):
 
 @jit
 def _after_gradient(w, opts_f, opts_i):
-    s = w.state[0]
+    si, sf = w.si, w.sf
     n = w.x.shape[0]
     for j in range(n):
         if not math.isfinite(w.colsq[j]):  # inf or NaN anywhere in column j
             return state.finish(w, c.STATUS_NONFINITE)
-    pending = s.pending
-    s.optimality = linearize.optimality(w, opts_i[c.O_BOUNDED])
+    pending = si[PENDING]
+    sf[OPTIMALITY] = linearize.optimality(w, opts_i[c.O_BOUNDED])
     # a collapsed column at a stationary point is a minimum where J vanishes (x**2 + 5 at 0), not a plateau
-    if (s.nit > 0 and s.n_undone < safeguards.MAX_UNDO and (pending == c.STATUS_NONE or state.is_step_test(pending))
-            and not termination.gtol_reached(s.optimality, opts_f[c.O_GTOL]) and safeguards.sensitivity_lost(w)):
+    if (si[NIT] > 0 and si[N_UNDONE] < safeguards.MAX_UNDO and (pending == c.STATUS_NONE or state.is_step_test(pending))
+            and not termination.gtol_reached(sf[OPTIMALITY], opts_f[c.O_GTOL]) and safeguards.sensitivity_lost(w)):
         return safeguards.undo_step(w, opts_i)
     state.copy(w.colsq_prev, w.colsq)
-    first = s.njev == 1
-    if not first and s.next_restart > 0 and s.nfev >= s.next_restart:
+    first = si[NJEV] == 1
+    if not first and si[NEXT_RESTART] > 0 and si[NFEV] >= si[NEXT_RESTART]:
         # No convergence within MINPACK's budget: Moré's running maximum may hold scales taken far from
         # here (a far start's column norms), which cut the steps in some variables to a crawl. Take the
         # scaling and the trust region again as at a start, at this point.
-        s.restarts += 1
-        s.next_restart = s.nfev + opts_i[c.O_RESTART] * (n + 1)
+        si[RESTARTS] += 1
+        si[NEXT_RESTART] = si[NFEV] + opts_i[c.O_RESTART] * (n + 1)
         first = True
     if opts_i[c.O_SCALING] == c.SCALING_JAC:
         x_norm_before = descent.scaled_norm(w.x, w.d)
@@ -150,64 +185,64 @@ def _after_gradient(w, opts_f, opts_i):
             # A robust loss reweights the rows at every point, so the column norms (and d) move with the
             # weights, by many orders once outliers turn inliers: keep the radius, a length in the scaled
             # variables, the same size relative to the point.
-            s.radius *= descent.scaled_norm(w.x, w.d) / x_norm_before
+            sf[RADIUS] *= descent.scaled_norm(w.x, w.d) / x_norm_before
     if first:
         ratio = 0.0
         for j in range(n):
             ratio = max(ratio, w.colsq[j] / w.d[j])
-        s.lam = damping.initial_lambda(opts_i[c.O_RULE], opts_f[c.O_TAU], ratio)
-        s.nu = 2.0
-        s.alpha = 1.0
-    s.x_norm = descent.scaled_norm(w.x, w.d)
+        sf[LAM] = damping.initial_lambda(opts_i[c.O_RULE], opts_f[c.O_TAU], ratio)
+        sf[NU] = 2.0
+        sf[ALPHA] = 1.0
+    sf[X_NORM] = descent.scaled_norm(w.x, w.d)
     if first:
-        s.radius = opts_f[c.O_FACTOR] * s.x_norm if s.x_norm > 0.0 else opts_f[c.O_FACTOR]
+        sf[RADIUS] = opts_f[c.O_FACTOR] * sf[X_NORM] if sf[X_NORM] > 0.0 else opts_f[c.O_FACTOR]
     _record_history(w)
     if pending != c.STATUS_NONE and not state.is_step_test(pending):
         return state.finish(w, pending)
-    if termination.gtol_reached(s.optimality, opts_f[c.O_GTOL]):
+    if termination.gtol_reached(sf[OPTIMALITY], opts_f[c.O_GTOL]):
         return state.finish(w, c.STATUS_GTOL)
-    if s.nfev >= opts_i[c.O_MAX_NFEV] or s.nit >= opts_i[c.O_MAX_NIT]:
+    if si[NFEV] >= opts_i[c.O_MAX_NFEV] or si[NIT] >= opts_i[c.O_MAX_NIT]:
         return state.finish(w, c.STATUS_MAX_NFEV)
     linearize.select_free(w, opts_i[c.O_BOUNDED])
-    descent.factor(w, s.solver)
-    if s.solver == c.SOLVER_CHOLESKY and opts_i[c.O_SOLVER] == c.SOLVER_AUTO and not descent.well_conditioned(w):
-        s.solver = c.SOLVER_QR  # for the rest of the fit: the end, where digits are won, stays on one solver
+    descent.factor(w, si[SOLVER])
+    if si[SOLVER] == c.SOLVER_CHOLESKY and opts_i[c.O_SOLVER] == c.SOLVER_AUTO and not descent.well_conditioned(w):
+        si[SOLVER] = c.SOLVER_QR  # for the rest of the fit: the end, where digits are won, stays on one solver
         descent.factor(w, c.SOLVER_QR)
     if second_order.in_model(w, opts_i[c.O_HESSIAN]):
         second_order.add_to_normal_matrix(w)
-    s.phase = c.PHASE_PROPOSE
+    si[PHASE] = c.PHASE_PROPOSE
     return c.TASK_CONTINUE
 
 
 @jit
 def _record_history(w):
-    s = w.state[0]
-    k = s.hist_rows
+    si, sf = w.si, w.sf
+    k = si[HIST_ROWS]
     if k < w.hist.shape[0]:
-        w.hist[k, 0] = s.cost
-        w.hist[k, 1] = s.lam
-        w.hist[k, 2] = s.last_step
-        w.hist[k, 3] = s.optimality
-        w.hist[k, 4] = s.nfev
-        w.hist[k, 5] = s.nfev + s.nfd
-        s.hist_rows = k + 1
+        w.hist[k, 0] = sf[COST]
+        w.hist[k, 1] = sf[LAM]
+        w.hist[k, 2] = sf[LAST_STEP]
+        w.hist[k, 3] = sf[OPTIMALITY]
+        w.hist[k, 4] = si[NFEV]
+        w.hist[k, 5] = si[NFEV] + si[NFD]
+        si[HIST_ROWS] = k + 1
 
 
 @jit
 def _propose(w, opts_i):
     """Start a trial: the trust-region step, or a solve at the rule's ``lam`` (0 for a Gauss-Newton try)."""
-    s = w.state[0]
-    s.solve_tries = 0
-    solver = s.solver
+    si, sf = w.si, w.sf
+    si[SOLVE_TRIES] = 0
+    solver = si[SOLVER]
     if opts_i[c.O_RULE] == c.RULE_TRUST_REGION and solver != c.SOLVER_EXTERNAL:
         if descent.trust_region_step(w, solver):
-            s.phase = c.PHASE_PLACE_STEP
+            si[PHASE] = c.PHASE_PLACE_STEP
             return c.TASK_CONTINUE
-        s.trial_lam = s.lam  # no finite step at any lam tried: damp harder from here
+        sf[TRIAL_LAM] = sf[LAM]  # no finite step at any lam tried: damp harder from here
         _damp_harder(w)
     else:
-        s.trial_lam = 0.0 if s.try_gn else s.lam
-    s.phase = c.PHASE_NEXT_SOLVE
+        sf[TRIAL_LAM] = 0.0 if si[TRY_GN] else sf[LAM]
+    si[PHASE] = c.PHASE_NEXT_SOLVE
     return c.TASK_CONTINUE
 
 
@@ -217,15 +252,15 @@ def _next_solve(w, opts_i):
 
     Ends with no finite step (status -3) only when even heavy damping gives none.
     """
-    s = w.state[0]
-    solver = s.solver
-    while s.solve_tries < MAX_SOLVE_TRIES:
-        s.solve_tries += 1
+    si, sf = w.si, w.sf
+    solver = si[SOLVER]
+    while si[SOLVE_TRIES] < MAX_SOLVE_TRIES:
+        si[SOLVE_TRIES] += 1
         if solver == c.SOLVER_EXTERNAL:
-            s.phase = c.PHASE_AFTER_SOLVE
+            si[PHASE] = c.PHASE_AFTER_SOLVE
             return c.TASK_SOLVE
-        if descent.solve_damped(w, s.trial_lam, solver):
-            s.phase = c.PHASE_PLACE_STEP
+        if descent.solve_damped(w, sf[TRIAL_LAM], solver):
+            si[PHASE] = c.PHASE_PLACE_STEP
             return c.TASK_CONTINUE
         _damp_harder(w)
     return state.finish(w, c.STATUS_NONFINITE)
@@ -233,45 +268,45 @@ def _next_solve(w, opts_i):
 
 @jit
 def _after_solve(w):
-    s = w.state[0]
+    si = w.si
     if descent.delta_finite(w):
-        s.phase = c.PHASE_PLACE_STEP
+        si[PHASE] = c.PHASE_PLACE_STEP
     else:
         _damp_harder(w)
-        s.phase = c.PHASE_NEXT_SOLVE
+        si[PHASE] = c.PHASE_NEXT_SOLVE
     return c.TASK_CONTINUE
 
 
 @jit
 def _damp_harder(w):
     """Singular or non-finite system: damp harder (for Gauss-Newton this is the damped fallback)."""
-    s = w.state[0]
-    if s.try_gn:
+    si, sf = w.si, w.sf
+    if si[TRY_GN]:
         # J^T J itself is singular; that is structural as a rule (e.g. the gauge freedom of bundle
         # adjustment), so later Gauss-Newton tries would fail the same way: stop making them
-        s.try_gn = False
-        s.no_gn = True
-        s.trial_lam = s.lam
+        si[TRY_GN] = False
+        si[NO_GN] = True
+        sf[TRIAL_LAM] = sf[LAM]
         return
     lam_floor = 0.0
     for j in range(w.x.shape[0]):
         lam_floor = max(lam_floor, w.colsq[j] / w.d[j])
     lam_floor *= 1e-12
-    s.trial_lam = max(10.0 * s.trial_lam, lam_floor if lam_floor > 0.0 else 1e-300)
+    sf[TRIAL_LAM] = max(10.0 * sf[TRIAL_LAM], lam_floor if lam_floor > 0.0 else 1e-300)
 
 
 @jit
 def _place_step(w, opts_i):
     """Trial point ``x_new = clip(x + alpha*delta)``, its scaled step norm, then ``|J p|^2`` (``jp_sq``, from
     the driver with a driver-side solver)."""
-    s = w.state[0]
-    if opts_i[c.O_RULE] != c.RULE_BACKTRACK and not s.try_gn:
-        s.lam = s.trial_lam
-    descent.place(w, s.alpha, opts_i[c.O_BOUNDED])
-    s.phase = c.PHASE_AFTER_JP
-    if s.solver == c.SOLVER_EXTERNAL:
+    si, sf = w.si, w.sf
+    if opts_i[c.O_RULE] != c.RULE_BACKTRACK and not si[TRY_GN]:
+        sf[LAM] = sf[TRIAL_LAM]
+    descent.place(w, sf[ALPHA], opts_i[c.O_BOUNDED])
+    si[PHASE] = c.PHASE_AFTER_JP
+    if si[SOLVER] == c.SOLVER_EXTERNAL:
         return c.TASK_EVAL_JP
-    s.jp_sq = descent.quadratic_term(w, s.solver)
+    sf[JP_SQ] = descent.quadratic_term(w, si[SOLVER])
     return c.TASK_CONTINUE
 
 
@@ -279,42 +314,42 @@ def _place_step(w, opts_i):
 def _after_model(w, opts_f):
     """Predicted reduction ``-(g.p + 0.5 q)`` with ``q = |J p|^2`` (``jp_sq``); then confirm a pending step
     test or request the trial evaluation."""
-    s = w.state[0]
-    q = s.jp_sq
+    si, sf = w.si, w.sf
+    q = sf[JP_SQ]
     gp = 0.0
-    for a in range(s.nfree):
+    for a in range(si[NFREE]):
         gp += w.g[w.free[a]] * w.p[w.free[a]]
-    s.slope = gp
-    s.pred = -(gp + 0.5 * q)
-    pending = s.pending
+    sf[SLOPE] = gp
+    sf[PRED] = -(gp + 0.5 * q)
+    pending = si[PENDING]
     if state.is_step_test(pending):
         # A step test held on the last accepted step; stop only if the model at the new point agrees
         # that the next step would change the cost (ftol) or the point (xtol) as little.
-        ftol_ok = s.pred <= opts_f[c.O_FTOL] * s.cost
-        xtol_ok = termination.xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
+        ftol_ok = sf[PRED] <= opts_f[c.O_FTOL] * sf[COST]
+        xtol_ok = termination.xtol_reached(sf[STEP_NORM], sf[X_NORM], opts_f[c.O_XTOL])
         status = termination.step_status(ftol_ok and pending != c.STATUS_XTOL, xtol_ok and pending != c.STATUS_FTOL)
         if status != c.STATUS_NONE:
             return safeguards.stop_after_final_step(w, status, True)
-        s.pending = c.STATUS_NONE
+        si[PENDING] = c.STATUS_NONE
     return state.request_trial(w)
 
 
 @jit
 def _after_trial(w, opts_f, opts_i):
-    s = w.state[0]
-    if s.final_step:
+    si, sf = w.si, w.sf
+    if si[FINAL_STEP]:
         return safeguards.judge_final_step(w, opts_f, opts_i)
     rule = opts_i[c.O_RULE]
     cost_new = state.trial_cost(w, opts_f, opts_i)
-    s.cost_new = cost_new
+    sf[COST_NEW] = cost_new
     actual = state.actual_reduction(w, opts_i[c.O_LOSS]) if math.isfinite(cost_new) else -math.inf
-    gain = actual / s.pred if math.isfinite(cost_new) and s.pred > 0.0 else -math.inf
-    s.actual = actual
-    s.gain = gain
+    gain = actual / sf[PRED] if math.isfinite(cost_new) and sf[PRED] > 0.0 else -math.inf
+    sf[ACTUAL] = actual
+    sf[GAIN] = gain
     # the summed cost must not rise either (by an ulp), so the recorded costs never increase
-    accepted = gain > damping.ACCEPT_RATIO and actual > 0.0 and cost_new <= s.cost
-    ftol_ok = accepted and termination.ftol_reached(actual, s.cost, gain, opts_f[c.O_FTOL])
-    xtol_ok = termination.xtol_reached(s.step_norm, s.x_norm, opts_f[c.O_XTOL])
+    accepted = gain > damping.ACCEPT_RATIO and actual > 0.0 and cost_new <= sf[COST]
+    ftol_ok = accepted and termination.ftol_reached(actual, sf[COST], gain, opts_f[c.O_FTOL])
+    xtol_ok = termination.xtol_reached(sf[STEP_NORM], sf[X_NORM], opts_f[c.O_XTOL])
     status = termination.step_status(ftol_ok, xtol_ok)
     if not accepted:
         # A rejected step is small because of damping, not convergence: stop only when the damping
@@ -323,37 +358,37 @@ def _after_trial(w, opts_f, opts_i):
         # The same holds for a step the gain ratio accepts but whose summed cost rounds above F: the
         # decrease is below the rounding of the cost, which can then no longer rank two points.
         below_rounding = gain > damping.ACCEPT_RATIO and actual > 0.0
-        stagnant = s.step_norm <= c.EPS * s.x_norm or s.lam >= damping.LAM_MAX or below_rounding
+        stagnant = sf[STEP_NORM] <= c.EPS * sf[X_NORM] or sf[LAM] >= damping.LAM_MAX or below_rounding
         if not stagnant:
             status = c.STATUS_NONE
         elif status == c.STATUS_NONE:
             status = c.STATUS_FTOL if below_rounding else c.STATUS_XTOL
-    if rule == c.RULE_TRUST_REGION and s.nit == 0:
-        s.radius = min(s.radius, s.step_norm)  # MINPACK: the first step bounds the initial radius
-    if accepted or not s.try_gn:
-        damping.update_damping(rule, accepted, gain, s)
+    if rule == c.RULE_TRUST_REGION and si[NIT] == 0:
+        sf[RADIUS] = min(sf[RADIUS], sf[STEP_NORM])  # MINPACK: the first step bounds the initial radius
+    if accepted or not si[TRY_GN]:
+        damping.update_damping(rule, accepted, gain, sf)
     # After a step the model predicted well, try the undamped Gauss-Newton step first: it converges
     # quadratically near a small-residual solution (and exactly on linear problems); a failed try costs
     # one evaluation and leaves lam untouched. The trust-region rule takes that step by itself whenever
     # it fits in the radius.
-    s.try_gn = (accepted and gain > GN_TRY_RATIO and rule != c.RULE_BACKTRACK and rule != c.RULE_TRUST_REGION
-                and not s.no_gn)
-    out_of_budget = s.nfev >= opts_i[c.O_MAX_NFEV]
+    si[TRY_GN] = (accepted and gain > GN_TRY_RATIO and rule != c.RULE_BACKTRACK and rule != c.RULE_TRUST_REGION
+                and not si[NO_GN])
+    out_of_budget = si[NFEV] >= opts_i[c.O_MAX_NFEV]
     if accepted:
         second_order.remember_step(w, opts_i[c.O_HESSIAN], actual)
         state.keep_trial_point(w, cost_new, opts_i[c.O_LOSS])
-        s.nit += 1
-        s.n_reject = 0
+        si[NIT] += 1
+        si[N_REJECT] = 0
         if status != c.STATUS_NONE:
-            s.pending = status
+            si[PENDING] = status
         elif out_of_budget:
-            s.pending = c.STATUS_MAX_NFEV
-        s.phase = c.PHASE_AFTER_J
+            si[PENDING] = c.STATUS_MAX_NFEV
+        si[PHASE] = c.PHASE_AFTER_J
         return c.TASK_EVAL_J
-    s.n_reject += 1
+    si[N_REJECT] += 1
     if status != c.STATUS_NONE:
         return safeguards.stop_after_final_step(w, status, False)
     if out_of_budget:
         return state.finish(w, c.STATUS_MAX_NFEV)
-    s.phase = c.PHASE_PROPOSE
+    si[PHASE] = c.PHASE_PROPOSE
     return c.TASK_CONTINUE

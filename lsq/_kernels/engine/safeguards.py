@@ -34,6 +34,24 @@ from .codes import (
 from .damping import update_damping
 from .descent import place, solve_damped
 from .jacobian_update import broyden_update
+from .layout import (
+    ACTUAL,
+    COST,
+    COST_NEW,
+    FINAL_STATUS,
+    FINAL_STEP,
+    LAST_STEP,
+    N_UNDONE,
+    NFEV,
+    NIT,
+    PENDING,
+    PHASE,
+    SOLVER,
+    STEP_NORM,
+    TRIAL_LAM,
+    TRIAL_UNEVALUATED,
+    TRY_GN,
+)
 from .linearize import gradient_and_column_norms, scale_for_loss
 from .state import actual_reduction, copy, finish, keep_trial_point, request_trial, trial_cost
 
@@ -57,29 +75,29 @@ def sensitivity_lost(w):
 @jit
 def undo_step(w, opts_i):
     """Go back to the point before the last step, damp as after a rejected step, and re-linearise there."""
-    s = w.state[0]
-    s.nit -= 1
-    s.n_undone += 1
-    s.pending = STATUS_NONE
+    si, sf = w.si, w.sf
+    si[NIT] -= 1
+    si[N_UNDONE] += 1
+    si[PENDING] = STATUS_NONE
     copy(w.x, w.x_prev)
     copy(w.x_new, w.x_prev)
-    s.try_gn = False
-    s.actual = -math.inf
-    s.cost_new = math.inf
-    s.step_norm = s.last_step
-    update_damping(opts_i[O_RULE], False, -math.inf, s)
-    s.nfev += 1
-    s.phase = PHASE_AFTER_F0
+    si[TRY_GN] = False
+    sf[ACTUAL] = -math.inf
+    sf[COST_NEW] = math.inf
+    sf[STEP_NORM] = sf[LAST_STEP]
+    update_damping(opts_i[O_RULE], False, -math.inf, sf)
+    si[NFEV] += 1
+    si[PHASE] = PHASE_AFTER_F0
     return TASK_EVAL_F
 
 
 @jit
 def stop_after_final_step(w, status, trial_unevaluated):
     """Go on to :func:`final_gauss_newton_step`, which stops the fit with ``status``."""
-    s = w.state[0]
-    s.final_status = status
-    s.trial_unevaluated = trial_unevaluated
-    s.phase = PHASE_FINAL_STEP
+    si = w.si
+    si[FINAL_STATUS] = status
+    si[TRIAL_UNEVALUATED] = trial_unevaluated
+    si[PHASE] = PHASE_FINAL_STEP
     return TASK_CONTINUE
 
 
@@ -92,23 +110,23 @@ def final_gauss_newton_step(w, opts_i):
     evaluated instead if it has not been (``trial_unevaluated``). The kept step is not an iteration:
     ``nit`` and the history count linearisations, and the returned ``x`` is one step past the last.
     """
-    s = w.state[0]
-    status = s.final_status
-    trial_unevaluated = s.trial_unevaluated
-    if s.nfev >= opts_i[O_MAX_NFEV]:
+    si, sf = w.si, w.sf
+    status = si[FINAL_STATUS]
+    trial_unevaluated = si[TRIAL_UNEVALUATED]
+    if si[NFEV] >= opts_i[O_MAX_NFEV]:
         return finish(w, status)
-    solver = s.solver
-    if s.trial_lam == 0.0 and not trial_unevaluated:
+    solver = si[SOLVER]
+    if sf[TRIAL_LAM] == 0.0 and not trial_unevaluated:
         # the trial just rejected was the Gauss-Newton step itself
-        if not_worse_to_rounding(w, s.cost_new, s.actual):
-            keep_trial_point(w, s.cost_new, opts_i[O_LOSS])
+        if not_worse_to_rounding(w, sf[COST_NEW], sf[ACTUAL]):
+            keep_trial_point(w, sf[COST_NEW], opts_i[O_LOSS])
         return finish(w, status)
     if solver != SOLVER_EXTERNAL and solve_damped(w, 0.0, solver):
         place(w, 1.0, opts_i[O_BOUNDED])
     elif not trial_unevaluated:
         return finish(w, status)
-    s.pending = status
-    s.final_step = True
+    si[PENDING] = status
+    si[FINAL_STEP] = True
     return request_trial(w)
 
 
@@ -129,9 +147,9 @@ def judge_final_step(w, opts_f, opts_i):
             return finish_at_final_jacobian(w, opts_i[O_LOSS])
         keep_trial_point(w, cost_new, opts_i[O_LOSS])
         if opts_i[O_FINAL_J] == FINAL_J_EVALUATE and held:
-            w.state[0].phase = PHASE_FINAL_J
+            w.si[PHASE] = PHASE_FINAL_J
             return TASK_EVAL_J
-    return finish(w, w.state[0].pending)
+    return finish(w, w.si[PENDING])
 
 
 @jit
@@ -140,10 +158,10 @@ def finish_at_final_jacobian(w, loss):
     scaled for the loss and with its gradient, as any J."""
     scale_for_loss(w, loss)
     gradient_and_column_norms(w)
-    return finish(w, w.state[0].pending)
+    return finish(w, w.si[PENDING])
 
 
 @jit
 def not_worse_to_rounding(w, cost_new, actual):
     """The final step's cost is finite and above ``F`` by at most ``FINAL_STEP_SLACK * eps * F``."""
-    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * EPS * w.state[0].cost
+    return math.isfinite(cost_new) and actual >= -FINAL_STEP_SLACK * EPS * w.sf[COST]

@@ -20,18 +20,19 @@ import math
 
 from ..._setup.jit import jit_inline as jit
 from .codes import HESSIAN_EXACT, HESSIAN_SECANT
+from .layout import NFREE, PRED, SECANT_READY, USE_S
 
 
 @jit
 def in_model(w, hessian):
     """Whether ``S`` is part of the model this iteration."""
-    return hessian == HESSIAN_EXACT or (hessian == HESSIAN_SECANT and w.state[0].use_s)
+    return hessian == HESSIAN_EXACT or (hessian == HESSIAN_SECANT and w.si[USE_S])
 
 
 @jit
 def add_to_normal_matrix(w):
     """``A += S`` on the free variables (``A`` holds ``J^T J`` restricted to them)."""
-    nf = w.state[0].nfree
+    nf = w.si[NFREE]
     for a in range(nf):
         for b in range(nf):
             w.A[a, b] += w.H2[w.free[a], w.free[b]]
@@ -56,7 +57,7 @@ def remember_step(w, hessian, actual):
     keep ``J^T r_new``, ``g`` and ``p`` for the update, and judge which model predicted the step better."""
     if hessian != HESSIAN_SECANT:
         return
-    s = w.state[0]
+    si, sf = w.si, w.sf
     n, m = w.Jt.shape
     for j in range(n):
         t = 0.0
@@ -66,20 +67,20 @@ def remember_step(w, hessian, actual):
         w.sec[1, j] = w.g[j]
         w.sec[2, j] = w.p[j]
     half_q = 0.5 * _curvature(w, w.p)
-    pred_gn = s.pred + half_q if s.use_s else s.pred
+    pred_gn = sf[PRED] + half_q if si[USE_S] else sf[PRED]
     pred_s = pred_gn - half_q
-    s.use_s = abs(actual - pred_s) < abs(actual - pred_gn)
-    s.secant_ready = True
+    si[USE_S] = abs(actual - pred_s) < abs(actual - pred_gn)
+    si[SECANT_READY] = True
 
 
 @jit
 def secant_update(w, hessian):
     """Update ``S`` with the step remembered by :func:`remember_step`, once ``J`` and ``g`` are those of the
     new point. Skipped when ``y.s <= 0`` (no curvature information along the step)."""
-    s = w.state[0]
-    if hessian != HESSIAN_SECANT or not s.secant_ready:
+    si = w.si
+    if hessian != HESSIAN_SECANT or not si[SECANT_READY]:
         return
-    s.secant_ready = False
+    si[SECANT_READY] = False
     n = w.x.shape[0]
     ys = 0.0
     sy_sharp = 0.0
