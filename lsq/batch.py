@@ -20,7 +20,7 @@ from ._kernels.engine.codes import (
 from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
 from ._setup.validate import check_bounds, check_choice, check_estimator, check_tolerance
-from ._setup.workspace import make_scratch, make_workspace
+from ._setup.workspace import engine_address, make_packed_workspace, make_scratch
 from ._tiers import route
 from ._tiers.current import INTERPRETED, tier
 from ._tiers.current import kernel as tiered
@@ -297,7 +297,8 @@ def _in_threads(fit_range_of, k, n_tasks):
 def _buffers(data, outputs, settings):
     """A workspace and scratch set for one range of fits (the batch fits use the linear loss)."""
     m, n = data.Y.shape[1], outputs.params.shape[1]
-    return tiered(make_workspace)(m, n, settings.qr, 0, True, True, False), make_scratch(m, n)
+    _, packed = make_packed_workspace(m, n, settings.qr, 0, True, True, False)
+    return (*packed, make_scratch(m, n))
 
 
 def fit_batch(kernel_model, data, settings, outputs, n_tasks):
@@ -305,11 +306,14 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
     interpreted kernel holds the GIL, so it runs the whole range on this thread."""
     run = tiered(fit_range)  # resolved on this thread: the pool's threads are outside the call's tier
     if tier() == INTERPRETED:
-        run(kernel_model, data, settings, outputs, 0, data.Y.shape[0], *_buffers(data, outputs, settings))
+        run(engine_address(), kernel_model, data, settings, outputs, 0, data.Y.shape[0],
+            *_buffers(data, outputs, settings))
         return
 
+    engine = engine_address()
+
     def fit(a, b):
-        run(kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
+        run(engine, kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
 
     _in_threads(fit, data.Y.shape[0], n_tasks)
 
@@ -317,8 +321,10 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
 def fit_batch_lanes(lanes_addr, kernel_model, data, settings, outputs, n_tasks):
     """Fit every row of ``data.Y`` on the lanes kernel (:func:`lsq._kernels.drivers.lanes.fit_range_lanes`)."""
 
+    engine = engine_address()
+
     def fit(a, b):
-        fit_range_lanes(lanes_addr, kernel_model, data, settings, outputs, a, b)
+        fit_range_lanes(lanes_addr, engine, kernel_model, data, settings, outputs, a, b)
 
     _in_threads(fit, data.Y.shape[0], n_tasks)
 

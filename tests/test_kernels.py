@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lsq._kernels.engine import codes as c
+from lsq._kernels.engine import descent
 from lsq._kernels.engine import layout as slot
 from lsq._kernels.engine.damping import (
     LAM_MAX,
@@ -17,10 +18,36 @@ from lsq._kernels.engine.damping import (
     nielsen_update,
     trust_region_update,
 )
-from lsq._kernels.engine.descent import factor, place, quadratic_term, solve_damped, trust_region_step
 from lsq._kernels.engine.linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize
 from lsq._kernels.engine.termination import ftol_reached, gtol_reached, step_status, xtol_reached
 from lsq._setup.workspace import make_workspace
+
+
+# The descent's stages have no Python entry of their own (only compiled code calls them): each is called here
+# through a compiled function that calls it, as the engine does.
+@numba.njit(cache=True)
+def factor(w, solver):
+    descent.factor(w, solver)
+
+
+@numba.njit(cache=True)
+def solve_damped(w, lam, solver):
+    return descent.solve_damped(w, lam, solver)
+
+
+@numba.njit(cache=True)
+def place(w, alpha, bounded):
+    descent.place(w, alpha, bounded)
+
+
+@numba.njit(cache=True)
+def quadratic_term(w, solver):
+    return descent.quadratic_term(w, solver)
+
+
+@numba.njit(cache=True)
+def trust_region_step(w, solver):
+    return descent.trust_region_step(w, solver)
 
 RNG = np.random.default_rng(7)
 

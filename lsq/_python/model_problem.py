@@ -10,9 +10,19 @@ import numpy as np
 
 from .._kernels.drivers.compiled import solve
 from .._kernels.drivers.finite_diff import default_rstep, relative_steps
-from .._kernels.engine.codes import COVARIANCE_NONE, EPS, ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON
+from .._kernels.engine.codes import (
+    COVARIANCE_NONE,
+    EPS,
+    ESTIMATOR_LEAST_SQUARES,
+    ESTIMATOR_POISSON,
+    HESSIAN_GN,
+    LOSS_LINEAR,
+    O_HESSIAN,
+    O_LOSS,
+)
 from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
+from .._setup.workspace import cached_dims, engine_address, result_arrays
 from .._tiers.current import kernel
 from ..model import Model, as_points
 
@@ -143,9 +153,12 @@ class ModelResiduals:
         rstep = float(kernel(default_rstep)(scheme, EPS))
         rel = NO_STEPS if diff_step is None else kernel(relative_steps)(x0, scheme, diff_step, True)
         j_addr = j_addr if has_jac else 0
-        x, r, Jt, g, hist, si, sf, _ = kernel(solve)(
-            f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme,
-            rstep, qr, history, chunk, COVARIANCE_NONE, self.estimator)
+        key = (self.y.shape[0], self.model.n_params, int(qr), int(history), int(chunk == 0), 1,
+               int(opts_i[O_LOSS] != LOSS_LINEAR), int(opts_i[O_HESSIAN] != HESSIAN_GN))
+        buf, _, si, sf, _ = kernel(solve)(
+            engine_address(), f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i,
+            scheme, rstep, cached_dims(key), chunk, COVARIANCE_NONE, self.estimator)
+        x, r, Jt, g, hist = result_arrays(buf, key)
         return FitState(x, r, Jt if chunk == 0 else None, g, hist, si, sf, lb, ub)
 
     def normal_matrix(self, p, chunk=CHUNK_ROWS):

@@ -27,6 +27,7 @@ from .._kernels.engine.codes import (
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
+from .._setup.workspace import cached_dims, engine_address, result_arrays
 from .._tiers.current import kernel
 from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
@@ -116,10 +117,11 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         return None
     opts_f, opts_i, qr, d = defaults
     lb, ub = _unbounded(n)
-    x, r, Jt, g, hist, si, sf, cov = kernel(solve)(
-        f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
-        SCHEME_2POINT, RSTEP, qr, history, 0, COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY,
-        estimator)
+    key = (y.shape[0], n, qr, history, 1, 1, 0, 0)
+    buf, _, si, sf, cov = kernel(solve)(
+        engine_address(), f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
+        SCHEME_2POINT, RSTEP, cached_dims(key), 0,
+        COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY, estimator)
     if cov[1] or si[slot.STATUS] <= 0:  # rank deficient (or J not finite), or not a success
         return None
-    return FitState(x, r, Jt, g, hist, si, sf, lb, ub), cov
+    return FitState(*result_arrays(buf, key), si, sf, lb, ub), cov

@@ -27,12 +27,18 @@ jit_engine = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH
 reference counting, whose atomic increments and decrements around every call that passes the workspace
 cost more than the arithmetic on small problems."""
 
+jit_stage = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, no_cpython_wrapper=True,
+                 no_cfunc_wrapper=True)
+"""Decorator for the engine's stages and the compiled drivers' pieces: as :data:`jit_engine`, for functions only
+compiled code calls, so numba emits neither the CPython wrapper that unboxes their arguments nor a C entry
+point."""
+
 jit_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, inline="always")
 """Decorator for the engine's small pieces (the leaves of its call graph: state moves, stopping tests, damping rules,
-linearisation, the second-order and Broyden updates), the driver loop ``run_compiled`` and the per-lane steps of the
+linearisation, the second-order and Broyden updates), the batch's per-fit step and the per-lane steps of the
 lanes engine: inlined into their caller by numba, so they are never compiled on their own. Compile time is the
 reason: numba compiles every jitted function as its own library with a wrapper that unboxes its arguments (the
-workspace's 27 arrays and state record: about 0.3-0.45 s a function on a 2-core EPYC whatever its body), then links
+workspace's 27 arrays: about 0.3-0.45 s a function on a 2-core EPYC whatever its body), then links
 each callee's library into its caller and optimises and emits the callee's code again there. Inlined, a piece costs
 its own lines once per call site. A least-squares fit's first call compiled in 41 s with the pieces as functions of
 their own, 36 s inlined."""

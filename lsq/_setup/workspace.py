@@ -4,11 +4,14 @@ import functools
 from collections import namedtuple
 
 import numpy as np
+from numba import types
+from numba.experimental.function_type import _get_wrapper_address
 
 from .._kernels.engine.layout import N_SF, N_SI
 from .._kernels.engine.loop import advance
 from .._kernels.engine.state import reset
-from .._tiers.twin import interpreted
+from .._tiers.current import INTERPRETED, kernel, tier
+from .._tiers.twin import interpreted, register_address
 from .jit import jit, jit_engine
 
 Workspace = namedtuple(
@@ -184,15 +187,14 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     packed : Packed
         What compiled code is given (see :func:`advance_packed`).
     """
-    key = (int(m), int(n), int(qr), int(history), int(holds_jacobian), int(normal), int(robust), int(second_order))
-    layout = _python_layout(key)
+    dims = packed_dims(m, n, qr, history, holds_jacobian, normal, robust, second_order)
+    layout = _python_layout(tuple(dims.tolist()))
     buf = np.zeros(layout["hist"][1])  # hist is the last field
     lb, ub, d = layout["lb"], layout["ub"], layout["d"]
     buf[lb[0]:lb[1]] = -np.inf
     buf[ub[0]:ub[1]] = np.inf
     buf[d[0]:d[1]] = 1.0
-    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF),
-                    np.array(key, dtype=np.int64))
+    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF), dims)
     return WorkspaceViews(packed, layout), packed
 
 
@@ -239,11 +241,33 @@ class WorkspaceViews:
         return view
 
 
+ENGINE_SIG = types.int64(types.float64[::1], types.int64[::1], types.int64[::1], types.float64[::1],
+                         types.int64[::1], types.float64[::1], types.int64[::1])
+"""Signature of the engine entry :func:`advance_packed` ``(buf, free, si, sf, dims, opts_f, opts_i) -> task``."""
+
+
 @jit_engine
 def advance_packed(buf, free, si, sf, dims, opts_f, opts_i):
-    """:func:`lsq._kernels.engine.loop.advance` on a :class:`Packed` workspace (given field by field: numba
-    types a namedtuple argument on every call, which costs more than its four arrays)."""
+    """:func:`lsq._kernels.engine.loop.advance` on a :class:`Packed` workspace: the engine's one entry, compiled
+    once per process for every driver. The Python driver calls it; the compiled drivers call the same compiled
+    code through its address (:func:`engine_address`), so the engine's code is never linked into theirs and
+    optimised there again."""
     return advance(workspace_views(buf, free, si, sf, dims), opts_f, opts_i)
+
+
+def engine_address(on=None):
+    """The address compiled drivers call :func:`advance_packed` at, for the tier ``on`` (default: this thread's
+    call's): the compiled engine's C entry point (compiled or loaded from the cache on first use), or, for
+    the interpreted tier, a stand-in address of its twin."""
+    if (on or tier()) == INTERPRETED:
+        return register_address(kernel(advance_packed, INTERPRETED))
+    global _ENGINE_ADDRESS
+    if _ENGINE_ADDRESS is None:
+        _ENGINE_ADDRESS = _get_wrapper_address(advance_packed, ENGINE_SIG)
+    return _ENGINE_ADDRESS
+
+
+_ENGINE_ADDRESS = None
 
 
 @jit_engine
@@ -252,6 +276,54 @@ def reset_packed(buf, free, si, sf, dims, opts_i):
     reset(workspace_views(buf, free, si, sf, dims), opts_i)
 
 
-make_workspace_jit = jit(make_workspace)
-""":func:`make_workspace` callable from compiled code (the batch kernel allocates one per chunk)."""
+@jit_engine
+def field_span(dims, field):
+    """``(start, stop)`` of the float array number ``field`` (its place in :class:`Workspace`) in the packed
+    buffer of the sizes ``dims``."""
+    sz = _float_sizes(dims)
+    at = 0
+    for k in range(field):
+        at += sz[k]
+    return at, at + sz[field]
+
+
+FIELD_X, FIELD_R, FIELD_JT, FIELD_G, FIELD_HIST = (Workspace._fields.index(f) for f in ("x", "r", "Jt", "g", "hist"))
+"""Places in :class:`Workspace` of the arrays a finished fit is read from (:func:`field_span`)."""
+
+
+@jit
+def make_packed(dims):
+    """Allocate the :class:`Packed` buffers for the sizes ``dims`` in compiled code (zeroed: the caller writes
+    the start, bounds and scaling)."""
+    sz = _float_sizes(dims)
+    total = 0
+    for k in range(len(sz)):
+        total += sz[k]
+    return np.zeros(total), np.zeros(dims[1], dtype=np.int64), np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF)
+
+
+def packed_dims(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True, second_order=False):
+    """The ``dims`` array of a :class:`Packed` workspace (the arguments as for :func:`make_workspace`)."""
+    return np.array((m, n, qr, history, holds_jacobian, normal, robust, second_order), dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def cached_dims(key):
+    """:func:`packed_dims` of the tuple ``key``, one array per key (a small fit does not build one; never
+    written: compiled code reads it)."""
+    return packed_dims(*key)
+
+
+def result_arrays(buf, key):
+    """``(x, r, Jt, g, hist)`` of a finished packed workspace of the sizes ``key`` (a tuple), as views of ``buf``
+    (``Jt`` is ``(n, 0)`` when the workspace does not hold the Jacobian)."""
+    return tuple(buf[a:b] if shape is None else buf[a:b].reshape(shape) for a, b, shape in _result_spans(key))
+
+
+@functools.lru_cache(maxsize=64)
+def _result_spans(key):
+    layout = _python_layout(key)
+    return tuple(layout[name] for name in ("x", "r", "Jt", "g", "hist"))
+
+
 make_scratch_jit = jit(make_scratch)

@@ -12,16 +12,15 @@ from collections import namedtuple
 import numpy as np
 
 from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
-from ..._setup.jit import jit_engine, jit_inline
+from ..._setup.jit import jit_engine, jit_inline, jit_stage
+from ..._setup.workspace import workspace_views
 from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
 from ..engine.layout import COST, NFEV, NIT, STATUS
 from ..engine.linalg import cholesky_factor, cholesky_solve
-from ..engine.state import reset
 from .compiled import fisher_rows, model_at, run_compiled
-from .finite_diff import SCHEME_2POINT, step_floors
 
 
-@jit_engine
+@jit_stage
 def _finite(v):
     for j in range(v.shape[0]):
         if not math.isfinite(v[j]):
@@ -29,7 +28,7 @@ def _finite(v):
     return True
 
 
-@jit_engine
+@jit_stage
 def _unit_normal_matrix(w):
     """``w.A = U``, the normal matrix of ``J`` (in ``w.Jt``) with columns scaled to unit length, and the
     column norms in ``w.p``; a zero column is decoupled (unit diagonal, zero elsewhere)."""
@@ -51,7 +50,7 @@ def _unit_normal_matrix(w):
                 w.A[a, b] = 1.0 if a == b else 0.0
 
 
-@jit_engine
+@jit_stage
 def parameter_stderr(w, scale, out):
     """``sqrt(diag((J^T J)^-1) * scale)`` into ``out`` from the Jacobian in ``w.Jt``, inf for what the data
     cannot determine (the test of :mod:`lsq._identifiability`, in a form that needs no decomposition beyond
@@ -110,7 +109,7 @@ BatchOutputs = namedtuple("BatchOutputs", ["params", "stderr", "cost", "nit", "n
 """One row or entry per fit."""
 
 
-@jit_engine
+@jit_stage
 def start_point(i, model, guess, data, settings, x):
     """Fit ``i``'s start into ``x`` (its ``p0`` row, or the model's guess clipped into the bounds); False when
     the fit cannot start (non-finite data, weights or start, a start outside the bounds, a negative count)."""
@@ -137,42 +136,45 @@ def start_point(i, model, guess, data, settings, x):
 
 
 @jit_inline
-def fit_one(i, model, guess, data, settings, w, s, out):
-    """Fit row ``i`` of ``data.Y`` on the workspace ``w`` and write its results to ``out``."""
-    X, Y, wts, lb, ub = data.X, data.Y, data.wts, data.lb, data.ub
+def fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out):
+    """Fit row ``i`` of ``data.Y`` on the packed workspace ``(buf, free, si, sf, dims)`` and write its results to
+    ``out``."""
+    X, Y, wts = data.X, data.Y, data.wts
     m = Y.shape[1]
     n = out.params.shape[1]
     Xi = X[i] if X.shape[0] > 1 else X[0]  # per-fit rows, or one row shared by every fit
     y = Y[i]
     wi = wts[i] if wts.shape[0] > 1 else wts[0]
+    w = workspace_views(buf, free, si, sf, dims)
     if not start_point(i, model, guess, data, settings, w.x):
         _bad_input(i, out)
         return
-    for j in range(n):
-        w.lb[j] = lb[j]
-        w.ub[j] = ub[j]
-        w.d[j] = data.d0[j]
-        s.rel[j] = -1.0
-    if settings.minpack and settings.scheme == SCHEME_2POINT:
-        step_floors(w.x, s.rel)
-    reset(w, settings.opts_i)
-    run_compiled(model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w, s, settings.opts_f, settings.opts_i,
-                 settings.scheme, settings.rstep, settings.estimator)
+    # MINPACK's steps with each fit's floors (an empty rel), or SciPy's rule (-1 in every slot of s.h, the
+    # scratch the Jacobian's steps are computed into afterwards)
+    if settings.minpack:
+        rel = s.h[:0]
+    else:
+        rel = s.h
+        for j in range(n):
+            rel[j] = -1.0
+    run_compiled(engine_addr, model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w.x, data.lb, data.ub,
+                 data.d0, rel, buf, free, si, sf, dims, s, settings.opts_f, settings.opts_i, settings.scheme,
+                 settings.rstep, settings.estimator, False)
     for j in range(n):
         out.params[i, j] = w.x[j]
-    out.cost[i] = w.sf[COST]
-    out.nit[i] = w.si[NIT]
-    out.nfev[i] = w.si[NFEV]
-    out.status[i] = w.si[STATUS]
+    out.cost[i] = sf[COST]
+    out.nit[i] = si[NIT]
+    out.nfev[i] = si[NFEV]
+    out.status[i] = si[STATUS]
     scale = 1.0
     if settings.estimator == ESTIMATOR_POISSON:
         fisher_rows(model_at(model.model_addr), Xi, y, w.x, w.Jt, s.f1)
     else:
-        scale = chi_square_scale(w.sf[COST], m, n, settings.absolute_sigma)
+        scale = chi_square_scale(sf[COST], m, n, settings.absolute_sigma)
     parameter_stderr(w, scale, out.stderr[i])
 
 
-@jit_engine
+@jit_stage
 def chi_square_scale(cost, m, n, absolute_sigma):
     """What the least-squares ``(J^T J)^-1`` is scaled by: the reduced chi-square ``2 cost / (m - n)`` (inf
     without degrees of freedom), or 1 with ``absolute_sigma``."""
@@ -181,7 +183,7 @@ def chi_square_scale(cost, m, n, absolute_sigma):
     return 2.0 * cost / (m - n) if m > n else np.inf
 
 
-@jit_engine
+@jit_stage
 def _bad_input(i, out):
     for j in range(out.params.shape[1]):
         out.params[i, j] = np.nan
@@ -193,16 +195,16 @@ def _bad_input(i, out):
 
 
 @jit_engine
-def fit_range(model, data, settings, out, start, stop, w, s):
+def fit_range(engine_addr, model, data, settings, out, start, stop, buf, free, si, sf, dims, s):
     """Fit rows ``start:stop`` of ``data.Y`` (:class:`BatchModel`, :class:`BatchData`, :class:`BatchSettings`)
-    on the workspace ``w`` and scratch ``s`` (allocated by the caller), reused for every fit; results go to
-    ``out`` (:class:`BatchOutputs`).
+    on the packed workspace ``(buf, free, si, sf, dims)`` and scratch ``s`` (allocated by the caller), reused
+    for every fit; results go to ``out`` (:class:`BatchOutputs`). The engine is called at ``engine_addr``
+    (:func:`lsq._setup.workspace.engine_address`).
 
     Serial and free of the GIL: :func:`lsq.batch.fit_batch` runs ranges on a pool of threads. Shaped for
     compile time: a ``prange`` kernel would do the same, but numba's parallel lowering compiles the loop body
-    (the whole engine below it) once more as a kernel of its own, and a kernel that allocates needs numba's
-    reference counting, so the engine would sit one call further down: each level optimises it again.
+    once more as a kernel of its own.
     """
     guess = model_at(model.guess_addr)
     for i in range(start, stop):
-        fit_one(i, model, guess, data, settings, w, s, out)
+        fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)

@@ -22,8 +22,17 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..._setup.jit import jit, jit_engine, jit_inline
-from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..._setup.jit import jit, jit_engine, jit_stage
+from ..._setup.workspace import (
+    ENGINE_SIG,
+    FIELD_JT,
+    FIELD_R,
+    FIELD_X,
+    field_span,
+    make_packed,
+    make_scratch_jit,
+    workspace_views,
+)
 from ..._tiers.twin import at_address, python_equivalent
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
@@ -45,7 +54,6 @@ from ..engine.codes import (
     TASK_GRADIENT,
 )
 from ..engine.layout import NFD, PHASE, STATUS
-from ..engine.loop import advance
 from ..engine.state import reset
 from ..poisson import deviance_pair, deviance_residual, deviance_slope, fisher_factor
 from .finite_diff import SCHEME_2POINT, SCHEME_3POINT, fd_column, fd_steps, step_floors
@@ -80,11 +88,14 @@ model_at = function_at(types.FunctionType(MODEL_SIG))
 """``model_at(address)``: the compiled model (or guess rule) at a ``cfunc`` address."""
 jacobian_at = function_at(types.FunctionType(JAC_SIG))
 """``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
+engine_at = function_at(types.FunctionType(ENGINE_SIG))
+"""``engine_at(address)``: the compiled engine at its address (:func:`lsq._setup.workspace.engine_address`)."""
 python_equivalent(model_at)(at_address)  # interpreted, an address is a stand-in for a Python kernel
 python_equivalent(jacobian_at)(at_address)
+python_equivalent(engine_at)(at_address)
 
 
-@jit_engine
+@jit_stage
 def residuals_into(model, X, y, wts, p, out, estimator):
     """``out = (model(X, p) - y) * wts``, or the deviance residuals of ``model(X, p)`` (``ESTIMATOR_POISSON``)."""
     model(X, p, out)
@@ -96,7 +107,7 @@ def residuals_into(model, X, y, wts, p, out, estimator):
         out[i] = (out[i] - y[i]) * wts[i]
 
 
-@jit_engine
+@jit_stage
 def trial_residuals_into(model, X, y, wts, w, s, estimator):
     """The engine's trial residuals ``w.r_new`` at ``w.x_new``; for ``ESTIMATOR_POISSON`` also the deviance
     slopes there (``s.slope``, for the next analytic Jacobian, which is asked for at that point when the
@@ -111,7 +122,7 @@ def trial_residuals_into(model, X, y, wts, w, s, estimator):
         s.slope_at[j] = w.x_new[j]
 
 
-@jit_engine
+@jit_stage
 def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator):
     """Jacobian of the residuals at ``w.x`` (residuals ``w.r``) into ``w.Jt`` (by parameter).
 
@@ -122,7 +133,7 @@ def jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator
     return _residual_jacobian(model, jac, has_jac, X, y, wts, w.x, w.r, s, scheme, s.f1, s.f2, w.Jt, estimator)
 
 
-@jit_engine
+@jit_stage
 def _same_point(a, b):
     for j in range(b.shape[0]):
         if a[j] != b[j]:
@@ -130,7 +141,7 @@ def _same_point(a, b):
     return True
 
 
-@jit_engine
+@jit_stage
 def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2, out, estimator):
     """``out[j, i] = d r_i / d x_j`` for the points ``X`` (residuals ``r0`` at ``x``): the analytic Jacobian
     times ``wts`` (times the deviance residuals' slopes for ``ESTIMATOR_POISSON``: those stored by
@@ -174,7 +185,7 @@ def _residual_jacobian(model, jac, has_jac, X, y, wts, x, r0, s, scheme, f1, f2,
     return count
 
 
-@jit_engine
+@jit_stage
 def _accumulate_chunk(w, Jc, a, loss_linear):
     """Add one chunk of rows (``Jc``, by parameter, rows from ``a``) to ``g = Js^T fs`` and the lower triangle
     of ``A = Js^T Js``, scaling the rows for the robust loss first."""
@@ -197,7 +208,7 @@ def _accumulate_chunk(w, Jc, a, loss_linear):
             w.A[j, k] += t
 
 
-@jit_engine
+@jit_stage
 def normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear, estimator):
     """``A = Js^T Js``, ``g = Js^T fs`` and the squared column norms at ``w.x``, with ``J`` assembled one chunk
     of residuals at a time in ``s.Jbuf`` (the engine's ``TASK_GRADIENT`` with ``SOLVER_NORMAL``).
@@ -254,7 +265,7 @@ def second_order_step(xj, rel_fd, rstep):
     return (xj + (h if xj >= 0.0 else -h)) - xj
 
 
-@jit_engine
+@jit_stage
 def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
     """``w.H2 = sum r_i grad^2 r_i`` at ``w.x`` (residuals ``w.r``) by differences, symmetrised: columns
     ``(J(x + h e_k) - J(x))^T r / h`` of an analytic Jacobian, or, without one, the second differences
@@ -304,78 +315,95 @@ def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
     return count
 
 
-@jit_inline
-def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator):
-    """Run one fit to completion on a reset workspace ``w`` (``w.x`` holds the start).
+@jit_stage
+def run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
+                 opts_f, opts_i, scheme, rstep, estimator, check_data):
+    """Run one fit to completion on the packed workspace ``(buf, free, si, sf, dims)``
+    (:class:`lsq._setup.workspace.Packed`) from ``x0`` with bounds ``lb``/``ub`` and initial scaling ``d``.
 
-    With ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is accumulated by chunks when the engine
-    asks for the gradient.
+    ``rel`` holds relative finite-difference steps, or is empty for MINPACK's rule with the floors of
+    :func:`lsq._kernels.drivers.finite_diff.step_floors` (2-point differences; -1, SciPy's rule, otherwise).
+    The engine is called at ``engine_addr`` (:func:`lsq._setup.workspace.engine_address`): its code is compiled
+    once and shared by every driver. With ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is
+    accumulated by chunks when the engine asks for the gradient. With ``check_data``, data that are not usable
+    (:func:`data_usable`) end the fit at once with ``STATUS_BAD_INPUT``.
     """
+    w = workspace_views(buf, free, si, sf, dims)
+    n = x0.shape[0]
+    for j in range(n):
+        w.x[j] = x0[j]
+        w.lb[j] = lb[j]
+        w.ub[j] = ub[j]
+        w.d[j] = d[j]
+    if rel.shape[0] == n:
+        for j in range(n):
+            s.rel[j] = rel[j]
+    elif scheme == SCHEME_2POINT:
+        step_floors(w.x, s.rel)
+    else:
+        for j in range(n):
+            s.rel[j] = -1.0
+    reset(w, opts_i)
+    if check_data and not data_usable(X, y, wts, estimator):
+        si[STATUS] = STATUS_BAD_INPUT
+        return
+    engine = engine_at(engine_addr)
     model = model_at(model_addr)
     jac = jacobian_at(jac_addr)
     loss_linear = opts_i[O_LOSS] == LOSS_LINEAR
     while True:
-        task = advance(w, opts_f, opts_i)
+        task = engine(buf, free, si, sf, dims, opts_f, opts_i)
         if task == TASK_EVAL_F:
             trial_residuals_into(model, X, y, wts, w, s, estimator)
         elif task == TASK_EVAL_J:
             if opts_i[O_SOLVER] != SOLVER_NORMAL:
-                w.si[NFD] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
-                if opts_i[O_HESSIAN] == HESSIAN_EXACT and w.si[PHASE] != PHASE_FINAL_J:
-                    w.si[NFD] += second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator)
+                si[NFD] += jacobian_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, estimator)
+                if opts_i[O_HESSIAN] == HESSIAN_EXACT and si[PHASE] != PHASE_FINAL_J:
+                    si[NFD] += second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator)
         elif task == TASK_GRADIENT:
-            w.si[NFD] += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep,
-                                                   loss_linear, estimator)
+            si[NFD] += normal_equations_into(model, jac, has_jac, X, y, wts, w, s, scheme, rstep, loss_linear,
+                                             estimator)
         else:
             return
 
 
 @jit
-def solve(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep, qr,
-          history, chunk, covariance, estimator):
-    """One complete fit called from Python: allocate, run, and return ``(x, r, Jt, g, hist, si, sf,
-    covariance)``.
+def solve(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep,
+          dims, chunk, covariance, estimator):
+    """One complete fit called from Python: allocate the packed workspace of the sizes ``dims``
+    (:func:`lsq._setup.workspace.packed_dims`), run it (:func:`run_compiled`), and return ``(buf, free, si, sf,
+    covariance)``, from which Python reads the arrays a result needs (boxing four arrays, not every buffer).
 
-    (A tuple of the arrays a result needs: returning the whole workspace would box every buffer.) ``rel``
-    holds the user's relative finite-difference steps, or is empty for the default rule (MINPACK's, with the
-    floors of :func:`lsq._kernels.drivers.finite_diff.step_floors`, for 2-point differences). With
-    ``covariance`` ``COVARIANCE_AND_CONDITIONING`` or ``COVARIANCE_ONLY`` (and ``chunk == 0``), the last item is
-    :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian (for ``ESTIMATOR_POISSON``,
-    of ``d mu / sqrt(mu)``: the inverse Fisher information; ``s_unit`` and ``V_unit`` left empty with
-    ``COVARIANCE_ONLY``), else empty arrays.
-    Data that are not usable (:func:`data_usable`) end the call at once with ``STATUS_BAD_INPUT``. With
-    ``chunk > 0`` the options must select ``SOLVER_NORMAL``; ``Jt`` is then empty and ``J^T J`` at the solution
-    can be had from :func:`normal_matrix`.
+    With ``covariance`` ``COVARIANCE_AND_CONDITIONING`` or ``COVARIANCE_ONLY`` (and the Jacobian held), the last
+    item is :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian (for
+    ``ESTIMATOR_POISSON``, of ``d mu / sqrt(mu)``: the inverse Fisher information; ``s_unit`` and ``V_unit``
+    left empty with ``COVARIANCE_ONLY``), else empty arrays. Data that are not usable end the call at once with
+    ``STATUS_BAD_INPUT``. With ``chunk > 0`` (and ``dims`` for a workspace
+    that does not hold the Jacobian) the options must select ``SOLVER_NORMAL``, whose chunks have ``chunk``
+    residuals; ``J^T J`` at the solution can then be had from
+    :func:`normal_matrix`.
     """
     m = y.shape[0]
     n = x0.shape[0]
-    second_order = opts_i[O_HESSIAN] != HESSIAN_GN
-    w = make_workspace_jit(m, n, qr, history, chunk == 0, True, opts_i[O_LOSS] != LOSS_LINEAR, second_order)
-    s = make_scratch_jit(m, n, X.shape[0], chunk, second_order)
-    w.x[:] = x0
-    w.lb[:] = lb
-    w.ub[:] = ub
-    w.d[:] = d
-    if rel.shape[0] == n:
-        s.rel[:] = rel
-    elif scheme == SCHEME_2POINT:
-        step_floors(x0, s.rel)
-    reset(w, opts_i)
-    if not data_usable(X, y, wts, estimator):
-        w.si[STATUS] = STATUS_BAD_INPUT
-    else:
-        run_compiled(model_addr, jac_addr, has_jac, X, y, wts, w, s, opts_f, opts_i, scheme, rstep, estimator)
-        if covariance != COVARIANCE_NONE and chunk == 0:
-            Jc = w.Jt
-            if estimator == ESTIMATOR_POISSON:
-                Jc = w.Jt.copy()
-                fisher_rows(model_at(model_addr), X, y, w.x, Jc, s.f1)
-            return (w.x, w.r, w.Jt, w.g, w.hist, w.si, w.sf,
-                    covariance_from_transposed(Jc, w.r, covariance == COVARIANCE_AND_CONDITIONING))
-    return w.x, w.r, w.Jt, w.g, w.hist, w.si, w.sf, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
+    buf, free, si, sf = make_packed(dims)
+    s = make_scratch_jit(m, n, X.shape[0], chunk, opts_i[O_HESSIAN] != HESSIAN_GN)
+    run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims,
+                 s, opts_f, opts_i, scheme, rstep, estimator, True)
+    if si[STATUS] != STATUS_BAD_INPUT and covariance != COVARIANCE_NONE and dims[4]:
+        a, b = field_span(dims, FIELD_JT)
+        Jt = buf[a:b].reshape((n, m))
+        a, b = field_span(dims, FIELD_R)
+        r = buf[a:b]
+        Jc = Jt
+        if estimator == ESTIMATOR_POISSON:
+            Jc = Jt.copy()
+            a, b = field_span(dims, FIELD_X)
+            fisher_rows(model_at(model_addr), X, y, buf[a:b], Jc, s.f1)
+        return buf, free, si, sf, covariance_from_transposed(Jc, r, covariance == COVARIANCE_AND_CONDITIONING)
+    return buf, free, si, sf, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
 
 
-@jit_engine
+@jit_stage
 def fisher_rows(model, X, y, x, Jt, mu):
     """Turn the Jacobian of the deviance residuals at ``x`` (``Jt``, by parameter) into ``d mu / sqrt(mu)``,
     whose ``J^T J`` is the Fisher information (``mu``: scratch of length m)."""

@@ -9,10 +9,11 @@ Fits that cannot start get ``STATUS_BAD_INPUT`` as in the per-fit kernel; fits t
 """
 
 
+import numpy as np
 from numba import types
 
-from ..._setup.jit import jit, jit_engine, jit_inline
-from ..._setup.workspace import make_scratch_jit, make_workspace_jit
+from ..._setup.jit import jit, jit_inline, jit_stage
+from ..._setup.workspace import make_packed, make_scratch_jit, workspace_views
 from ..engine import codes as c
 from ..engine.codes import ESTIMATOR_POISSON
 from ..lanes.engine import (
@@ -113,7 +114,7 @@ def _write(ln, l, staged, settings, out):
     return staged
 
 
-@jit_engine
+@jit_stage
 def _flush(ln, staged, out, poisson):
     """Standard errors of the ``staged`` fits into their rows of ``out`` (``poisson``: from their Fisher
     information); returns 0."""
@@ -142,10 +143,12 @@ def _share(ln, data):
                     ln.X[k, a, l] = X[0, k, a]
 
 
-@jit_engine
-def run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop):
-    """Fit rows ``start:stop`` in the lanes ``ln`` (``w``, ``s``: a per-fit workspace for the starts and for the
-    fits that bail)."""
+@jit_stage
+def run_lanes(lanes_addr, engine_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop):
+    """Fit rows ``start:stop`` in the lanes ``ln`` (``buf, free, si, sf, dims``, ``s``: a packed per-fit
+    workspace and its scratch, for the starts and for the fits that bail, which run on the engine at
+    ``engine_addr``)."""
+    w = workspace_views(buf, free, si, sf, dims)
     evaluate = lanes_at(lanes_addr)
     guess = model_at(model.guess_addr)
     _share(ln, data)
@@ -171,11 +174,11 @@ def run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop):
     _flush(ln, staged, out, settings.estimator == ESTIMATOR_POISSON)
     for i in range(start, stop):
         if out.status[i] == BAIL:
-            fit_one(i, model, guess, data, settings, w, s, out)
+            fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)
 
 
 @jit
-def fit_range_lanes(lanes_addr, model, data, settings, out, start, stop):
+def fit_range_lanes(lanes_addr, engine_addr, model, data, settings, out, start, stop):
     """Fit rows ``start:stop`` on the lanes, with buffers of their own (:func:`lsq.batch.fit_batch_lanes` runs
     ranges on threads). The buffers are allocated here, not by the caller: arrays the compiler sees allocated
     are known not to overlap, which the lanes' vector loops need (allocated in Python and passed in, the same
@@ -183,6 +186,7 @@ def fit_range_lanes(lanes_addr, model, data, settings, out, start, stop):
     m = data.Y.shape[1]
     n = out.params.shape[1]
     ln = make_lanes(m, n, data.X.shape[1])
-    w = make_workspace_jit(m, n, settings.qr, 0, True, True, False)
+    dims = np.array((m, n, settings.qr, 0, 1, 1, 0, 0), dtype=np.int64)  # packed_dims: the linear loss, no history
+    buf, free, si, sf = make_packed(dims)
     s = make_scratch_jit(m, n)
-    run_lanes(lanes_addr, model, data, settings, ln, w, s, out, start, stop)
+    run_lanes(lanes_addr, engine_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop)

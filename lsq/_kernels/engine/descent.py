@@ -9,8 +9,8 @@ that the trust-region search reuses for the derivative of the step length.
 
 import math
 
-from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
+from ..._setup.jit import jit_stage as jit
 from .codes import CHOLESKY_MAX_CONDITION, SOLVER_CHOLESKY, SOLVER_NORMAL, SOLVER_QR
 from .layout import LAM, NFREE, OPTIMALITY, RADIUS, STEP_NORM, TRIAL_LAM
 from .linalg import back_substitute, cholesky_factor, cholesky_solve, householder_triangularize

@@ -19,21 +19,22 @@ Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub``. At a
 The engine never calls the residual function. It is a reverse-communication state machine:
 :func:`advance` returns a task (evaluate ``f`` at ``x_new``, or ``J`` at ``x``) and is called again once
 the driver has filled the buffer. The Python driver (arbitrary user functions), the compiled driver
-(numba models) and the batch kernel all run this same code. Its scalar state is the record ``w.state[0]``
-(:mod:`.state`).
+(numba models) and the batch kernels all run this same code, compiled once per process: its one entry is
+:func:`lsq._setup.workspace.advance_packed`, which the Python driver calls and the compiled drivers call at
+its address. Its scalar state is two plain arrays, ``w.si`` and ``w.sf``, whose slots :mod:`.layout` names.
 
 Shaped for compile time: each stage of an iteration is a function of its own that never calls another
-stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance` (inlined into each driver)
+stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance` (inlined into the entry)
 calls the next stage. Numba links a callee's compiled code into its caller and optimises it there again, so
 stages calling stages compiled the deep ones once per level (a least-squares fit's first call: 51 s with
-chained stages, 41 s flat, on a 2-core EPYC). The small pieces the stages use are inlined
-(``jit_inline``).
+chained stages, 41 s flat, on a 2-core EPYC), and a driver linking the engine compiled it once more: called
+at its address, it is compiled once. The small pieces the stages use are inlined (``jit_inline``).
 """
 
 import math
 
-from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
+from ..._setup.jit import jit_stage as jit
 from . import codes as c
 from . import damping, descent, linearize, safeguards, second_order, state, termination
 from .layout import (

@@ -10,7 +10,7 @@
 
 import math
 
-from ..._setup.jit import jit_engine as jit
+from ..._setup.jit import jit_stage as jit
 from .codes import (
     EPS,
     FINAL_J_EVALUATE,

@@ -27,8 +27,8 @@ import numpy as np
 
 from ..._identifiability import INVOLVED, RANK_RTOL, SINGULAR_SHIFT
 from ..._setup.jit import jit as jit_alloc
-from ..._setup.jit import jit_engine as jit
 from ..._setup.jit import jit_inline
+from ..._setup.jit import jit_stage as jit
 from ..engine import codes as c
 from ..engine.damping import ACCEPT_RATIO, LAM_MAX, initial_lambda, trust_region_update
 from ..engine.descent import DWARF, STEP_BACK, TR_LAM_ITERATIONS, TR_TOLERANCE
