@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from ._kernels.drivers.batch import BatchData, BatchModel, BatchOutputs, BatchSettings, fit_range
+from ._kernels.drivers.compiled import driver_address
 from ._kernels.drivers.finite_diff import SCHEME_2POINT, SCHEME_3POINT, default_rstep
 from ._kernels.drivers.lanes import fit_range_lanes
 from ._kernels.engine.codes import (
@@ -20,7 +21,7 @@ from ._kernels.engine.codes import (
 from ._setup import options as opt
 from ._setup.result import TERMINATION_MESSAGES
 from ._setup.validate import check_bounds, check_choice, check_estimator, check_tolerance
-from ._setup.workspace import engine_address, make_packed_workspace, make_scratch
+from ._setup.workspace import make_packed_workspace, make_scratch
 from ._tiers import route
 from ._tiers.current import INTERPRETED, tier
 from ._tiers.current import kernel as tiered
@@ -306,11 +307,11 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
     interpreted kernel holds the GIL, so it runs the whole range on this thread."""
     run = tiered(fit_range)  # resolved on this thread: the pool's threads are outside the call's tier
     if tier() == INTERPRETED:
-        run(engine_address(), kernel_model, data, settings, outputs, 0, data.Y.shape[0],
+        run(driver_address(), kernel_model, data, settings, outputs, 0, data.Y.shape[0],
             *_buffers(data, outputs, settings))
         return
 
-    engine = engine_address()
+    engine = driver_address()
 
     def fit(a, b):
         run(engine, kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
@@ -321,7 +322,7 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
 def fit_batch_lanes(lanes_addr, kernel_model, data, settings, outputs, n_tasks):
     """Fit every row of ``data.Y`` on the lanes kernel (:func:`lsq._kernels.drivers.lanes.fit_range_lanes`)."""
 
-    engine = engine_address()
+    engine = driver_address()
 
     def fit(a, b):
         fit_range_lanes(lanes_addr, engine, kernel_model, data, settings, outputs, a, b)

@@ -7,7 +7,7 @@ from scipy.optimize import OptimizeResult
 
 from .._kernels.engine import codes as c
 from .._kernels.engine import layout as slot
-from .._setup.workspace import advance_packed as advance
+from .._kernels.engine.entry import advance_packed as advance
 from .._tiers.current import kernel
 
 

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .._kernels.drivers.compiled import solve
+from .._kernels.drivers.compiled import driver_address, solve
 from .._kernels.drivers.finite_diff import SCHEME_2POINT, default_rstep
 from .._kernels.engine import layout as slot
 from .._kernels.engine.codes import (
@@ -27,7 +27,7 @@ from .._kernels.engine.codes import (
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
-from .._setup.workspace import cached_dims, engine_address, result_arrays
+from .._setup.workspace import cached_dims, result_arrays
 from .._tiers.current import kernel
 from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
@@ -119,7 +119,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
     lb, ub = _unbounded(n)
     key = (y.shape[0], n, qr, history, 1, 1, 0, 0)
     buf, _, si, sf, cov = kernel(solve)(
-        engine_address(), f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
+        driver_address(), f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
         SCHEME_2POINT, RSTEP, cached_dims(key), 0,
         COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY, estimator)
     if cov[1] or si[slot.STATUS] <= 0:  # rank deficient (or J not finite), or not a success

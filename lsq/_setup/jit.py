@@ -33,6 +33,10 @@ jit_stage = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH,
 compiled code calls, so numba emits neither the CPython wrapper that unboxes their arguments nor a C entry
 point."""
 
+jit_entry = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, no_cpython_wrapper=True)
+"""Decorator for a function compiled code calls at its address (the engine's entry): as :data:`jit_stage`, with
+the C entry point the address is taken from."""
+
 jit_inline = njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH, _nrt=False, inline="always")
 """Decorator for the engine's small pieces (the leaves of its call graph: state moves, stopping tests, damping rules,
 linearisation, the second-order and Broyden updates), the batch's per-fit step and the per-lane steps of the

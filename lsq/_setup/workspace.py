@@ -4,14 +4,10 @@ import functools
 from collections import namedtuple
 
 import numpy as np
-from numba import types
-from numba.experimental.function_type import _get_wrapper_address
 
 from .._kernels.engine.layout import N_SF, N_SI
-from .._kernels.engine.loop import advance
 from .._kernels.engine.state import reset
-from .._tiers.current import INTERPRETED, kernel, tier
-from .._tiers.twin import interpreted, register_address
+from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
 
 Workspace = namedtuple(
@@ -185,7 +181,7 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
     w : WorkspaceViews
         The workspace's arrays, views of the packed buffer, for Python code.
     packed : Packed
-        What compiled code is given (see :func:`advance_packed`).
+        What compiled code is given (see :func:`lsq._kernels.engine.entry.advance_packed`).
     """
     dims = packed_dims(m, n, qr, history, holds_jacobian, normal, robust, second_order)
     layout = _python_layout(tuple(dims.tolist()))
@@ -239,35 +235,6 @@ class WorkspaceViews:
                 view = view.reshape(shape)
         self.__dict__[name] = view
         return view
-
-
-ENGINE_SIG = types.int64(types.float64[::1], types.int64[::1], types.int64[::1], types.float64[::1],
-                         types.int64[::1], types.float64[::1], types.int64[::1])
-"""Signature of the engine entry :func:`advance_packed` ``(buf, free, si, sf, dims, opts_f, opts_i) -> task``."""
-
-
-@jit_engine
-def advance_packed(buf, free, si, sf, dims, opts_f, opts_i):
-    """:func:`lsq._kernels.engine.loop.advance` on a :class:`Packed` workspace: the engine's one entry, compiled
-    once per process for every driver. The Python driver calls it; the compiled drivers call the same compiled
-    code through its address (:func:`engine_address`), so the engine's code is never linked into theirs and
-    optimised there again."""
-    return advance(workspace_views(buf, free, si, sf, dims), opts_f, opts_i)
-
-
-def engine_address(on=None):
-    """The address compiled drivers call :func:`advance_packed` at, for the tier ``on`` (default: this thread's
-    call's): the compiled engine's C entry point (compiled or loaded from the cache on first use), or, for
-    the interpreted tier, a stand-in address of its twin."""
-    if (on or tier()) == INTERPRETED:
-        return register_address(kernel(advance_packed, INTERPRETED))
-    global _ENGINE_ADDRESS
-    if _ENGINE_ADDRESS is None:
-        _ENGINE_ADDRESS = _get_wrapper_address(advance_packed, ENGINE_SIG)
-    return _ENGINE_ADDRESS
-
-
-_ENGINE_ADDRESS = None
 
 
 @jit_engine

@@ -17,7 +17,7 @@ from ..._setup.workspace import workspace_views
 from ..engine.codes import ESTIMATOR_POISSON, STATUS_BAD_INPUT
 from ..engine.layout import COST, NFEV, NIT, STATUS
 from ..engine.linalg import cholesky_factor, cholesky_solve
-from .compiled import fisher_rows, model_at, run_compiled
+from .compiled import driver_at, fisher_rows, model_at
 
 
 @jit_stage
@@ -136,7 +136,7 @@ def start_point(i, model, guess, data, settings, x):
 
 
 @jit_inline
-def fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out):
+def fit_one(i, driver_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out):
     """Fit row ``i`` of ``data.Y`` on the packed workspace ``(buf, free, si, sf, dims)`` and write its results to
     ``out``."""
     X, Y, wts = data.X, data.Y, data.wts
@@ -157,9 +157,9 @@ def fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dim
         rel = s.h
         for j in range(n):
             rel[j] = -1.0
-    run_compiled(engine_addr, model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w.x, data.lb, data.ub,
-                 data.d0, rel, buf, free, si, sf, dims, s, settings.opts_f, settings.opts_i, settings.scheme,
-                 settings.rstep, settings.estimator, False)
+    driver_at(driver_addr)(model.model_addr, model.jac_addr, model.has_jac, Xi, y, wi, w.x, data.lb, data.ub,
+                           data.d0, rel, buf, free, si, sf, dims, s, settings.opts_f, settings.opts_i, settings.scheme,
+                           settings.rstep, settings.estimator, False)
     for j in range(n):
         out.params[i, j] = w.x[j]
     out.cost[i] = sf[COST]
@@ -195,11 +195,11 @@ def _bad_input(i, out):
 
 
 @jit_engine
-def fit_range(engine_addr, model, data, settings, out, start, stop, buf, free, si, sf, dims, s):
+def fit_range(driver_addr, model, data, settings, out, start, stop, buf, free, si, sf, dims, s):
     """Fit rows ``start:stop`` of ``data.Y`` (:class:`BatchModel`, :class:`BatchData`, :class:`BatchSettings`)
     on the packed workspace ``(buf, free, si, sf, dims)`` and scratch ``s`` (allocated by the caller), reused
-    for every fit; results go to ``out`` (:class:`BatchOutputs`). The engine is called at ``engine_addr``
-    (:func:`lsq._setup.workspace.engine_address`).
+    for every fit; results go to ``out`` (:class:`BatchOutputs`). Each fit runs
+    :func:`lsq._kernels.drivers.compiled.run_compiled` at ``driver_addr`` (its address).
 
     Serial and free of the GIL: :func:`lsq.batch.fit_batch` runs ranges on a pool of threads. Shaped for
     compile time: a ``prange`` kernel would do the same, but numba's parallel lowering compiles the loop body
@@ -207,4 +207,4 @@ def fit_range(engine_addr, model, data, settings, out, start, stop, buf, free, s
     """
     guess = model_at(model.guess_addr)
     for i in range(start, stop):
-        fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)
+        fit_one(i, driver_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)

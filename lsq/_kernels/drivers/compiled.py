@@ -17,23 +17,25 @@ a single fit called from Python and every fit of the batch kernel.
 
 import math
 
+import numba
 import numpy as np
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.experimental.function_type import _get_wrapper_address
 
-from ..._setup.jit import jit, jit_engine, jit_stage
+from ..._setup.jit import jit, jit_engine, jit_entry, jit_stage
 from ..._setup.workspace import (
-    ENGINE_SIG,
     FIELD_JT,
     FIELD_R,
     FIELD_X,
     field_span,
     make_packed,
+    make_scratch,
     make_scratch_jit,
     workspace_views,
 )
-from ..._tiers.twin import at_address, python_equivalent
+from ..._tiers.current import INTERPRETED, kernel, tier
+from ..._tiers.twin import at_address, python_equivalent, register_address
+from ..addresses import function_at
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     COVARIANCE_AND_CONDITIONING,
@@ -54,6 +56,7 @@ from ..engine.codes import (
     TASK_GRADIENT,
 )
 from ..engine.layout import NFD, PHASE, STATUS
+from ..engine.loop import advance
 from ..engine.state import reset
 from ..poisson import deviance_pair, deviance_residual, deviance_slope, fisher_factor
 from .finite_diff import SCHEME_2POINT, SCHEME_3POINT, fd_column, fd_steps, step_floors
@@ -67,32 +70,12 @@ GUESS_SIG = types.void(types.float64[:, ::1], types.float64[::1], types.float64[
 
 
 
-def function_at(ftype):
-    """An intrinsic turning an integer address into a first-class function of type ``ftype``."""
-
-    @intrinsic
-    def function_at(typingctx, addr):
-        def codegen(context, builder, signature, args):
-            fn = cgutils.create_struct_proxy(ftype)(context, builder)
-            fn.c_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
-            fn.py_addr = cgutils.get_null_value(cgutils.voidptr_t)
-            fn.jit_addr = cgutils.get_null_value(cgutils.voidptr_t)
-            return fn._getvalue()
-
-        return ftype(types.intp), codegen
-
-    return function_at
-
-
 model_at = function_at(types.FunctionType(MODEL_SIG))
 """``model_at(address)``: the compiled model (or guess rule) at a ``cfunc`` address."""
 jacobian_at = function_at(types.FunctionType(JAC_SIG))
 """``jacobian_at(address)``: the compiled Jacobian at a ``cfunc`` address (never called when 0)."""
-engine_at = function_at(types.FunctionType(ENGINE_SIG))
-"""``engine_at(address)``: the compiled engine at its address (:func:`lsq._setup.workspace.engine_address`)."""
 python_equivalent(model_at)(at_address)  # interpreted, an address is a stand-in for a Python kernel
 python_equivalent(jacobian_at)(at_address)
-python_equivalent(engine_at)(at_address)
 
 
 @jit_stage
@@ -315,17 +298,18 @@ def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
     return count
 
 
-@jit_stage
-def run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
+@jit_entry
+def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
                  opts_f, opts_i, scheme, rstep, estimator, check_data):
     """Run one fit to completion on the packed workspace ``(buf, free, si, sf, dims)``
     (:class:`lsq._setup.workspace.Packed`) from ``x0`` with bounds ``lb``/``ub`` and initial scaling ``d``.
 
     ``rel`` holds relative finite-difference steps, or is empty for MINPACK's rule with the floors of
     :func:`lsq._kernels.drivers.finite_diff.step_floors` (2-point differences; -1, SciPy's rule, otherwise).
-    The engine is called at ``engine_addr`` (:func:`lsq._setup.workspace.engine_address`): its code is compiled
-    once and shared by every driver. With ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is
-    accumulated by chunks when the engine asks for the gradient. With ``check_data``, data that are not usable
+    Compiled once and called at its address (:func:`driver_address`) by :func:`solve` and the batch kernels,
+    so the engine inlined here is compiled once for all of them (:mod:`lsq._kernels.engine.entry`). With
+    ``SOLVER_NORMAL`` the Jacobian is never stored: ``J^T J`` is accumulated by chunks when the engine asks
+    for the gradient. With ``check_data``, data that are not usable
     (:func:`data_usable`) end the fit at once with ``STATUS_BAD_INPUT``.
     """
     w = workspace_views(buf, free, si, sf, dims)
@@ -347,12 +331,11 @@ def run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, 
     if check_data and not data_usable(X, y, wts, estimator):
         si[STATUS] = STATUS_BAD_INPUT
         return
-    engine = engine_at(engine_addr)
     model = model_at(model_addr)
     jac = jacobian_at(jac_addr)
     loss_linear = opts_i[O_LOSS] == LOSS_LINEAR
     while True:
-        task = engine(buf, free, si, sf, dims, opts_f, opts_i)
+        task = advance(w, opts_f, opts_i)
         if task == TASK_EVAL_F:
             trial_residuals_into(model, X, y, wts, w, s, estimator)
         elif task == TASK_EVAL_J:
@@ -367,8 +350,34 @@ def run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, 
             return
 
 
+_F = types.float64[::1]
+_I = types.int64[::1]
+RUN_SIG = types.void(types.intp, types.intp, types.boolean, types.float64[:, ::1], _F, _F, _F, _F, _F, _F, _F, _F, _I,
+                     _I, _F, _I, numba.typeof(make_scratch(1, 1)), _F, _I, types.int64, types.float64, types.int64,
+                     types.boolean)
+"""Signature of :func:`run_compiled`."""
+driver_at = function_at(types.FunctionType(RUN_SIG))
+"""``driver_at(address)``: :func:`run_compiled` at its address (:func:`driver_address`)."""
+python_equivalent(driver_at)(at_address)
+
+
+def driver_address(on=None):
+    """The address :func:`run_compiled` is called at, for the tier ``on`` (default: this thread's call's): its
+    compiled C entry point (compiled, or loaded from the cache, on first use), or for the interpreted tier a
+    stand-in address of its twin."""
+    if (on or tier()) == INTERPRETED:
+        return register_address(kernel(run_compiled, INTERPRETED))
+    global _DRIVER_ADDRESS
+    if _DRIVER_ADDRESS is None:
+        _DRIVER_ADDRESS = _get_wrapper_address(run_compiled, RUN_SIG)
+    return _DRIVER_ADDRESS
+
+
+_DRIVER_ADDRESS = None
+
+
 @jit
-def solve(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep,
+def solve(driver_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep,
           dims, chunk, covariance, estimator):
     """One complete fit called from Python: allocate the packed workspace of the sizes ``dims``
     (:func:`lsq._setup.workspace.packed_dims`), run it (:func:`run_compiled`), and return ``(buf, free, si, sf,
@@ -387,16 +396,19 @@ def solve(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, 
     n = x0.shape[0]
     buf, free, si, sf = make_packed(dims)
     s = make_scratch_jit(m, n, X.shape[0], chunk, opts_i[O_HESSIAN] != HESSIAN_GN)
-    run_compiled(engine_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims,
-                 s, opts_f, opts_i, scheme, rstep, estimator, True)
+    driver_at(driver_addr)(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
+                           opts_f, opts_i, scheme, rstep, estimator, True)
     if si[STATUS] != STATUS_BAD_INPUT and covariance != COVARIANCE_NONE and dims[4]:
-        a, b = field_span(dims, FIELD_JT)
-        Jt = buf[a:b].reshape((n, m))
+        # J copied out of the buffer (a reshaped view would compile reshape's error path, 1 s of a cold call);
+        # for ESTIMATOR_POISSON the copy becomes d mu / sqrt(mu)
+        a = field_span(dims, FIELD_JT)[0]
+        Jc = np.empty((n, m))
+        for j in range(n):
+            for i in range(m):
+                Jc[j, i] = buf[a + j * m + i]
         a, b = field_span(dims, FIELD_R)
         r = buf[a:b]
-        Jc = Jt
         if estimator == ESTIMATOR_POISSON:
-            Jc = Jt.copy()
             a, b = field_span(dims, FIELD_X)
             fisher_rows(model_at(model_addr), X, y, buf[a:b], Jc, s.f1)
         return buf, free, si, sf, covariance_from_transposed(Jc, r, covariance == COVARIANCE_AND_CONDITIONING)

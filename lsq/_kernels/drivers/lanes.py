@@ -144,10 +144,10 @@ def _share(ln, data):
 
 
 @jit_stage
-def run_lanes(lanes_addr, engine_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop):
+def run_lanes(lanes_addr, driver_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop):
     """Fit rows ``start:stop`` in the lanes ``ln`` (``buf, free, si, sf, dims``, ``s``: a packed per-fit
-    workspace and its scratch, for the starts and for the fits that bail, which run on the engine at
-    ``engine_addr``)."""
+    workspace and its scratch, for the starts and for the fits that bail, which run on the compiled
+    driver at ``driver_addr``)."""
     w = workspace_views(buf, free, si, sf, dims)
     evaluate = lanes_at(lanes_addr)
     guess = model_at(model.guess_addr)
@@ -174,11 +174,11 @@ def run_lanes(lanes_addr, engine_addr, model, data, settings, ln, buf, free, si,
     _flush(ln, staged, out, settings.estimator == ESTIMATOR_POISSON)
     for i in range(start, stop):
         if out.status[i] == BAIL:
-            fit_one(i, engine_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)
+            fit_one(i, driver_addr, model, guess, data, settings, buf, free, si, sf, dims, s, out)
 
 
 @jit
-def fit_range_lanes(lanes_addr, engine_addr, model, data, settings, out, start, stop):
+def fit_range_lanes(lanes_addr, driver_addr, model, data, settings, out, start, stop):
     """Fit rows ``start:stop`` on the lanes, with buffers of their own (:func:`lsq.batch.fit_batch_lanes` runs
     ranges on threads). The buffers are allocated here, not by the caller: arrays the compiler sees allocated
     are known not to overlap, which the lanes' vector loops need (allocated in Python and passed in, the same
@@ -189,4 +189,4 @@ def fit_range_lanes(lanes_addr, engine_addr, model, data, settings, out, start, 
     dims = np.array((m, n, settings.qr, 0, 1, 1, 0, 0), dtype=np.int64)  # packed_dims: the linear loss, no history
     buf, free, si, sf = make_packed(dims)
     s = make_scratch_jit(m, n)
-    run_lanes(lanes_addr, engine_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop)
+    run_lanes(lanes_addr, driver_addr, model, data, settings, ln, buf, free, si, sf, dims, s, out, start, stop)

@@ -20,8 +20,8 @@ The engine never calls the residual function. It is a reverse-communication stat
 :func:`advance` returns a task (evaluate ``f`` at ``x_new``, or ``J`` at ``x``) and is called again once
 the driver has filled the buffer. The Python driver (arbitrary user functions), the compiled driver
 (numba models) and the batch kernels all run this same code, compiled once per process: its one entry is
-:func:`lsq._setup.workspace.advance_packed`, which the Python driver calls and the compiled drivers call at
-its address. Its scalar state is two plain arrays, ``w.si`` and ``w.sf``, whose slots :mod:`.layout` names.
+:mod:`lsq._kernels.engine.entry` says where it is compiled. Its scalar state is
+two plain arrays, ``w.si`` and ``w.sf``, whose slots :mod:`.layout` names.
 
 Shaped for compile time: each stage of an iteration is a function of its own that never calls another
 stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance` (inlined into the entry)
