@@ -10,7 +10,7 @@ from scipy.optimize import Bounds, OptimizeWarning
 from ._kernels.covariance import covariance_from_transposed
 from ._kernels.engine.codes import EPS
 from ._python.model_problem import ModelResiduals
-from ._python.quick_fit import quick_fit
+from ._python.quick_fit import quick_curve_fit
 from ._setup import options as opt
 from ._setup.validate import _unbounded, check_x0, has_bounds
 from ._tiers import route
@@ -252,7 +252,7 @@ def curve_fit(f, xdata, ydata, p0=None, sigma=None, absolute_sigma=False, check_
     >>> np.round(popt, 6)
     array([2.5, 1.3])
     """
-    with route.call(_path_of(f), _work_of(f, ydata, p0)):
+    with route.call(_path_of(f), lambda: _work_of(f, ydata, p0)):
         out = _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds, method, jac, full_output,
                          nan_policy, kwargs)
         if full_output:
@@ -265,12 +265,9 @@ def _curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds,
     """:func:`curve_fit` on the tier its call was routed to."""
     if (isinstance(f, Model) and bounds is NO_BOUNDS and method is None and jac is None and not kwargs
             and not full_output and check_finite is None and nan_policy is None):
-        done = quick_fit(f, xdata, ydata, p0, sigma)
-        if done is not None and (absolute_sigma or done[0].r.shape[0] > done[0].x.shape[0]):
-            state, (pcov, _, _, _, rss_linear) = done
-            if absolute_sigma:
-                return state.x, pcov
-            return state.x, pcov * (rss_linear / (state.r.shape[0] - state.x.shape[0]))
+        done = quick_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma)
+        if done is not None:
+            return done
     if p0 is not None:
         p0 = _check_p0(p0, f)
     n = _n_params(f) if p0 is None else p0.size

@@ -36,8 +36,8 @@ def _general(**kw):
 @pytest.mark.parametrize("absolute_sigma", [False, True])
 def test_curve_fit_quick_path_is_the_general_path_bit_for_bit(model, sigma, absolute_sigma, monkeypatch):
     calls = []
-    monkeypatch.setattr(sys.modules["lsq.curve_fit"], "quick_fit",
-                        lambda *a, **k: calls.append(1) or quick.quick_fit(*a, **k))
+    monkeypatch.setattr(sys.modules["lsq.curve_fit"], "quick_curve_fit",
+                        lambda *a, **k: calls.append(1) or quick.quick_curve_fit(*a, **k))
     kw = dict(p0=[1.5, 0.0, 1.0, 0.0], sigma=sigma, absolute_sigma=absolute_sigma)
     p_quick, c_quick = lsq.curve_fit(model, X, Y, **kw)
     assert calls == [1]

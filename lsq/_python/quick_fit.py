@@ -11,6 +11,7 @@ argument live in one place.
 """
 
 import functools
+from collections import namedtuple
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
 from .._setup.workspace import cached_dims, result_arrays
-from .._tiers.current import kernel
+from .._tiers.current import kernel, tier
 from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
 
@@ -89,6 +90,59 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         ``(d, m)``, ``y``, ``p0`` and ``sigma`` are 1-D floats of matching lengths, and the fit ended with a
         success status and a full-rank, finite Jacobian.
     """
+    done = _solve(model, x, y, p0, sigma, history, estimator,
+                  COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY)
+    if done is None:
+        return None
+    buf, si, sf, cov, fixed = done
+    return FitState(*result_arrays(buf, fixed.key), si, sf, fixed.lb, fixed.ub), cov
+
+
+def quick_curve_fit(model, x, y, p0, sigma, absolute_sigma):
+    """``curve_fit``'s ``(popt, pcov)`` of the everyday fit (:func:`quick_fit`'s arguments and conditions), or
+    None; ``pcov`` is scaled by the reduced chi-square unless ``absolute_sigma`` (and needs ``m > n``)."""
+    done = _solve(model, x, y, p0, sigma, 1, ESTIMATOR_LEAST_SQUARES, COVARIANCE_ONLY)
+    if done is None:
+        return None
+    buf, _, _, (pcov, _, _, _, rss_linear), fixed = done
+    m, n = fixed.key[0], fixed.key[1]
+    popt = buf[:n].copy()  # x is the packed buffer's first array
+    if absolute_sigma:
+        return popt, pcov
+    if m <= n:
+        return None
+    pcov *= rss_linear / (m - n)
+    return popt, pcov
+
+
+_Fixed = namedtuple("_Fixed", ["f_addr", "j_addr", "has_jac", "opts_f", "opts_i", "d", "lb", "ub", "key", "dims",
+                               "driver", "solve"])
+"""What an everyday fit of one model, data size and tier passes the compiled call besides the data."""
+
+
+def _fixed(model, x_dims, m, history, estimator):
+    """The :class:`_Fixed` arguments of ``model`` with ``m`` points of ``x_dims`` coordinates on this thread's tier,
+    kept with the model's kernels (they are found by one dictionary lookup); None when the fit would not run
+    in the engine with ``J`` held. Raises ValueError for ``x`` with the wrong number of coordinates."""
+    on = tier()
+    key = ("quick", on, x_dims, m, history, estimator)
+    fixed = model._cfuncs.get(key)
+    if fixed is None:
+        n = model.n_params
+        f_addr, j_addr, has_jac = model.tier_kernels(x_dims, on)
+        defaults = _defaults(n, m, not has_jac and estimator == ESTIMATOR_LEAST_SQUARES)
+        if defaults is None:
+            return None
+        opts_f, opts_i, qr, d = defaults
+        lb, ub = _unbounded(n)
+        dims_key = (m, n, qr, history, 1, 1, 0, 0)
+        fixed = model._cfuncs[key] = _Fixed(f_addr, j_addr, has_jac, opts_f, opts_i, d, lb, ub, dims_key,
+                                            cached_dims(dims_key), driver_address(on), kernel(solve, on))
+    return fixed
+
+
+def _solve(model, x, y, p0, sigma, history, estimator, covariance):
+    """The checks of :func:`quick_fit` and its one compiled call; ``(buf, si, sf, covariance, fixed)`` or None."""
     y = _as_float_array(y, 1)
     if y is None or y.shape[0] == 0:
         return None
@@ -109,19 +163,14 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         with np.errstate(divide="ignore"):
             wts = 1.0 / s
     try:
-        f_addr, j_addr, has_jac = model.tier_kernels(X.shape[0])
+        fixed = _fixed(model, X.shape[0], y.shape[0], history, estimator)
     except ValueError:  # x with the wrong number of coordinates: the general path names it
         return None
-    defaults = _defaults(n, y.shape[0], not has_jac and estimator == ESTIMATOR_LEAST_SQUARES)
-    if defaults is None:
+    if fixed is None:
         return None
-    opts_f, opts_i, qr, d = defaults
-    lb, ub = _unbounded(n)
-    key = (y.shape[0], n, qr, history, 1, 1, 0, 0)
-    buf, _, si, sf, cov = kernel(solve)(
-        driver_address(), f_addr, j_addr, has_jac, X, y, wts, x0, lb, ub, d, NO_STEPS, opts_f, opts_i,
-        SCHEME_2POINT, RSTEP, cached_dims(key), 0,
-        COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY, estimator)
+    buf, _, si, sf, cov = fixed.solve(
+        fixed.driver, fixed.f_addr, fixed.j_addr, fixed.has_jac, X, y, wts, x0, fixed.lb, fixed.ub, fixed.d, NO_STEPS,
+        fixed.opts_f, fixed.opts_i, SCHEME_2POINT, RSTEP, fixed.dims, 0, covariance, estimator)
     if cov[1] or si[slot.STATUS] <= 0:  # rank deficient (or J not finite), or not a success
         return None
-    return FitState(*result_arrays(buf, key), si, sf, lb, ub), cov
+    return buf, si, sf, cov, fixed

@@ -91,12 +91,15 @@ def configure(tier=None, compile=None):
 
 
 def choose(path, work):
-    """``'compiled'`` or ``'interpreted'`` for a call on ``path`` with ``work`` (see the module)."""
+    """``'compiled'`` or ``'interpreted'`` for a call on ``path`` with ``work`` (see the module); ``work`` may be a
+    function giving it, called only when the tier depends on it (a ready path does not)."""
     forced = SETTINGS.tier
     if forced != "auto":
         return forced
     if path in readiness.READY or readiness.is_ready(path):
         return COMPILED
+    if callable(work):
+        work = work()
     mode = SETTINGS.compile
     if mode != "foreground" and work <= interpret_limit(path):
         if mode == "background":
