@@ -15,6 +15,7 @@ import numpy as np
 from ._kernels.engine import layout as slot
 from ._kernels.engine.codes import (
     ESTIMATOR_LEAST_SQUARES,
+    PHASE_RESET,
     SOLVER_AUTO,
     SOLVER_CHOLESKY,
     SOLVER_EXTERNAL,
@@ -43,9 +44,9 @@ from ._setup.validate import (
     check_x_scale,
     has_bounds,
 )
-from ._setup.workspace import make_packed_workspace, reset_packed
+from ._setup.workspace import make_packed_workspace
 from ._tiers import route
-from ._tiers.current import kernel, tier
+from ._tiers.current import tier
 from .first_order import FIRST_ORDER, solve_first_order
 
 __all__ = ["least_squares"]
@@ -403,7 +404,7 @@ def _solve_python(fit):
             w.ub[:] = start.ub
         if not isinstance(x_scale, str):  # else the workspace's own ones, replaced by the column norms
             w.d[:] = _initial_scaling(x_scale, n)
-        kernel(reset_packed)(*packed, opts_i)
+        packed.si[slot.PHASE] = PHASE_RESET  # the engine's first call resets the workspace
         run_python(problem, w, packed, opts_f, opts_i, f0, loss=options.loss if callable(options.loss) else None,
                    f_scale=options.f_scale, callback=callback, verbose=verbose, held=held,
                    solver=_driver_solver(solver, n, schur, tr_options), J0=J0,

@@ -6,7 +6,6 @@ from collections import namedtuple
 import numpy as np
 
 from .._kernels.engine.layout import N_SF, N_SI
-from .._kernels.engine.state import reset
 from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
 
@@ -235,12 +234,6 @@ class WorkspaceViews:
                 view = view.reshape(shape)
         self.__dict__[name] = view
         return view
-
-
-@jit_engine
-def reset_packed(buf, free, si, sf, dims, opts_i):
-    """:func:`lsq._kernels.engine.state.reset` on a :class:`Packed` workspace."""
-    reset(workspace_views(buf, free, si, sf, dims), opts_i)
 
 
 @jit_engine

@@ -35,6 +35,7 @@ PHASE_PROPOSE = 9  # start a trial (trust-region step, or a solve at the rule's 
 PHASE_NEXT_SOLVE = 10  # solve the damped system at trial_lam, damping harder until it solves
 PHASE_PLACE_STEP = 11  # place the trial point from the solved step
 PHASE_FINAL_STEP = 12  # the fit stops with final_status: first one last Gauss-Newton step
+PHASE_RESET = 13  # put the workspace back to its start state (state.reset), then start: how Python starts a fit
 TASK_CONTINUE = -1  # inside advance only: go on with the phase just set
 
 # Option slots: floats (opts_f) and ints (opts_i).

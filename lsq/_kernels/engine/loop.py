@@ -96,11 +96,8 @@ def advance(w, opts_f, opts_i):
     si = w.si
     while True:
         phase = si[PHASE]
-        if phase == c.PHASE_START:
-            state.copy(w.x_new, w.x)
-            si[NFEV] += 1
-            si[PHASE] = c.PHASE_AFTER_F0
-            return c.TASK_EVAL_F
+        if phase == c.PHASE_START or phase == c.PHASE_RESET:
+            return _start(w, opts_i)
         if phase == c.PHASE_AFTER_F0:
             return _after_start(w, opts_f, opts_i)
         if phase == c.PHASE_AFTER_J:
@@ -128,6 +125,18 @@ def advance(w, opts_f, opts_i):
             return c.TASK_DONE
         if task != c.TASK_CONTINUE:
             return task
+
+
+@jit_inline
+def _start(w, opts_i):
+    """Ask for the residuals at ``x0`` (first putting the workspace back to its start state for ``PHASE_RESET``)."""
+    si = w.si
+    if si[PHASE] == c.PHASE_RESET:
+        state.reset(w, opts_i)
+    state.copy(w.x_new, w.x)
+    si[NFEV] += 1
+    si[PHASE] = c.PHASE_AFTER_F0
+    return c.TASK_EVAL_F
 
 
 @jit
