@@ -22,7 +22,7 @@ from .._kernels.engine.codes import (
 )
 from .._kernels.poisson import poisson_residuals
 from .._setup.result import FitState
-from .._setup.workspace import cached_dims, result_arrays
+from .._setup.workspace import cached_dims, packed_buffers, result_arrays
 from .._tiers.current import kernel
 from ..model import Model, as_points
 
@@ -155,9 +155,10 @@ class ModelResiduals:
         j_addr = j_addr if has_jac else 0
         key = (self.y.shape[0], self.model.n_params, int(qr), int(history), int(chunk == 0), 1,
                int(opts_i[O_LOSS] != LOSS_LINEAR), int(opts_i[O_HESSIAN] != HESSIAN_GN))
-        buf, _, si, sf, _ = kernel(solve)(
-            driver_address(), f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel, opts_f, opts_i,
-            scheme, rstep, cached_dims(key), chunk, COVARIANCE_NONE, self.estimator)
+        buf, free, si, sf = packed_buffers(key)
+        kernel(solve)(driver_address(), f_addr, j_addr, has_jac, self.X, self.y, self.wts, x0, lb, ub, d, rel,
+                      opts_f, opts_i, scheme, rstep, buf, free, si, sf, cached_dims(key), chunk, COVARIANCE_NONE,
+                      self.estimator)
         x, r, Jt, g, hist = result_arrays(buf, key)
         return FitState(x, r, Jt if chunk == 0 else None, g, hist, si, sf, lb, ub)
 

@@ -28,7 +28,7 @@ from .._kernels.engine.codes import (
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
-from .._setup.workspace import cached_dims, result_arrays
+from .._setup.workspace import cached_dims, packed_buffers, pooled_buffers, result_arrays
 from .._tiers.current import kernel, tier
 from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
@@ -91,7 +91,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
         success status and a full-rank, finite Jacobian.
     """
     done = _solve(model, x, y, p0, sigma, history, estimator,
-                  COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY)
+                  COVARIANCE_AND_CONDITIONING if conditioning else COVARIANCE_ONLY, packed_buffers)
     if done is None:
         return None
     buf, si, sf, cov, fixed = done
@@ -101,7 +101,7 @@ def quick_fit(model, x, y, p0, sigma, history=1, estimator=ESTIMATOR_LEAST_SQUAR
 def quick_curve_fit(model, x, y, p0, sigma, absolute_sigma):
     """``curve_fit``'s ``(popt, pcov)`` of the everyday fit (:func:`quick_fit`'s arguments and conditions), or
     None; ``pcov`` is scaled by the reduced chi-square unless ``absolute_sigma`` (and needs ``m > n``)."""
-    done = _solve(model, x, y, p0, sigma, 1, ESTIMATOR_LEAST_SQUARES, COVARIANCE_ONLY)
+    done = _solve(model, x, y, p0, sigma, 1, ESTIMATOR_LEAST_SQUARES, COVARIANCE_ONLY, pooled_buffers)
     if done is None:
         return None
     buf, _, _, (pcov, _, _, _, rss_linear), fixed = done
@@ -141,8 +141,9 @@ def _fixed(model, x_dims, m, history, estimator):
     return fixed
 
 
-def _solve(model, x, y, p0, sigma, history, estimator, covariance):
-    """The checks of :func:`quick_fit` and its one compiled call; ``(buf, si, sf, covariance, fixed)`` or None."""
+def _solve(model, x, y, p0, sigma, history, estimator, covariance, buffers):
+    """The checks of :func:`quick_fit` and its one compiled call, on the workspace ``buffers(key)`` gives;
+    ``(buf, si, sf, covariance, fixed)`` or None."""
     y = _as_float_array(y, 1)
     if y is None or y.shape[0] == 0:
         return None
@@ -168,9 +169,10 @@ def _solve(model, x, y, p0, sigma, history, estimator, covariance):
         return None
     if fixed is None:
         return None
-    buf, _, si, sf, cov = fixed.solve(
-        fixed.driver, fixed.f_addr, fixed.j_addr, fixed.has_jac, X, y, wts, x0, fixed.lb, fixed.ub, fixed.d, NO_STEPS,
-        fixed.opts_f, fixed.opts_i, SCHEME_2POINT, RSTEP, fixed.dims, 0, covariance, estimator)
+    buf, free, si, sf = buffers(fixed.key)
+    cov = fixed.solve(fixed.driver, fixed.f_addr, fixed.j_addr, fixed.has_jac, X, y, wts, x0, fixed.lb, fixed.ub,
+                      fixed.d, NO_STEPS, fixed.opts_f, fixed.opts_i, SCHEME_2POINT, RSTEP, buf, free, si, sf,
+                      fixed.dims, 0, covariance, estimator)
     if cov[1] or si[slot.STATUS] <= 0:  # rank deficient (or J not finite), or not a success
         return None
     return buf, si, sf, cov, fixed

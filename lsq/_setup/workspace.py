@@ -1,6 +1,7 @@
 """Workspace: every buffer and state scalar the engine touches, allocated once per problem size."""
 
 import functools
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -272,6 +273,30 @@ def cached_dims(key):
     """:func:`packed_dims` of the tuple ``key``, one array per key (a small fit does not build one; never
     written: compiled code reads it)."""
     return packed_dims(*key)
+
+
+def packed_buffers(key):
+    """New ``(buf, free, si, sf)`` of a :class:`Packed` workspace of the sizes ``key`` (a tuple), zeroed."""
+    return np.zeros(_python_layout(key)["hist"][1]), np.zeros(key[1], dtype=np.int64), np.zeros(N_SI, dtype=np.int64), \
+        np.zeros(N_SF)
+
+
+_POOL = threading.local()
+
+
+def pooled_buffers(key):
+    """``(buf, free, si, sf)`` of the sizes ``key`` kept for this thread and handed out again to its next call of
+    the same sizes: for a fit whose results are copied out before the thread's next fit (the engine writes
+    every buffer before it reads it, as the batch kernels, which reuse one workspace, rely on)."""
+    pool = getattr(_POOL, "buffers", None)
+    if pool is None:
+        pool = _POOL.buffers = {}
+    buffers = pool.get(key)
+    if buffers is None:
+        if len(pool) >= 16:
+            pool.clear()
+        buffers = pool[key] = packed_buffers(key)
+    return buffers
 
 
 def result_arrays(buf, key):

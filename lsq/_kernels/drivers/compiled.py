@@ -28,7 +28,6 @@ from ..._setup.workspace import (
     FIELD_R,
     FIELD_X,
     field_span,
-    make_packed,
     make_scratch,
     make_scratch_jit,
     workspace_views,
@@ -378,10 +377,11 @@ _DRIVER_ADDRESS = None
 
 @jit
 def solve(driver_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, opts_f, opts_i, scheme, rstep,
-          dims, chunk, covariance, estimator):
-    """One complete fit called from Python: allocate the packed workspace of the sizes ``dims``
-    (:func:`lsq._setup.workspace.packed_dims`), run it (:func:`run_compiled`), and return ``(buf, free, si, sf,
-    covariance)``, from which Python reads the arrays a result needs (boxing four arrays, not every buffer).
+          buf, free, si, sf, dims, chunk, covariance, estimator):
+    """One complete fit called from Python on the caller's packed workspace ``(buf, free, si, sf)`` of the sizes
+    ``dims`` (:func:`lsq._setup.workspace.packed_dims`, :func:`lsq._setup.workspace.packed_buffers`): run it
+    (:func:`run_compiled`) and return the covariance; Python reads the rest from its buffers (no workspace is
+    allocated here, and none boxed).
 
     With ``covariance`` ``COVARIANCE_AND_CONDITIONING`` or ``COVARIANCE_ONLY`` (and the Jacobian held), the last
     item is :func:`lsq._kernels.covariance.covariance_from_transposed` of the final Jacobian (for
@@ -394,7 +394,6 @@ def solve(driver_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, 
     """
     m = y.shape[0]
     n = x0.shape[0]
-    buf, free, si, sf = make_packed(dims)
     s = make_scratch_jit(m, n, X.shape[0], chunk, opts_i[O_HESSIAN] != HESSIAN_GN)
     driver_at(driver_addr)(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
                            opts_f, opts_i, scheme, rstep, estimator, True)
@@ -411,8 +410,8 @@ def solve(driver_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, 
         if estimator == ESTIMATOR_POISSON:
             a, b = field_span(dims, FIELD_X)
             fisher_rows(model_at(model_addr), X, y, buf[a:b], Jc, s.f1)
-        return buf, free, si, sf, covariance_from_transposed(Jc, r, covariance == COVARIANCE_AND_CONDITIONING)
-    return buf, free, si, sf, (np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0)
+        return covariance_from_transposed(Jc, r, covariance == COVARIANCE_AND_CONDITIONING)
+    return np.zeros((0, 0)), False, np.zeros(0), np.zeros((0, 0)), 0.0
 
 
 @jit_stage
