@@ -6,6 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._kernels.addresses import rows_view
 from .._kernels.engine.layout import N_SF, N_SI
 from .._tiers.twin import interpreted
 from .jit import jit, jit_engine
@@ -149,27 +150,33 @@ def workspace_views(buf, free, si, sf, dims):
     r_new, o = _take(buf, o, sz[7])
     fs, o = _take(buf, o, sz[8])
     row_scale, o = _take(buf, o, sz[9])
-    rho, o = _take(buf, o, sz[10])
-    rho_new, o = _take(buf, o, sz[11])
-    Jt, o = _take(buf, o, sz[12])
+    rho = rows_view(buf, o, 3, sz[10] // 3)
+    o += sz[10]
+    rho_new = rows_view(buf, o, 3, sz[11] // 3)
+    o += sz[11]
+    Jt = rows_view(buf, o, n, sz[12] // n)
+    o += sz[12]
     g, o = _take(buf, o, sz[13])
     colsq, o = _take(buf, o, sz[14])
     colsq_prev, o = _take(buf, o, sz[15])
     delta, o = _take(buf, o, sz[16])
     p, o = _take(buf, o, sz[17])
     rhs, o = _take(buf, o, sz[18])
-    A, o = _take(buf, o, sz[19])
-    L, o = _take(buf, o, sz[20])
-    QJ, o = _take(buf, o, sz[21])
-    S, o = _take(buf, o, sz[22])
-    H2, o = _take(buf, o, sz[23])
-    sec, o = _take(buf, o, sz[24])
-    hist, o = _take(buf, o, sz[25])
-    return Workspace(x, x_new, x_prev, lb, ub, d, r, r_new, fs, row_scale, rho.reshape((3, sz[10] // 3)),
-                     rho_new.reshape((3, sz[11] // 3)), Jt.reshape((n, sz[12] // n)), g, colsq, colsq_prev, delta,
-                     p, rhs, A.reshape((nj, nj)), L.reshape((nj, nj)), QJ.reshape((n + 1, sz[21] // (n + 1))),
-                     S.reshape((n + 1, sz[22] // (n + 1))), H2.reshape((nh, nh)), sec.reshape((3, nh)), free,
-                     hist.reshape((max(history, 1), 6)), si, sf)
+    A = rows_view(buf, o, nj, nj)
+    o += sz[19]
+    L = rows_view(buf, o, nj, nj)
+    o += sz[20]
+    QJ = rows_view(buf, o, n + 1, sz[21] // (n + 1))
+    o += sz[21]
+    S = rows_view(buf, o, n + 1, sz[22] // (n + 1))
+    o += sz[22]
+    H2 = rows_view(buf, o, nh, nh)
+    o += sz[23]
+    sec = rows_view(buf, o, 3, nh)
+    o += sz[24]
+    hist = rows_view(buf, o, max(history, 1), 6)
+    return Workspace(x, x_new, x_prev, lb, ub, d, r, r_new, fs, row_scale, rho, rho_new, Jt, g, colsq, colsq_prev,
+                     delta, p, rhs, A, L, QJ, S, H2, sec, free, hist, si, sf)
 
 
 def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, normal=True, robust=True,
