@@ -9,7 +9,6 @@ from numba import types
 from numba.core import cgutils
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic
-from numba.np.arrayobj import make_array, populate_array
 
 from .._tiers.twin import python_equivalent
 
@@ -39,6 +38,8 @@ def rows_view(typingctx, buf, start, rows, cols):
     result = types.Array(types.float64, 2, "C")
 
     def codegen(context, builder, signature, args):
+        from numba.np.arrayobj import make_array, populate_array  # here: a 60 ms import lsq need not pay
+
         src = make_array(signature.args[0])(context, builder, args[0])
         intp = context.get_value_type(types.intp)
         at, nrows, ncols = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], signature.args[1:],

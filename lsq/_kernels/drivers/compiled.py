@@ -17,7 +17,6 @@ a single fit called from Python and every fit of the batch kernel.
 
 import math
 
-import numba
 import numpy as np
 from numba import types
 from numba.experimental.function_type import _get_wrapper_address
@@ -27,8 +26,8 @@ from ..._setup.workspace import (
     FIELD_JT,
     FIELD_R,
     FIELD_X,
+    Scratch,
     field_span,
-    make_scratch,
     make_scratch_jit,
     workspace_views,
 )
@@ -262,7 +261,7 @@ def second_order_into(model, jac, has_jac, X, y, wts, w, s, scheme, estimator):
         for k in range(n):
             h = second_order_step(w.x[k], s.rel[k], JACOBIAN_DIFFERENCE_STEP)
             s.xh[k] = w.x[k] + h
-            _residual_jacobian(model, jac, True, X, y, wts, s.xh, r, s, scheme, s.f1, s.f2, s.Jh, estimator)
+            _residual_jacobian(model, jac, has_jac, X, y, wts, s.xh, r, s, scheme, s.f1, s.f2, s.Jh, estimator)
             s.xh[k] = w.x[k]
             for j in range(n):
                 t = 0.0
@@ -351,9 +350,11 @@ def run_compiled(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, b
 
 _F = types.float64[::1]
 _I = types.int64[::1]
+_SCRATCH = types.NamedTuple([_F, _F, _F, _F, _I, _F, _F, _F, types.float64[:, ::1], _F, _F, _F], Scratch)
+"""numba's type of :class:`lsq._setup.workspace.Scratch` (what ``numba.typeof`` gives, without its first-call cost
+at import)."""
 RUN_SIG = types.void(types.intp, types.intp, types.boolean, types.float64[:, ::1], _F, _F, _F, _F, _F, _F, _F, _F, _I,
-                     _I, _F, _I, numba.typeof(make_scratch(1, 1)), _F, _I, types.int64, types.float64, types.int64,
-                     types.boolean)
+                     _I, _F, _I, _SCRATCH, _F, _I, types.int64, types.float64, types.int64, types.boolean)
 """Signature of :func:`run_compiled`."""
 driver_at = function_at(types.FunctionType(RUN_SIG))
 """``driver_at(address)``: :func:`run_compiled` at its address (:func:`driver_address`)."""
