@@ -100,6 +100,7 @@ class PythonProblem:
         self.nfev = 0
         self.rstep = None
         self._h = np.empty(n)  # filled by every difference step
+        self._fd_kernels = None  # forward_points and forward_quotients on the call's tier, found on first use
         self._one_sided = np.zeros(n, dtype=np.int64)
 
     def residuals(self, x):
@@ -196,7 +197,10 @@ class PythonProblem:
         after it was passed); each value goes straight to its row of ``Jt``."""
         m, n = f0.shape[0], x.shape[0]
         points = np.empty((n, n))
-        kernel(forward_points)(x, self.lb, self.ub, self.rstep, self.rel, self._h, self._one_sided, points)
+        if self._fd_kernels is None:
+            self._fd_kernels = kernel(forward_points), kernel(forward_quotients)
+        points_into, quotients_into = self._fd_kernels
+        points_into(x, self.lb, self.ub, self.rstep, self.rel, self._h, self._one_sided, points)
         fun = self.fun
         for j in range(n):
             v = fun(points[j])
@@ -206,7 +210,7 @@ class PythonProblem:
                     raise ValueError(f"`fun` returned {v.shape[0]} residuals, expected {m}.")
             Jt[j] = v
         self.nfev += n
-        kernel(forward_quotients)(Jt, f0, self._h)
+        quotients_into(Jt, f0, self._h)
 
     def _evaluate(self, pts):
         self.nfev += len(pts)

@@ -131,11 +131,18 @@ class EngineOptions:
         with the linear loss, the Jacobian at a kept final step is then the last one updated along it
         (:mod:`lsq._kernels.engine.jacobian_update`) instead of ``n`` more evaluations."""
         fd = bool(finite_differences)
-        return self if fd == self.jac_differences else replace(self, jac_differences=fd)
+        return self if fd == self.jac_differences else _with_differences(self, fd)
 
     def lower(self, linear_solver):
         """``(opts_f, opts_i)`` for :func:`lsq._kernels.engine.loop.advance` with the engine-side solver code."""
         return _lowered(self, int(linear_solver))
+
+
+@functools.lru_cache(maxsize=256)
+def _with_differences(options, finite_differences):
+    """``options`` with ``jac_differences`` set: one object per distinct pair, so its lowering is found by
+    identity (building and hashing a new one cost 10 us a fit)."""
+    return replace(options, jac_differences=finite_differences)
 
 
 @functools.lru_cache(maxsize=256)
