@@ -311,10 +311,10 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
             *_buffers(data, outputs, settings))
         return
 
-    engine = driver_address()
+    driver = driver_address()
 
     def fit(a, b):
-        run(engine, kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
+        run(driver, kernel_model, data, settings, outputs, a, b, *_buffers(data, outputs, settings))
 
     _in_threads(fit, data.Y.shape[0], n_tasks)
 
@@ -322,10 +322,10 @@ def fit_batch(kernel_model, data, settings, outputs, n_tasks):
 def fit_batch_lanes(lanes_addr, kernel_model, data, settings, outputs, n_tasks):
     """Fit every row of ``data.Y`` on the lanes kernel (:func:`lsq._kernels.drivers.lanes.fit_range_lanes`)."""
 
-    engine = driver_address()
+    driver = driver_address()
 
     def fit(a, b):
-        fit_range_lanes(lanes_addr, engine, kernel_model, data, settings, outputs, a, b)
+        fit_range_lanes(lanes_addr, driver, kernel_model, data, settings, outputs, a, b)
 
     _in_threads(fit, data.Y.shape[0], n_tasks)
 

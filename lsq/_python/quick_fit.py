@@ -28,7 +28,7 @@ from .._kernels.engine.codes import (
 from .._setup import options as opt
 from .._setup.result import FitState
 from .._setup.validate import _unbounded
-from .._setup.workspace import cached_dims, packed_buffers, pooled_buffers, result_arrays
+from .._setup.workspace import cached_dims, packed_buffers, pooled_buffers, result_arrays, result_x
 from .._tiers.current import kernel, tier
 from .._tiers.twin import interpreted
 from .model_problem import NO_STEPS
@@ -106,7 +106,7 @@ def quick_curve_fit(model, x, y, p0, sigma, absolute_sigma):
         return None
     buf, _, _, (pcov, _, _, _, rss_linear), fixed = done
     m, n = fixed.key[0], fixed.key[1]
-    popt = buf[:n].copy()  # x is the packed buffer's first array
+    popt = result_x(buf, fixed.key).copy()
     if absolute_sigma:
         return popt, pcov
     if m <= n:

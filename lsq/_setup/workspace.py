@@ -191,13 +191,13 @@ def make_packed_workspace(m, n, qr=True, history=1000, holds_jacobian=True, norm
         What compiled code is given (see :func:`lsq._kernels.engine.entry.advance_packed`).
     """
     dims = packed_dims(m, n, qr, history, holds_jacobian, normal, robust, second_order)
-    layout = _python_layout(tuple(dims.tolist()))
-    buf = np.zeros(layout["hist"][1])  # hist is the last field
+    key = tuple(dims.tolist())
+    layout = _python_layout(key)
+    packed = Packed(*packed_buffers(key), dims)
     lb, ub, d = layout["lb"], layout["ub"], layout["d"]
-    buf[lb[0]:lb[1]] = -np.inf
-    buf[ub[0]:ub[1]] = np.inf
-    buf[d[0]:d[1]] = 1.0
-    packed = Packed(buf, np.zeros(n, dtype=np.int64), np.zeros(N_SI, dtype=np.int64), np.zeros(N_SF), dims)
+    packed.buf[lb[0]:lb[1]] = -np.inf
+    packed.buf[ub[0]:ub[1]] = np.inf
+    packed.buf[d[0]:d[1]] = 1.0
     return WorkspaceViews(packed, layout), packed
 
 
@@ -255,7 +255,7 @@ def field_span(dims, field):
     return at, at + sz[field]
 
 
-FIELD_X, FIELD_R, FIELD_JT, FIELD_G, FIELD_HIST = (Workspace._fields.index(f) for f in ("x", "r", "Jt", "g", "hist"))
+FIELD_X, FIELD_R, FIELD_JT = (Workspace._fields.index(f) for f in ("x", "r", "Jt"))
 """Places in :class:`Workspace` of the arrays a finished fit is read from (:func:`field_span`)."""
 
 
@@ -304,6 +304,12 @@ def pooled_buffers(key):
             pool.clear()
         buffers = pool[key] = packed_buffers(key)
     return buffers
+
+
+def result_x(buf, key):
+    """``x`` of a finished packed workspace of the sizes ``key``, as a view of ``buf``."""
+    a, b, _ = _result_spans(key)[0]
+    return buf[a:b]
 
 
 def result_arrays(buf, key):

@@ -33,7 +33,7 @@ from ..._setup.workspace import (
 )
 from ..._tiers.current import INTERPRETED, kernel, tier
 from ..._tiers.twin import at_address, python_equivalent, register_address
-from ..addresses import function_at
+from ..addresses import function_at, rows_view
 from ..covariance import covariance_from_transposed
 from ..engine.codes import (
     COVARIANCE_AND_CONDITIONING,
@@ -399,16 +399,11 @@ def solve(driver_addr, model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, 
     driver_at(driver_addr)(model_addr, jac_addr, has_jac, X, y, wts, x0, lb, ub, d, rel, buf, free, si, sf, dims, s,
                            opts_f, opts_i, scheme, rstep, estimator, True)
     if si[STATUS] != STATUS_BAD_INPUT and covariance != COVARIANCE_NONE and dims[4]:
-        # J copied out of the buffer (a reshaped view would compile reshape's error path, 1 s of a cold call);
-        # for ESTIMATOR_POISSON the copy becomes d mu / sqrt(mu)
-        a = field_span(dims, FIELD_JT)[0]
-        Jc = np.empty((n, m))
-        for j in range(n):
-            for i in range(m):
-                Jc[j, i] = buf[a + j * m + i]
+        Jc = rows_view(buf, field_span(dims, FIELD_JT)[0], n, m)
         a, b = field_span(dims, FIELD_R)
         r = buf[a:b]
-        if estimator == ESTIMATOR_POISSON:
+        if estimator == ESTIMATOR_POISSON:  # the Fisher information's rows, d mu / sqrt(mu), from a copy of J
+            Jc = Jc.copy()
             a, b = field_span(dims, FIELD_X)
             fisher_rows(model_at(model_addr), X, y, buf[a:b], Jc, s.f1)
         return covariance_from_transposed(Jc, r, covariance == COVARIANCE_AND_CONDITIONING)

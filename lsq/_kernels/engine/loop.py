@@ -19,12 +19,11 @@ Minimise ``F(x) = 0.5 * sum(rho(f_i(x)**2))`` subject to ``lb <= x <= ub``. At a
 The engine never calls the residual function. It is a reverse-communication state machine:
 :func:`advance` returns a task (evaluate ``f`` at ``x_new``, or ``J`` at ``x``) and is called again once
 the driver has filled the buffer. The Python driver (arbitrary user functions), the compiled driver
-(numba models) and the batch kernels all run this same code, compiled once per process: its one entry is
-:mod:`lsq._kernels.engine.entry` says where it is compiled. Its scalar state is
-two plain arrays, ``w.si`` and ``w.sf``, whose slots :mod:`.layout` names.
+(numba models) and the batch kernels all run this same code (:mod:`lsq._kernels.engine.entry` says where it
+is compiled). Its scalar state is two plain arrays, ``w.si`` and ``w.sf``, whose slots :mod:`.layout` names.
 
 Shaped for compile time: each stage of an iteration is a function of its own that never calls another
-stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance` (inlined into the entry)
+stage; it sets the next phase and returns ``TASK_CONTINUE``, and :func:`advance` (inlined where the engine is compiled)
 calls the next stage. Numba links a callee's compiled code into its caller and optimises it there again, so
 stages calling stages compiled the deep ones once per level (a least-squares fit's first call: 51 s with
 chained stages, 41 s flat, on a 2-core EPYC), and a driver linking the engine compiled it once more: called
