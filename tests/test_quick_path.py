@@ -126,3 +126,25 @@ def test_a_model_of_the_wrong_length_is_an_error_never_a_read_past_its_end():
     # the compiled wrappers themselves give NaN for a wrong length: a batch reports it in the status
     batch = lsq.curve_fit_batch(short, x, np.tile(2 * x + 1, (3, 1)), p0=[1.0, 1.0])
     assert (batch.status < 0).all()
+
+
+def test_curve_fit_reuses_its_buffers_but_returns_arrays_of_its_own():
+    """The quick path runs on the thread's own workspace of the fit's sizes, reused by its next fit: what a fit
+    returned stays as it was, and threads fitting at once each get the answer the same fit gives alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    data = [lsq.models.gaussian(X, 2.0, c, 0.7, 0.1) + 0.05 * rng.standard_normal(80) for c in np.linspace(-1, 1, 8)]
+    p0 = [1.5, 0.0, 1.0, 0.0]
+    first, cov = lsq.curve_fit(lsq.models.gaussian, X, data[0], p0=p0)
+    kept = first.copy(), cov.copy()
+    lsq.curve_fit(lsq.models.gaussian, X, data[1], p0=p0)  # the same sizes: the same buffers
+    np.testing.assert_array_equal(first, kept[0])
+    np.testing.assert_array_equal(cov, kept[1])
+    serial = [lsq.curve_fit(lsq.models.gaussian, X, y, p0=p0) for y in data]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            threaded = list(pool.map(lambda y: lsq.curve_fit(lsq.models.gaussian, X, y, p0=p0), data))
+            for (p, c), (ps, cs) in zip(threaded, serial, strict=True):
+                np.testing.assert_array_equal(p, ps)
+                np.testing.assert_array_equal(c, cs)
